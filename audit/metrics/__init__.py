@@ -1,0 +1,1 @@
+"""Metrics computed from sufficient statistics: rates, disparities, intervals and tests."""

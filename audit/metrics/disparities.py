@@ -1,0 +1,112 @@
+"""Reference groups and the summary measures users know from fairlearn and the EEOC.
+
+Differences and ratios are always "group minus (or over) its reference group", which is how
+aif360 states statistical parity difference, disparate impact, equal opportunity difference and
+average odds difference with the reference as the privileged group. The between-group summaries
+(max minus min, min over max) follow fairlearn's `demographic_parity_difference` and friends.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from audit.errors import AuditInputError
+
+ReferenceRule = Literal["largest", "most_advantaged"]
+FOUR_FIFTHS = 0.8
+
+
+def choose_reference(
+    levels: Sequence[tuple[str, ...]],
+    weight: np.ndarray,
+    selection_rate: np.ndarray,
+    reliable: np.ndarray,
+    *,
+    rule: ReferenceRule,
+    explicit: tuple[str, ...] | None = None,
+) -> int:
+    """Index of the reference group among `levels`.
+
+    An explicit reference wins. Otherwise "largest" takes the group with the most weight, and
+    "most_advantaged" the reliable group most often given the decision (ties: the larger one).
+    """
+    if explicit is not None:
+        if explicit in levels:
+            return list(levels).index(explicit)
+        known = ", ".join(_label(lv) for lv in levels[:20])
+        raise AuditInputError(
+            f"reference group {_label(explicit)!r}",
+            expected="one of the groups present in the data",
+            found=f"no such group (groups are: {known})",
+            fix="name a level that occurs in the group column, spelled as it is in the data",
+        )
+    if rule == "largest":
+        return int(np.argmax(weight))
+    candidates = np.flatnonzero(reliable & np.isfinite(selection_rate))
+    if candidates.size == 0:
+        return int(np.argmax(weight))
+    best = np.lexsort((-weight[candidates], -selection_rate[candidates]))[0]
+    return int(candidates[best])
+
+
+def _label(levels: tuple[str, ...]) -> str:
+    return " × ".join(levels)
+
+
+@dataclass(frozen=True)
+class SummaryMeasure:
+    name: str
+    compute: Callable[[dict[str, np.ndarray]], np.ndarray]
+
+
+def _spread(values: np.ndarray) -> np.ndarray:
+    """max - min over the last axis, ignoring undefined groups."""
+    with np.errstate(invalid="ignore"):
+        return _nan_reduce(np.nanmax, values) - _nan_reduce(np.nanmin, values)
+
+
+def _ratio(values: np.ndarray) -> np.ndarray:
+    """min / max over the last axis, ignoring undefined groups; 1 when no group gets any."""
+    lo, hi = _nan_reduce(np.nanmin, values), _nan_reduce(np.nanmax, values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(hi > 0, lo / np.where(hi > 0, hi, 1.0), np.where(hi == 0, 1.0, np.nan))
+
+
+def _nan_reduce(fn: Callable[..., np.ndarray], values: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all groups undefined -> NaN, on purpose
+        return np.asarray(fn(values, axis=-1))
+
+
+SUMMARY_MEASURES: tuple[SummaryMeasure, ...] = (
+    SummaryMeasure("demographic_parity_difference", lambda v: _spread(v["selection_rate"])),
+    SummaryMeasure("demographic_parity_ratio", lambda v: _ratio(v["selection_rate"])),
+    SummaryMeasure(
+        "equalized_odds_difference", lambda v: np.fmax(_spread(v["tpr"]), _spread(v["fpr"]))
+    ),
+    SummaryMeasure("equalized_odds_ratio", lambda v: np.fmin(_ratio(v["tpr"]), _ratio(v["fpr"]))),
+    SummaryMeasure("equal_opportunity_difference", lambda v: _spread(v["tpr"])),
+    SummaryMeasure("equal_opportunity_ratio", lambda v: _ratio(v["tpr"])),
+)
+SCORE_SUMMARY_MEASURES: tuple[SummaryMeasure, ...] = (
+    SummaryMeasure("auc_difference", lambda v: _spread(v["auc"])),
+    SummaryMeasure("ece_max", lambda v: _nan_reduce(np.nanmax, v["ece"])),
+)
+
+
+def four_fifths(selection_rate: np.ndarray) -> tuple[float, np.ndarray]:
+    """The EEOC four-fifths rule: each group's selection rate over the highest group's rate.
+
+    Returns the smallest such ratio and a mask of the groups under 4/5.
+    """
+    top = np.nanmax(selection_rate) if np.isfinite(selection_rate).any() else np.nan
+    if not np.isfinite(top) or top == 0:
+        return (1.0 if top == 0 else float("nan")), np.zeros(selection_rate.shape, dtype=bool)
+    ratios = selection_rate / top
+    below = np.isfinite(ratios) & (ratios < FOUR_FIFTHS)
+    return float(np.nanmin(ratios)), below

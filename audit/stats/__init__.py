@@ -1,0 +1,1 @@
+"""Sufficient statistics of a decisions table, their bootstrap, and the `assess` entry point."""

@@ -1,0 +1,274 @@
+"""Turn the columns of a decisions table into small integer codes, checking them on the way.
+
+Everything downstream works on codes: group levels become 0..L-1 (missing values become an explicit
+"unknown" level, never dropped), labels and decisions become 0/1. Validation happens here, once, so
+that every later stage can trust its input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from audit.errors import AuditInputError
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class EncodedAttribute:
+    """One sensitive attribute as codes 0..len(levels)-1 into `levels`."""
+
+    name: str
+    levels: tuple[str, ...]
+    codes: np.ndarray
+
+
+@dataclass(frozen=True)
+class EncodedInput:
+    """The validated columns of a decisions table, ready for counting."""
+
+    n_rows: int
+    y_true: np.ndarray  # uint8, 0/1
+    y_pred: np.ndarray  # uint8, 0/1
+    attributes: tuple[EncodedAttribute, ...]
+    score: np.ndarray | None = None  # float64 in [0, 1]
+    weight: np.ndarray | None = None  # float64 >= 0
+
+
+def _column(data: pd.DataFrame, name: str, role: str) -> pd.Series:
+    if name not in data.columns:
+        available = ", ".join(map(str, data.columns[:20]))
+        raise AuditInputError(
+            f"{role} column {name!r}",
+            expected="a column of the data",
+            found=f"no such column (columns are: {available})",
+            fix=f"pass the name of the column that holds the {role}",
+        )
+    return data[name]
+
+
+def encode_binary(values: pd.Series, role: str, pos_label: object | None = None) -> np.ndarray:
+    """Codes a label or decision column as uint8 0/1.
+
+    Booleans and {0, 1} numbers are taken as they are; any other two-valued column needs the value
+    that counts as positive (`pos_label`), because guessing it would silently flip every rate.
+    """
+    name = f"{role} column {values.name!r}"
+    if values.isna().any():
+        raise AuditInputError(
+            name,
+            expected="a value in every row",
+            found=f"{int(values.isna().sum())} missing value(s)",
+            fix="drop or impute those rows before the audit; a missing label cannot be assessed",
+        )
+    if pos_label is not None:
+        distinct = pd.unique(values)
+        if pos_label not in set(distinct.tolist()):
+            raise AuditInputError(
+                name,
+                expected=f"the positive label {pos_label!r} to occur",
+                found=f"values {sorted(map(str, distinct))[:10]}",
+                fix="check the positive label's spelling and type",
+            )
+        if len(distinct) > 2:
+            raise AuditInputError(
+                name,
+                expected="two classes",
+                found=f"{len(distinct)} classes: {', '.join(sorted(map(str, distinct))[:10])}",
+                fix="binarise the column first, e.g. one class against the rest",
+            )
+        return np.asarray(values == pos_label, dtype=np.uint8)
+    arr = values.to_numpy()
+    if arr.dtype == bool:
+        return arr.view(np.uint8)
+    if np.issubdtype(arr.dtype, np.number):
+        lo, hi = arr.min(), arr.max()
+        if (
+            lo >= 0
+            and hi <= 1
+            and (np.issubdtype(arr.dtype, np.integer) or np.all((arr == 0) | (arr == 1)))
+        ):
+            return arr.astype(np.uint8, copy=False)
+    distinct = pd.unique(values)
+    shown = ", ".join(sorted(map(str, distinct))[:10])
+    raise AuditInputError(
+        name,
+        expected="two classes coded 0/1 or True/False",
+        found=f"{len(distinct)} distinct value(s): {shown}",
+        fix="recode the column to 0/1, or name the positive class (--pos-label)"
+        if len(distinct) == 2
+        else "binarise the column first, e.g. one class against the rest",
+    )
+
+
+def encode_attribute(values: pd.Series) -> EncodedAttribute:
+    """Codes a sensitive attribute; missing values become the explicit level "unknown".
+
+    Levels are sorted by their text so that codes do not depend on row order.
+    """
+    name = str(values.name)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cat = values.array
+        assert isinstance(cat, pd.Categorical)
+        labels = [str(c) for c in cat.categories]
+        order = np.argsort(labels, kind="stable")
+        if not np.array_equal(order, np.arange(len(labels))):
+            cat = cat.reorder_categories(cat.categories[order])
+            labels = [labels[i] for i in order]
+        codes = cat.codes
+    else:
+        raw_codes, uniques = pd.factorize(values.astype(str).where(values.notna()), sort=True)
+        labels = [str(u) for u in uniques]
+        codes = raw_codes
+    codes = np.asarray(codes)
+    if (codes < 0).any():
+        if UNKNOWN in labels:  # an existing "unknown" level and missing values mean the same thing
+            unknown_code = labels.index(UNKNOWN)
+        else:
+            unknown_code = len(labels)
+            labels.append(UNKNOWN)
+        codes = codes.copy()
+        codes[codes < 0] = unknown_code
+    # Keep only levels that occur: an unused category is not a group of the audit.
+    present = np.bincount(codes, minlength=len(labels)) > 0
+    if not present.all():
+        remap = np.cumsum(present) - 1
+        codes = remap[codes]
+        labels = [lab for lab, keep in zip(labels, present, strict=True) if keep]
+    if len(labels) < 2:
+        raise AuditInputError(
+            f"group column {name!r}",
+            expected="at least two groups to compare",
+            found=f"a single value {labels[0]!r}" if labels else "no values",
+            fix="choose a column whose values differ between people, or drop it from the groups",
+        )
+    dtype = np.int8 if len(labels) < 128 else np.int32
+    return EncodedAttribute(name=name, levels=tuple(labels), codes=codes.astype(dtype, copy=False))
+
+
+def encode_score(values: pd.Series) -> np.ndarray:
+    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~((arr >= 0.0) & (arr <= 1.0))  # also catches NaN
+    if bad.any():
+        first = values[bad].head(3).tolist()
+        raise AuditInputError(
+            f"score column {values.name!r}",
+            expected="probabilities in [0, 1] in every row",
+            found=f"{int(bad.sum())} value(s) outside [0, 1] or missing, e.g. {first}",
+            fix="pass calibrated probabilities (not logits or ranks), and drop rows with no score",
+        )
+    return arr
+
+
+def encode_weight(values: pd.Series) -> np.ndarray:
+    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~(arr >= 0.0) | ~np.isfinite(arr)
+    if bad.any():
+        raise AuditInputError(
+            f"weight column {values.name!r}",
+            expected="finite, non-negative sample weights",
+            found=f"{int(bad.sum())} negative, infinite or missing weight(s), e.g. {values[bad].head(3).tolist()}",
+            fix="fix the weights; a row that should not count takes weight 0",
+        )
+    if arr.sum() <= 0:
+        raise AuditInputError(
+            f"weight column {values.name!r}",
+            expected="a positive total weight",
+            found="all weights are 0",
+            fix="check the weight column",
+        )
+    return arr
+
+
+def encode_table(
+    data: pd.DataFrame,
+    *,
+    y_true: str,
+    y_pred: str,
+    groups: Sequence[str],
+    score: str | None = None,
+    weight: str | None = None,
+    pos_label: object | None = None,
+) -> EncodedInput:
+    """Validates and codes the columns the audit needs. The caller's frame is never modified."""
+    if len(data) == 0:
+        raise AuditInputError(
+            "decisions table",
+            expected="at least one row",
+            found="an empty table",
+            fix="check the file and any filter applied before the audit",
+        )
+    if not groups:
+        raise AuditInputError(
+            "group columns",
+            expected="at least one sensitive attribute to compare groups by",
+            found="none",
+            fix="name one or more group columns (--group COL)",
+        )
+    if len(set(groups)) != len(groups):
+        raise AuditInputError(
+            "group columns",
+            expected="each attribute named once",
+            found=f"{list(groups)}",
+            fix="remove the repeated name",
+        )
+    attributes = tuple(encode_attribute(_column(data, g, "group")) for g in groups)
+    return EncodedInput(
+        n_rows=len(data),
+        y_true=encode_binary(_column(data, y_true, "outcome"), "outcome", pos_label),
+        y_pred=encode_binary(_column(data, y_pred, "decision"), "decision", pos_label),
+        attributes=attributes,
+        score=None if score is None else encode_score(_column(data, score, "score")),
+        weight=None if weight is None else encode_weight(_column(data, weight, "weight")),
+    )
+
+
+def encode_arrays(
+    y_true: Sequence[object] | np.ndarray | pd.Series,
+    y_pred: Sequence[object] | np.ndarray | pd.Series,
+    groups: pd.DataFrame | dict[str, Sequence[object]],
+    *,
+    score: Sequence[float] | np.ndarray | None = None,
+    weight: Sequence[float] | np.ndarray | None = None,
+    pos_label: object | None = None,
+) -> EncodedInput:
+    """Same as `encode_table` for separate arrays; lengths must agree."""
+    group_frame = pd.DataFrame(groups)
+    lengths = {"y_true": len(y_true), "y_pred": len(y_pred), "groups": len(group_frame)}
+    if score is not None:
+        lengths["score"] = len(score)
+    if weight is not None:
+        lengths["weight"] = len(weight)
+    if len(set(lengths.values())) > 1:
+        raise AuditInputError(
+            "input arrays",
+            expected="the same number of rows in every input",
+            found=", ".join(f"{k}: {v}" for k, v in lengths.items()),
+            fix="pass columns of one table, aligned row by row",
+        )
+    frame = group_frame.reset_index(drop=True).copy()
+
+    def free(name: str) -> str:  # plain names read better in error messages
+        return name if name not in frame.columns else f"__{name}"
+
+    names = {role: free(role) for role in ("y_true", "y_pred", "score", "weight")}
+    group_names = list(frame.columns)
+    frame[names["y_true"]] = np.asarray(y_true)
+    frame[names["y_pred"]] = np.asarray(y_pred)
+    if score is not None:
+        frame[names["score"]] = np.asarray(score)
+    if weight is not None:
+        frame[names["weight"]] = np.asarray(weight)
+    return encode_table(
+        frame,
+        y_true=names["y_true"],
+        y_pred=names["y_pred"],
+        groups=group_names,
+        score=None if score is None else names["score"],
+        weight=None if weight is None else names["weight"],
+        pos_label=pos_label,
+    )
