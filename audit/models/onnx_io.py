@@ -1,0 +1,169 @@
+"""Converting pipelines to ONNX and running ONNX models with onnxruntime.
+
+ONNX is how many services hand over a model without its training code. Our pipelines are
+converted with one named input per column (numbers as float32, categories as strings), so the
+graph itself records what it reads; that record is checked against the data before every run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit.errors import AuditInputError
+from audit.models.inputs import InputColumn, prepare_inputs, require_input_columns
+
+#: ONNX opset used for conversion; onnxruntime >= 1.18 runs it.
+TARGET_OPSET = 17
+_NUMERIC_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(bool)": np.bool_,
+}
+
+
+def convert_pipeline(
+    pipeline: Any,
+    inputs: Sequence[InputColumn],
+    *,
+    classes: Sequence[str],
+    metadata: dict[str, str] | None = None,
+) -> Any:
+    """An ``onnx.ModelProto`` of a fitted pipeline, with classes and provenance in its metadata."""
+    import onnx
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    initial_types = [
+        (c.name, FloatTensorType([None, 1]) if c.kind == "numeric" else StringTensorType([None, 1]))
+        for c in inputs
+    ]
+    classifier = pipeline.steps[-1][1]
+    proto = to_onnx(
+        pipeline,
+        initial_types=initial_types,
+        options={id(classifier): {"zipmap": False}},
+        target_opset=TARGET_OPSET,
+    )
+    props = {"audit.classes": json.dumps(list(classes)), **(metadata or {})}
+    onnx.helper.set_model_props(proto, props)
+    return proto
+
+
+def save_onnx(proto: Any, path: str | Path) -> Path:
+    """Write an ONNX model atomically (no partial file if the write fails)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(proto.SerializeToString())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+class OnnxClassifier:
+    """An ONNX classifier run with onnxruntime, reading one named input per column."""
+
+    def __init__(self, path: str | Path) -> None:
+        import onnx
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        data = self.path.read_bytes()
+        try:
+            proto = onnx.load_model_from_string(data)
+            onnx.checker.check_model(proto)
+            if not proto.graph.input or not proto.graph.output:
+                raise ValueError("the graph has no inputs or no outputs")
+            self._session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        except Exception as err:  # protobuf, checker and runtime each raise their own types
+            raise AuditInputError(
+                f"model file '{self.path}'",
+                expected="an ONNX model (a protobuf graph with inputs and outputs)",
+                found=f"a file ONNX cannot read ({type(err).__name__}: {_first_line(err)})",
+                fix="check that the file is an ONNX export and not another format renamed .onnx",
+            ) from err
+        self.metadata = {p.key: p.value for p in proto.metadata_props}
+        self.inputs = self._read_inputs()
+        self._label_name, self._proba_name = self._read_outputs()
+        classes = self.metadata.get("audit.classes")
+        self.classes: tuple[str, ...] | None = (
+            tuple(str(c) for c in json.loads(classes)) if classes else None
+        )
+
+    def _read_inputs(self) -> tuple[InputColumn, ...]:
+        columns = []
+        for arg in self._session.get_inputs():
+            shape = arg.shape
+            if len(shape) != 2 or shape[1] not in (1, "1"):
+                raise AuditInputError(
+                    f"ONNX model '{self.path}'",
+                    expected="one named input of shape [N, 1] per column",
+                    found=f"input '{arg.name}' of shape {shape}",
+                    fix="convert the pipeline with one initial type per data-frame column "
+                    "(audit.models.onnx_io.convert_pipeline does this)",
+                )
+            if arg.type == "tensor(string)":
+                columns.append(InputColumn(arg.name, "string"))
+            elif arg.type in _NUMERIC_TYPES:
+                columns.append(InputColumn(arg.name, "numeric"))
+            else:
+                raise AuditInputError(
+                    f"ONNX model '{self.path}'",
+                    expected="inputs of type float, double, int or string",
+                    found=f"input '{arg.name}' of type {arg.type}",
+                    fix="convert the model with numeric or string inputs",
+                )
+        return tuple(columns)
+
+    def _read_outputs(self) -> tuple[str, str | None]:
+        outputs = self._session.get_outputs()
+        proba = next(
+            (o.name for o in outputs[1:] if o.type.startswith(("tensor(float", "seq(map"))), None
+        )
+        return outputs[0].name, proba
+
+    def run(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """Labels and class probabilities (``None`` if the graph has no probability output)."""
+        require_input_columns(self.inputs, df, model=f"ONNX model '{self.path.name}'")
+        x = prepare_inputs(self.inputs, df)
+        types = {a.name: a.type for a in self._session.get_inputs()}
+        feed: dict[str, np.ndarray] = {}
+        for col in self.inputs:
+            values = x[col.name].to_numpy()
+            if col.kind == "string":
+                feed[col.name] = np.asarray(values, dtype=object).reshape(-1, 1)
+            else:
+                feed[col.name] = values.astype(_NUMERIC_TYPES[types[col.name]]).reshape(-1, 1)
+        names = [self._label_name] + ([self._proba_name] if self._proba_name else [])
+        result = self._session.run(names, feed)
+        labels = np.asarray(result[0]).reshape(-1)
+        if self._proba_name is None:
+            return labels, None
+        raw = result[1]
+        if isinstance(raw, list):  # ZipMap output: one {class: probability} dict per row
+            keys = list(raw[0].keys()) if raw else []
+            if self.classes is None:
+                self.classes = tuple(str(k) for k in keys)
+            proba = np.array([[row[k] for k in keys] for row in raw], dtype=np.float64)
+        else:
+            proba = np.asarray(raw, dtype=np.float64)
+        return labels, proba
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else "no message"
