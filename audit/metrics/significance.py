@@ -21,7 +21,7 @@ def two_proportion_test(
     """p-value of a difference between two proportions.
 
     With `margin` 0: two-sided test of p1 = p2 (pooled variance). With a margin δ > 0: one-sided
-    test that the gap exceeds it, H0 |p1 - p2| <= δ (unpooled variance, as the null is not equality).
+    test that the gap exceeds it, H0 |p1 - p2| <= δ (unpooled variance: the null is not equality).
     """
     d = p1 - p2
     with np.errstate(invalid="ignore", divide="ignore"):

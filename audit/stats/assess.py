@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from typing import Any
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -445,6 +445,10 @@ class _RecordBuilder:
                 warnings.simplefilter("ignore", RuntimeWarning)  # undefined in every replicate
                 boot_se = np.nanstd(boot_diff, axis=0, ddof=1) if boot.shape[0] > 1 else None
         mde: np.ndarray | None = None
+        n_l: np.ndarray | None = None
+        n_h: np.ndarray | None = None
+        k_l: np.ndarray | None = None
+        k_h: np.ndarray | None = None
         if n_eff is not None:  # a rate: score intervals, a two-proportion test and power
             n_l, n_h = intervals.newcombe(value, n_eff, ref_value, n_eff[r], self.level)
             k_l, k_h = intervals.katz(value, n_eff, ref_value, n_eff[r], self.level)
@@ -459,7 +463,6 @@ class _RecordBuilder:
                 power=s.power,
             )
         else:
-            n_l = n_h = k_l = k_h = None
             p = (
                 significance.wald_test(diff, boot_se, margin=s.test_margin)
                 if boot_se is not None

@@ -171,7 +171,8 @@ def encode_weight(values: pd.Series) -> np.ndarray:
         raise AuditInputError(
             f"weight column {values.name!r}",
             expected="finite, non-negative sample weights",
-            found=f"{int(bad.sum())} negative, infinite or missing weight(s), e.g. {values[bad].head(3).tolist()}",
+            found=f"{int(bad.sum())} negative, infinite or missing weight(s), "
+            f"e.g. {values[bad].head(3).tolist()}",
             fix="fix the weights; a row that should not count takes weight 0",
         )
     if arr.sum() <= 0:

@@ -31,7 +31,7 @@ class Record(BaseModel):
 
 
 class GroupKey(Record):
-    """A group: one level per attribute, e.g. (mental_health_history, housing) = (True, homeless)."""
+    """A group: one level per attribute, e.g. (mental_health_history, housing) = (True, homeless)"""
 
     attributes: tuple[str, ...]
     levels: tuple[str, ...]
