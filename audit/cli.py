@@ -31,23 +31,23 @@ def _register_commands() -> None:
     app.command("assess")(assess)
 
 
+@app.callback()
+def _root() -> None:
+    """Fairness audits of job-matching and profiling models used by public employment services."""
+
+
 def main() -> None:
-    """Entry point of the `audit` command."""
+    """Entry point of the `audit` command.
+
+    Click handles usage errors itself (exit 2); our own input errors escape its standalone mode
+    and are printed here as one clear message, also with exit 2, instead of a traceback.
+    """
     _register_commands()
     try:
-        app(standalone_mode=False)
+        app()
     except AuditError as err:
         typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
         sys.exit(EXIT_INPUT_ERROR)
-    except typer.Abort:
-        sys.exit(EXIT_INPUT_ERROR)
-    except Exception as err:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(EXIT_INPUT_ERROR)
-        raise
 
 
 if __name__ == "__main__":

@@ -67,6 +67,11 @@ def encode_binary(values: pd.Series, role: str, pos_label: object | None = None)
         )
     if pos_label is not None:
         distinct = pd.unique(values)
+        if pos_label not in set(distinct.tolist()) and str(pos_label) in set(map(str, distinct)):
+            # A label typed on the command line is text; compare as text then.
+            values = values.astype(str)
+            distinct = pd.unique(values)
+            pos_label = str(pos_label)
         if pos_label not in set(distinct.tolist()):
             raise AuditInputError(
                 name,

@@ -1,0 +1,156 @@
+"""`audit assess`: the black-box audit of a file of decisions, when the model itself is not at hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from audit.errors import AuditInputError
+from audit.stats.assess import assess as run_assessment
+from audit.stats.result import Assessment
+from audit.tables import read_table
+
+HEADLINE_METRICS = ("selection_rate", "tpr", "fpr", "ppv")
+
+
+def _parse_references(values: list[str]) -> dict[str, str]:
+    references: dict[str, str] = {}
+    for item in values:
+        column, sep, level = item.partition("=")
+        if not sep or not column or not level:
+            raise AuditInputError(
+                f"--reference {item!r}",
+                expected="COLUMN=LEVEL, e.g. housing_status=stable",
+                found=f"{item!r}",
+                fix="write the group column, an equals sign, and the reference level",
+            )
+        references[column] = level
+    return references
+
+
+def assess(
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file with one row per person.")],
+    y_true: Annotated[str, typer.Option("--y-true", help="Column of the observed outcome.")],
+    y_pred: Annotated[str, typer.Option("--y-pred", help="Column of the binary decision.")],
+    group: Annotated[
+        list[str], typer.Option("--group", "-g", help="Sensitive attribute column (repeatable).")
+    ],
+    score: Annotated[
+        str | None, typer.Option("--score", help="Column of predicted probabilities.")
+    ] = None,
+    weight: Annotated[str | None, typer.Option("--weight", help="Sample weight column.")] = None,
+    pos_label: Annotated[
+        str | None,
+        typer.Option("--pos-label", help="Value counted as positive when labels are not 0/1."),
+    ] = None,
+    intersections: Annotated[
+        int,
+        typer.Option(
+            "--intersections", "-i", help="Highest order of intersections: 1 none, 2 pairs, 3 triples."
+        ),
+    ] = 1,
+    reference: Annotated[
+        list[str] | None,
+        typer.Option("--reference", help="Reference group as COLUMN=LEVEL (repeatable)."),
+    ] = None,
+    reference_rule: Annotated[
+        str, typer.Option(help="Reference when none is named: largest or most_advantaged.")
+    ] = "largest",
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap replicates (0: none).")] = 1000,
+    bootstrap: Annotated[str, typer.Option(help="multinomial or stratified.")] = "multinomial",
+    seed: Annotated[int, typer.Option(help="Seed that makes the bootstrap reproducible.")] = 0,
+    alpha: Annotated[float, typer.Option(help="Significance level; intervals are 1-alpha.")] = 0.05,
+    correction: Annotated[
+        str, typer.Option(help="Multiple-comparison correction: holm, bh or none.")
+    ] = "holm",
+    test_margin: Annotated[
+        float, typer.Option(help="Test that a gap exceeds this margin instead of zero.")
+    ] = 0.0,
+    min_group_size: Annotated[
+        int, typer.Option(help="Groups smaller than this are marked unreliable.")
+    ] = 30,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the full result as JSON here.")
+    ] = None,
+) -> None:
+    """Assess group metrics and disparities in a file of decisions (no model needed)."""
+    frame = read_table(data)
+    result = run_assessment(
+        frame,
+        y_true=y_true,
+        y_pred=y_pred,
+        groups=group,
+        score=score,
+        weight=weight,
+        pos_label=pos_label,
+        intersections=intersections,
+        reference=_parse_references(reference or []),
+        reference_rule=reference_rule,  # type: ignore[arg-type]  # validated in assess
+        n_boot=n_boot,
+        bootstrap=bootstrap,  # type: ignore[arg-type]
+        seed=seed,
+        alpha=alpha,
+        correction=correction,  # type: ignore[arg-type]
+        test_margin=test_margin,
+        min_group_size=min_group_size,
+    )
+    if json_out is not None:
+        result.to_json(json_out)
+    print_summary(result, Console())
+
+
+def _fmt(value: float | None, low: float | None = None, high: float | None = None) -> str:
+    if value is None:
+        return "undefined"
+    text = f"{value:.3f}"
+    if low is not None and high is not None:
+        text += f" [{low:.3f}, {high:.3f}]"
+    return text
+
+
+def print_summary(result: Assessment, console: Console) -> None:
+    """Per attribute: each group's headline rates with intervals; then the significant findings."""
+    s = result.settings
+    console.print(
+        f"[bold]{result.n_rows:,} rows[/], groups by {', '.join(s.groups)}; "
+        f"{int(round((1 - s.alpha) * 100))}% intervals, {s.n_boot} bootstrap replicates, "
+        f"{s.correction} correction"
+    )
+    metrics = {(m.attributes, m.levels, m.metric): m for m in result.metrics}
+    for attrs in dict.fromkeys(g.attributes for g in result.groups if len(g.attributes) == 1):
+        table = Table(title=" × ".join(attrs), title_justify="left")
+        table.add_column("group")
+        table.add_column("n", justify="right")
+        for name in HEADLINE_METRICS:
+            table.add_column(name)
+        for g in (g for g in result.groups if g.attributes == attrs):
+            label = g.label + (" (reference)" if g.is_reference else "")
+            label += "" if g.reliable else " (small)"
+            cells = []
+            for name in HEADLINE_METRICS:
+                m = metrics[(attrs, g.levels, name)]
+                cells.append(_fmt(m.value, m.ci_low, m.ci_high))
+            table.add_row(label, f"{g.n_rows:,}", *cells)
+        console.print(table)
+    findings = sorted(
+        (d for d in result.disparities if d.significant and d.kind == "difference"),
+        key=lambda d: (d.p_adjusted if d.p_adjusted is not None else 1.0),
+    )
+    if not findings:
+        console.print("No disparity is significant after correction for multiple comparisons.")
+        return
+    console.print(f"[bold]{len(findings)} significant disparities[/] (adjusted p < {s.alpha}):")
+    for d in findings[:15]:
+        console.print(
+            f"  {d.grouping}={d.label} vs {' × '.join(d.reference_levels)}: {d.metric} "
+            f"{d.value:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}], p_adj={d.p_adjusted:.2g}"
+            + ("" if d.reliable else " (small group)")
+        )
+    if len(findings) > 15:
+        console.print(f"  ... and {len(findings) - 15} more in the JSON result")
+
+

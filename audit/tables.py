@@ -1,0 +1,53 @@
+"""Reading the tables an auditor hands us (CSV or Parquet), with clear messages when they are off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from audit.errors import AuditInputError
+
+READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Loads a CSV or Parquet file; the format is chosen by the file's extension."""
+    path = Path(path)
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise AuditInputError(
+            f"data file {str(path)!r}",
+            expected="a .csv or .parquet file",
+            found=f"the extension {path.suffix or '(none)'!r}",
+            fix="export the decisions as CSV or Parquet",
+        )
+    if not path.is_file():
+        raise AuditInputError(
+            f"data file {str(path)!r}",
+            expected="an existing file",
+            found="no such file",
+            fix="check the path (relative paths start from the current folder)",
+        )
+    try:
+        if kind == "csv":
+            frame = pd.read_csv(path)
+        else:
+            frame = pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame()
+    except (ValueError, OSError, pd.errors.ParserError) as err:
+        raise AuditInputError(
+            f"data file {str(path)!r}",
+            expected=f"a readable {kind} file",
+            found=f"{type(err).__name__}: {str(err).splitlines()[0][:200]}",
+            fix=f"check that the file really is {kind} and is not truncated",
+        ) from None
+    if frame.empty:
+        raise AuditInputError(
+            f"data file {str(path)!r}",
+            expected="a table with at least one row",
+            found="an empty file" if frame.columns.empty else "a header and no rows",
+            fix="check the export that produced the file",
+        )
+    return frame
