@@ -48,24 +48,34 @@ TRACK_TARGET = "recommended_track"
 #: Equal to ``audit.data.schema.TRACKS``; repeated so models work without the generator.
 TRACKS: tuple[str, ...] = ("regular", "training", "sheltered", "care")
 MIN_TRAINING_ROWS = 50
+#: Sensitive facts services keep on file and real profiling models have used as features.
+RECORDED_SENSITIVE: tuple[str, ...] = ("mental_health_history", "housing_status")
 
 
 @dataclass(frozen=True)
 class FeatureCatalogue:
     """The groups of columns a feature preset is built from.
 
-    The synthetic population's schema provides them (:meth:`from_schema`); real data files pass
-    their own so the presets mean the same thing on both.
+    ``observed`` are the columns a service's model may read; ``recorded`` adds sensitive facts a
+    service keeps on file and real models have used (AMS weights health impairment, Australia's
+    JSCI scores homelessness). ``sensitive`` and ``digital_traces`` say what the ``no_sensitive``
+    and ``no_digital_traces`` presets remove. The synthetic population's schema provides them
+    (:meth:`from_schema`); real data files pass their own.
     """
 
     observed: tuple[str, ...]
     digital_traces: tuple[str, ...] = ()
     documents: tuple[str, ...] = ()
     sensitive: tuple[str, ...] = ()
+    recorded: tuple[str, ...] = ()
 
     @classmethod
     def from_schema(cls) -> FeatureCatalogue:
-        """The catalogue of the synthetic population (``audit.data.schema``)."""
+        """The catalogue of the synthetic population (``audit.data.schema``).
+
+        Digital literacy itself is not recorded by any service: it reaches a model only through
+        the digital traces (harm H4), so it is not among the ``recorded`` columns.
+        """
         try:
             schema = importlib.import_module("audit.data.schema")
         except ImportError as err:  # the generator is a separate part of the package
@@ -80,6 +90,9 @@ class FeatureCatalogue:
             digital_traces=tuple(schema.DIGITAL_TRACE_FEATURES),
             documents=tuple(schema.DOCUMENT_FEATURES),
             sensitive=tuple(schema.SENSITIVE_ATTRIBUTES),
+            recorded=tuple(
+                c for c in RECORDED_SENSITIVE if c in set(schema.SENSITIVE_ATTRIBUTES)
+            ),
         )
 
 
@@ -87,9 +100,12 @@ class FeatureCatalogue:
 class FeatureSet:
     """A named list of the columns a model may read.
 
-    >>> cat = FeatureCatalogue(observed=("age",), digital_traces=("logins",), sensitive=("gender",))
+    >>> cat = FeatureCatalogue(observed=("age", "gender"), digital_traces=("logins",),
+    ...                        sensitive=("gender",))
     >>> FeatureSet.preset("no_digital_traces", cat).columns
     ('age', 'gender')
+    >>> FeatureSet.preset("no_sensitive", cat).columns
+    ('age', 'logins')
     """
 
     name: str
@@ -106,8 +122,9 @@ class FeatureSet:
 
     @classmethod
     def preset(cls, name: str, catalogue: FeatureCatalogue | None = None) -> FeatureSet:
-        """``full`` (everything observed, including digital traces, documents and sensitive
-        attributes), ``no_digital_traces`` or ``no_sensitive``."""
+        """``full`` (observed features, digital traces, documents and recorded sensitive facts),
+        ``no_digital_traces`` (without the traces) or ``no_sensitive`` (without any sensitive
+        attribute, so also without gender, age band, origin, region and education)."""
         if name not in FEATURE_PRESETS:
             raise AuditInputError(
                 "feature set",
@@ -117,7 +134,7 @@ class FeatureSet:
             )
         cat = catalogue if catalogue is not None else FeatureCatalogue.from_schema()
         full = tuple(
-            dict.fromkeys((*cat.observed, *cat.digital_traces, *cat.documents, *cat.sensitive))
+            dict.fromkeys((*cat.observed, *cat.digital_traces, *cat.documents, *cat.recorded))
         )
         dropped = {
             "full": set(),

@@ -1,0 +1,277 @@
+"""`audit model …`: train reference models and check an imported model against data.
+
+Thin: every command parses options, calls the package API and prints. Errors are
+:class:`audit.errors.AuditInputError`, which the entry point turns into exit code 2. Output files
+are written only after everything that could fail has succeeded, so a failed run leaves nothing
+half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+
+from audit.errors import AuditInputError
+
+if TYPE_CHECKING:
+    from audit.models.training import FeatureCatalogue
+
+models_app = typer.Typer(
+    help="Train reference models, or check a model from elsewhere against data.",
+    no_args_is_help=True,
+)
+
+KINDS = ("profiling", "track")
+
+
+@models_app.command("train")
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the model (.skops).")],
+    kind: Annotated[str, typer.Option("--kind", help="profiling or track.")] = "profiling",
+    features: Annotated[
+        str, typer.Option("--features", help="full, no_digital_traces or no_sensitive.")
+    ] = "full",
+    algorithm: Annotated[
+        str, typer.Option("--algorithm", help="logistic or random_forest.")
+    ] = "logistic",
+    people: Annotated[
+        Path | None, typer.Option("--people", help="People table (CSV/Parquet) to train on.")
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="Public data set to train on: nsw_lalonde.")
+    ] = None,
+    population: Annotated[
+        int, typer.Option("--population", help="Size of the generated population.")
+    ] = 5000,
+    scenario: Annotated[str, typer.Option("--scenario", help="Generator scenario.")] = "no_bias",
+    seed: Annotated[int, typer.Option("--seed", help="Seed for data and model.")] = 0,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Label column (default per kind).")
+    ] = None,
+    onnx_out: Annotated[
+        Path | None, typer.Option("--onnx-out", help="Also write an ONNX model here.")
+    ] = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option("--tracking-uri", help="MLflow tracking URI to log to.")
+    ] = None,
+    register: Annotated[
+        str | None, typer.Option("--register", help="Register under this model name.")
+    ] = None,
+    alias: Annotated[
+        str | None, typer.Option("--alias", help="Point this registry alias at the new version.")
+    ] = None,
+) -> None:
+    """Train a profiling or track model and save it as skops (and ONNX, and to MLflow)."""
+    from audit.models import training
+    from audit.models.onnx_io import convert_pipeline, save_onnx
+    from audit.models.skops_io import save_skops
+
+    _check_choice("--kind", kind, KINDS)
+    _check_choice("--features", features, training.FEATURE_PRESETS)
+    _check_choice("--algorithm", algorithm, training.ALGORITHMS)
+    _check_suffix("--out", out, ".skops")
+    if onnx_out is not None:
+        _check_suffix("--onnx-out", onnx_out, ".onnx")
+    if (register or alias) and not tracking_uri:
+        raise AuditInputError(
+            "--register/--alias", expected="an MLflow store to register in",
+            found="no --tracking-uri", fix="add --tracking-uri, e.g. sqlite:///mlflow.db",
+        )
+
+    frame, catalogue, default_target = _training_data(people, dataset, population, scenario, seed)
+    feature_set = training.FeatureSet.preset(features, catalogue)
+    if kind == "profiling":
+        model = training.train_profiling_model(
+            frame, features=feature_set, algorithm=algorithm,  # type: ignore[arg-type]
+            target=target or default_target, seed=seed,
+        )
+    else:
+        model = training.train_track_model(
+            frame, features=feature_set, algorithm=algorithm,  # type: ignore[arg-type]
+            target=target or training.TRACK_TARGET, seed=seed,
+        )
+    proto = None
+    if onnx_out is not None:
+        proto = convert_pipeline(
+            model.pipeline, model.inputs, classes=model.classes,
+            metadata={"audit.task": model.task, "audit.features": feature_set.name},
+        )
+
+    # Write to temporary files beside the targets; rename only once everything has succeeded.
+    with ExitStack() as cleanup:
+        staged = {out: _staging_path(out, cleanup)}
+        save_skops(model.pipeline, staged[out])
+        if onnx_out is not None and proto is not None:
+            staged[onnx_out] = _staging_path(onnx_out, cleanup)
+            save_onnx(proto, staged[onnx_out])
+        logged = None
+        if tracking_uri:
+            from audit.models.mlflow_io import log_trained_model
+
+            logged = log_trained_model(
+                model, tracking_uri=tracking_uri, register=register, alias=alias
+            )
+        for final, tmp in staged.items():
+            os.replace(tmp, final)
+
+    facts = model.describe()
+    typer.echo(f"trained {kind} model ({algorithm}, features '{features}', "
+               f"{facts['n_features']} columns) on {model.n_train} rows")
+    for name, value in model.holdout.items():
+        typer.echo(f"held-out {name}: {value:.3f}")
+    typer.echo(f"wrote {out}" + (f" and {onnx_out}" if onnx_out else ""))
+    if logged is not None:
+        typer.echo(f"logged to MLflow: {logged.model_uri}")
+        if logged.registry_uri:
+            typer.echo(f"registered: {logged.registry_uri} (version {logged.version})")
+
+
+@models_app.command("check")
+def check(
+    source: Annotated[str, typer.Argument(help="MLflow URI, .skops, .onnx or decisions file.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Data (CSV/Parquet) to check the model on.")
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="Public data set instead: nsw_lalonde.")
+    ] = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option("--tracking-uri", help="MLflow tracking URI.")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Treat extra columns in the data as an error.")
+    ] = False,
+    decision_column: Annotated[
+        str | None, typer.Option("--decision-column", help="Decisions file: 0/1 decision.")
+    ] = None,
+    score_column: Annotated[
+        str | None, typer.Option("--score-column", help="Decisions file: score in [0, 1].")
+    ] = None,
+    track_column: Annotated[
+        str | None, typer.Option("--track-column", help="Decisions file: track.")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id-column", help="Decisions file: id to match rows.")
+    ] = None,
+) -> None:
+    """Load a model through the import interface, check it against data, summarise predictions."""
+    from audit.models.importing import load_model
+    from audit.models.inputs import require_input_columns
+    from audit.models.training import BandPolicy
+
+    if (data is None) == (dataset is None):
+        raise AuditInputError(
+            "check", expected="exactly one of --data FILE or --dataset NAME",
+            found="both" if data is not None else "neither",
+            fix="pass the data to check the model against",
+        )
+    model = load_model(
+        source, tracking_uri=tracking_uri, decision_column=decision_column,
+        score_column=score_column, track_column=track_column, id_column=id_column,
+    )
+    frame = _read_data(data) if data is not None else _public_data(str(dataset))[0]
+    result = require_input_columns(
+        model.expected_columns, frame, model=f"{model.kind} model '{source}'", strict=strict
+    )
+    ident = model.identity
+    typer.echo(f"model: {ident.uri} ({ident.kind}, task {model.task})")
+    if ident.name or ident.version:
+        typer.echo(f"registry: {ident.name} version {ident.version} (run {ident.run_id})")
+    typer.echo(f"sha256: {ident.sha256}")
+    typer.echo(f"reads {len(model.expected_columns)} columns: "
+               + ", ".join(f"{c.name} ({c.kind})" for c in model.expected_columns))
+    if result.extra:
+        typer.echo(f"ignored {len(result.extra)} other columns of the data")
+    typer.echo(f"rows: {len(frame)}")
+    if model.task == "profiling" and (model.kind != "decisions" or score_column):
+        scores = model.predict_proba(frame)[:, 1]
+        allocation = BandPolicy().allocate(scores)
+        typer.echo(f"mean predicted chance of work: {scores.mean():.3f}")
+        for band in ("high", "medium", "low"):
+            typer.echo(f"band {band}: {np.mean(allocation.band == band):.1%}")
+    else:
+        labels = pd.Series(model.predict(frame)).value_counts(normalize=True)
+        for label, share in labels.items():
+            typer.echo(f"{label}: {share:.1%}")
+
+
+def _training_data(
+    people: Path | None, dataset: str | None, population: int, scenario: str, seed: int
+) -> tuple[pd.DataFrame, FeatureCatalogue, str]:
+    from audit.models.training import PROFILING_TARGET, FeatureCatalogue
+
+    if people is not None and dataset is not None:
+        raise AuditInputError(
+            "training data", expected="--people FILE or --dataset NAME, not both",
+            found="both", fix="drop one of them",
+        )
+    if dataset is not None:
+        return _public_data(dataset)
+    if people is not None:
+        from audit.data.schema import load_people
+
+        return load_people(people), FeatureCatalogue.from_schema(), PROFILING_TARGET
+    from audit.data import generate_population
+
+    frame = generate_population(population, scenario=scenario, seed=seed).people
+    return frame, FeatureCatalogue.from_schema(), PROFILING_TARGET
+
+
+def _public_data(name: str) -> tuple[pd.DataFrame, FeatureCatalogue, str]:
+    from audit.models import public_data
+    from audit.models.training import FeatureCatalogue
+
+    _check_choice("--dataset", name, (public_data.DATASET_NAME,))
+    catalogue = FeatureCatalogue(
+        observed=public_data.FEATURES, sensitive=public_data.SENSITIVE_ATTRIBUTES
+    )
+    return public_data.load_nsw(), catalogue, public_data.OUTCOME
+
+
+def _read_data(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise AuditInputError(f"data file '{path}'", expected="an existing file",
+                              found="no such file", fix="check the path")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+    except Exception as err:  # pandas and pyarrow raise many parser error types
+        raise AuditInputError(
+            f"data file '{path}'", expected=f"a readable {suffix.lstrip('.')} table",
+            found=f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}",
+            fix="check that the file is the format its extension says",
+        ) from err
+    raise AuditInputError(f"data file '{path}'", expected="a .csv or .parquet file",
+                          found=f"the extension '{suffix or '(none)'}'",
+                          fix="convert the data to CSV or Parquet")
+
+
+def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise AuditInputError(option, expected="one of " + ", ".join(choices),
+                              found=repr(value), fix=f"use {option} " + "|".join(choices))
+
+
+def _check_suffix(option: str, path: Path, suffix: str) -> None:
+    if path.suffix.lower() != suffix:
+        raise AuditInputError(option, expected=f"a file name ending in {suffix}",
+                              found=f"'{path}'", fix=f"name the output file *{suffix}")
+
+
+def _staging_path(final: Path, cleanup: ExitStack) -> Path:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp = Path(name)
+    cleanup.callback(lambda: tmp.unlink(missing_ok=True))
+    return tmp
