@@ -26,11 +26,13 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Each area of the package owns its commands; importing them here keeps this file a table.
+    from audit.data.cli import data_app
     from audit.models.cli import models_app
     from audit.stats.cli import assess
 
     app.command("assess")(assess)
     app.add_typer(models_app, name="model")
+    app.add_typer(data_app, name="data")
 
 
 @app.callback()

@@ -7,7 +7,12 @@ True
 """
 
 from audit.data.calibration import CALIBRATION_TARGETS, CalibrationTarget
-from audit.data.population import SyntheticPopulation, generate_population, group_mask
+from audit.data.population import (
+    SyntheticPopulation,
+    digital_trace_index,
+    generate_population,
+    group_mask,
+)
 from audit.data.scenarios import KNOBS, SCENARIOS, InjectedEffect, InjectedTruth, resolve_knobs
 from audit.data.schema import (
     DIGITAL_TRACE_FEATURES,
@@ -45,6 +50,7 @@ __all__ = [
     "InjectedEffect",
     "InjectedTruth",
     "SyntheticPopulation",
+    "digital_trace_index",
     "generate_population",
     "group_mask",
     "load_people",

@@ -374,9 +374,7 @@ def _people(n: int, rng: np.random.Generator, truth: InjectedTruth) -> pd.DataFr
 
     # --- PES process: score, then track (Gumbel-max over track utilities) ---
     eta_fair = PES_INTERCEPT + PES_CAPACITY * logit(np.clip(capacity, 1e-9, 1 - 1e-9))
-    trace_index = (online_cv.astype(np.float64) + registered_online + completeness
-                   + np.log1p(logins) / np.log1p(20.0))
-    trace_z = (trace_index - trace_index.mean()) / trace_index.std()
+    trace_z = _trace_index(online_cv, registered_online, completeness, logins)
     eta = (eta_fair - float(k["missing_document_penalty"]) * n_missing
            + float(k["trace_weight"]) * trace_z)
     gumbel = rng.gumbel(size=(n, len(TRACKS))).astype(np.float32)
@@ -463,6 +461,27 @@ def _in_group(columns: dict[str, np.ndarray], group: str) -> np.ndarray:
     if isinstance(spec.value, bool):
         return np.asarray(values == spec.value)
     return np.asarray(values == column_spec(spec.column).categories.index(spec.value))
+
+
+def _trace_index(online_cv: np.ndarray, registered_online: np.ndarray,
+                 completeness: np.ndarray, logins: np.ndarray) -> np.ndarray:
+    raw = (online_cv.astype(np.float64) + registered_online + completeness
+           + np.log1p(logins) / np.log1p(20.0))
+    return np.asarray((raw - raw.mean()) / raw.std())
+
+
+def digital_trace_index(people: pd.DataFrame) -> np.ndarray:
+    """The digital-trace index H4 reads as motivation, standardised over ``people``.
+
+    Index = online_cv_updated + registered_online + profile_completeness
+    + log(1 + logins_90d) / log(21), then centred and divided by its standard deviation. The H4
+    knob ``trace_weight`` is in logit units of the PES score per unit of this index, computed
+    over the whole generated population.
+    """
+    return _trace_index(people["online_cv_updated"].to_numpy(dtype=bool),
+                        people["registered_online"].to_numpy(dtype=bool),
+                        people["profile_completeness"].to_numpy(dtype=np.float64),
+                        people["logins_90d"].to_numpy(dtype=np.int64))
 
 
 def _recommend(eta: np.ndarray, cuts: np.ndarray, noise: np.ndarray) -> np.ndarray:

@@ -246,10 +246,11 @@ def _parse_float(spec: KnobSpec, raw: object) -> float:
         value = float(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         value = float("nan")
-    assert spec.low is not None and spec.high is not None
-    if not spec.low <= value <= spec.high:  # also rejects NaN
+    low = spec.low if spec.low is not None else -float("inf")
+    high = spec.high if spec.high is not None else float("inf")
+    if not low <= value <= high:  # also rejects NaN
         raise AuditInputError(f"knob '{spec.name}'", expected=spec.describe_range(),
-                              found=repr(raw), fix=spec.description)
+                              found=repr(raw), fix=f"pass a value between {low:g} and {high:g}")
     return value
 
 

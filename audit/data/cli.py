@@ -1,0 +1,123 @@
+"""`audit data ...`: generate synthetic populations and list the scenarios.
+
+Files are written beside their destination under a temporary name and renamed only once every
+requested file is complete, so a failed or interrupted run leaves no half-written table that a
+later audit could pick up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from audit.data.population import generate_population
+from audit.data.scenarios import SCENARIOS, describe_scenarios
+from audit.errors import AuditInputError
+
+data_app = typer.Typer(
+    name="data",
+    help="Synthetic job-seeker populations with known, injected harms.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+_TABLE_SUFFIXES = (".parquet", ".csv")
+
+
+def _check_out(path: Path | None, option: str, suffixes: tuple[str, ...]) -> None:
+    if path is None:
+        return
+    if path.suffix.lower() not in suffixes:
+        raise AuditInputError(f"option {option}", expected="a file ending in " + " or ".join(
+            suffixes), found=repr(str(path)), fix=f"e.g. {option} people{suffixes[0]}")
+    if not path.parent.is_dir():
+        raise AuditInputError(f"option {option}", expected="a path in an existing folder",
+                              found=f"no folder '{path.parent}'", fix="create the folder first")
+
+
+def _parse_knobs(pairs: list[str]) -> dict[str, str]:
+    knobs: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise AuditInputError("option --knob", expected="name=value", found=repr(pair),
+                                  fix="e.g. --knob sheltered_odds_ratio=3")
+        knobs[name.strip()] = value.strip()
+    return knobs
+
+
+def _write_table(df: pd.DataFrame, path: Path) -> None:
+    if path.suffix.lower() == ".csv":
+        df.to_csv(path, index=False)
+    else:
+        df.to_parquet(path, index=False)
+
+
+@contextmanager
+def _staged(paths: list[Path]) -> Iterator[list[Path]]:
+    """Temporary paths beside the targets; renamed into place only if the block succeeds."""
+    temps = [p.with_name(f".{p.name}.{os.getpid()}.tmp{p.suffix}") for p in paths]
+    try:
+        yield temps
+        for tmp, final in zip(temps, paths, strict=True):
+            tmp.replace(final)
+    finally:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+
+
+@data_app.command("generate")
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="people table (.parquet or .csv)")],
+    scenario: Annotated[str, typer.Option(help="scenario name; see `audit data scenarios`")] =
+    "no_bias",
+    n: Annotated[int, typer.Option("--n", help="number of job seekers")] = 100_000,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same population)")] = 0,
+    knob: Annotated[list[str] | None, typer.Option(
+        help="override a knob, name=value (repeatable)")] = None,
+    vacancies_out: Annotated[Path | None, typer.Option(help="vacancies table")] = None,
+    truth_out: Annotated[Path | None, typer.Option(help="injected truth (.json)")] = None,
+) -> None:
+    """Generate a synthetic population and write it (all files or none)."""
+    _check_out(out, "--out", _TABLE_SUFFIXES)
+    _check_out(vacancies_out, "--vacancies-out", _TABLE_SUFFIXES)
+    _check_out(truth_out, "--truth-out", (".json",))
+    pop = generate_population(n, scenario=scenario, seed=seed, **_parse_knobs(knob or []))
+    jobs: list[tuple[Path, Callable[[Path], None]]] = [
+        (out, lambda p: _write_table(pop.people, p))]
+    if vacancies_out is not None:
+        jobs.append((vacancies_out, lambda p: _write_table(pop.vacancies, p)))
+    if truth_out is not None:
+        jobs.append((truth_out, lambda p: p.write_text(pop.truth.to_json() + "\n",
+                                                       encoding="utf-8")))
+    with _staged([path for path, _ in jobs]) as temps:
+        for tmp, (_, write) in zip(temps, jobs, strict=True):
+            write(tmp)
+    harms = ", ".join(pop.truth.harms) or "none"
+    typer.echo(f"wrote {len(pop.people):,} people to {out} (scenario {scenario}, seed {seed}, "
+               f"harms injected: {harms})")
+
+
+@data_app.command("scenarios")
+def scenarios(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """List the scenarios, the harms each injects, and their knobs with defaults and ranges."""
+    rows = describe_scenarios()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        harms = ", ".join(row["harms"]) or "none (legitimate causal paths only)"
+        typer.echo(f"{row['scenario']}: harms {harms}")
+        for k in row["knobs"]:
+            typer.echo(f"    --knob {k['name']}=...  default {k['default']}; {k['range']}")
+            typer.echo(f"        {k['description']}")
+    typer.echo(f"{len(SCENARIOS)} scenarios.")
