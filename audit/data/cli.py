@@ -89,8 +89,9 @@ def generate(
     _check_out(out, "--out", _TABLE_SUFFIXES)
     _check_out(vacancies_out, "--vacancies-out", _TABLE_SUFFIXES)
     _check_out(truth_out, "--truth-out", (".json",))
-    pop = generate_population(n, scenario=scenario, seed=seed, **_parse_knobs(knob or []))
-    jobs: list[tuple[Path, Callable[[Path], None]]] = [
+    pop = generate_population(n, scenario=scenario, seed=seed,
+                              knobs=_parse_knobs(knob or []))
+    jobs: list[tuple[Path, Callable[[Path], object]]] = [
         (out, lambda p: _write_table(pop.people, p))]
     if vacancies_out is not None:
         jobs.append((vacancies_out, lambda p: _write_table(pop.vacancies, p)))
