@@ -50,7 +50,9 @@ def assess(
     intersections: Annotated[
         int,
         typer.Option(
-            "--intersections", "-i", help="Highest order of intersections: 1 none, 2 pairs, 3 triples."
+            "--intersections",
+            "-i",
+            help="Highest order of intersections: 1 none, 2 pairs, 3 triples.",
         ),
     ] = 1,
     reference: Annotated[
@@ -117,7 +119,7 @@ def print_summary(result: Assessment, console: Console) -> None:
     s = result.settings
     console.print(
         f"[bold]{result.n_rows:,} rows[/], groups by {', '.join(s.groups)}; "
-        f"{int(round((1 - s.alpha) * 100))}% intervals, {s.n_boot} bootstrap replicates, "
+        f"{round((1 - s.alpha) * 100)}% intervals, {s.n_boot} bootstrap replicates, "
         f"{s.correction} correction"
     )
     metrics = {(m.attributes, m.levels, m.metric): m for m in result.metrics}
@@ -138,7 +140,7 @@ def print_summary(result: Assessment, console: Console) -> None:
         console.print(table)
     findings = sorted(
         (d for d in result.disparities if d.significant and d.kind == "difference"),
-        key=lambda d: (d.p_adjusted if d.p_adjusted is not None else 1.0),
+        key=lambda d: d.p_adjusted if d.p_adjusted is not None else 1.0,
     )
     if not findings:
         console.print("No disparity is significant after correction for multiple comparisons.")
@@ -152,5 +154,3 @@ def print_summary(result: Assessment, console: Console) -> None:
         )
     if len(findings) > 15:
         console.print(f"  ... and {len(findings) - 15} more in the JSON result")
-
-

@@ -65,49 +65,40 @@ def encode_binary(values: pd.Series, role: str, pos_label: object | None = None)
             found=f"{int(values.isna().sum())} missing value(s)",
             fix="drop or impute those rows before the audit; a missing label cannot be assessed",
         )
-    if pos_label is not None:
-        distinct = pd.unique(values)
-        if pos_label not in set(distinct.tolist()) and str(pos_label) in set(map(str, distinct)):
-            # A label typed on the command line is text; compare as text then.
-            values = values.astype(str)
-            distinct = pd.unique(values)
-            pos_label = str(pos_label)
-        if pos_label not in set(distinct.tolist()):
-            raise AuditInputError(
-                name,
-                expected=f"the positive label {pos_label!r} to occur",
-                found=f"values {sorted(map(str, distinct))[:10]}",
-                fix="check the positive label's spelling and type",
-            )
-        if len(distinct) > 2:
-            raise AuditInputError(
-                name,
-                expected="two classes",
-                found=f"{len(distinct)} classes: {', '.join(sorted(map(str, distinct))[:10])}",
-                fix="binarise the column first, e.g. one class against the rest",
-            )
-        return np.asarray(values == pos_label, dtype=np.uint8)
     arr = values.to_numpy()
     if arr.dtype == bool:
         return arr.view(np.uint8)
     if np.issubdtype(arr.dtype, np.number):
         lo, hi = arr.min(), arr.max()
-        if (
-            lo >= 0
-            and hi <= 1
-            and (np.issubdtype(arr.dtype, np.integer) or np.all((arr == 0) | (arr == 1)))
-        ):
+        is_int = np.issubdtype(arr.dtype, np.integer)
+        if lo >= 0 and hi <= 1 and (is_int or np.all((arr == 0) | (arr == 1))):
             return arr.astype(np.uint8, copy=False)
     distinct = pd.unique(values)
     shown = ", ".join(sorted(map(str, distinct))[:10])
-    raise AuditInputError(
-        name,
-        expected="two classes coded 0/1 or True/False",
-        found=f"{len(distinct)} distinct value(s): {shown}",
-        fix="recode the column to 0/1, or name the positive class (--pos-label)"
-        if len(distinct) == 2
-        else "binarise the column first, e.g. one class against the rest",
-    )
+    if len(distinct) > 2:
+        raise AuditInputError(
+            name,
+            expected="two classes coded 0/1 or True/False",
+            found=f"{len(distinct)} distinct value(s): {shown}",
+            fix="binarise the column first, e.g. one class against the rest",
+        )
+    if pos_label is None:
+        raise AuditInputError(
+            name,
+            expected="two classes coded 0/1 or True/False",
+            found=f"{len(distinct)} distinct value(s): {shown}",
+            fix="recode the column to 0/1, or name the positive class (--pos-label)",
+        )
+    # A label typed on the command line is text: compare as text.
+    as_text = values.astype(str)
+    if str(pos_label) not in set(as_text):
+        raise AuditInputError(
+            name,
+            expected=f"the positive label {pos_label!r} among its values",
+            found=f"the values {shown}",
+            fix="check the positive label's spelling",
+        )
+    return np.asarray(as_text == str(pos_label), dtype=np.uint8)
 
 
 def encode_attribute(values: pd.Series) -> EncodedAttribute:

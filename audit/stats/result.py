@@ -224,3 +224,7 @@ _TABLE_TYPES: dict[str, type[Record]] = {
 def json_schema() -> str:
     """The JSON schema of the current result version."""
     return json.dumps(Assessment.model_json_schema(), indent=1)
+
+
+if __name__ == "__main__":
+    print(json_schema())

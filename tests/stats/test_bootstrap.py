@@ -15,7 +15,9 @@ from audit.stats.encoding import encode_arrays
 def _tpr_and_gap(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """TPR of group 1, and the selection-rate gap group 1 minus group 0 (last axes: g, y, d)."""
     values = confusion_metrics(counts)
-    return values["tpr"][..., 1], values["selection_rate"][..., 1] - values["selection_rate"][..., 0]
+    return values["tpr"][..., 1], values["selection_rate"][..., 1] - values["selection_rate"][
+        ..., 0
+    ]
 
 
 def _sample(rng: np.random.Generator, n: int):
@@ -73,7 +75,9 @@ def test_stratified_bootstrap_keeps_every_group_size():
     y, d, groups = _sample(rng, 500)
     counts = count_groups(encode_arrays(y, d, groups))
     boot = resample(counts.n, counts.w, n_boot=50, rng=rng, kind="stratified", group_axes=1)
-    assert np.array_equal(boot.sum(axis=(2, 3)), np.broadcast_to(counts.n.sum(axis=(1, 2)), (50, 2)))
+    assert np.array_equal(
+        boot.sum(axis=(2, 3)), np.broadcast_to(counts.n.sum(axis=(1, 2)), (50, 2))
+    )
     free = resample(counts.n, counts.w, n_boot=50, rng=rng, kind="multinomial", group_axes=1)
     assert np.all(free.sum(axis=(1, 2, 3)) == 500)
     assert len(np.unique(free.sum(axis=(2, 3))[:, 0])) > 1  # group sizes vary freely

@@ -17,13 +17,31 @@ HAND = pd.DataFrame(
     }
 )
 EXPECTED_A = {
-    "selection_rate": 3 / 5, "base_rate": 3 / 5, "tpr": 2 / 3, "fpr": 1 / 2, "fnr": 1 / 3,
-    "tnr": 1 / 2, "ppv": 2 / 3, "npv": 1 / 2, "fdr": 1 / 3, "for": 1 / 2, "accuracy": 3 / 5,
+    "selection_rate": 3 / 5,
+    "base_rate": 3 / 5,
+    "tpr": 2 / 3,
+    "fpr": 1 / 2,
+    "fnr": 1 / 3,
+    "tnr": 1 / 2,
+    "ppv": 2 / 3,
+    "npv": 1 / 2,
+    "fdr": 1 / 3,
+    "for": 1 / 2,
+    "accuracy": 3 / 5,
     "balanced_accuracy": 7 / 12,
 }
 EXPECTED_B = {
-    "selection_rate": 1 / 4, "base_rate": 0.0, "tpr": None, "fpr": 1 / 4, "fnr": None,
-    "tnr": 3 / 4, "ppv": 0.0, "npv": 1.0, "fdr": 1.0, "for": 0.0, "accuracy": 3 / 4,
+    "selection_rate": 1 / 4,
+    "base_rate": 0.0,
+    "tpr": None,
+    "fpr": 1 / 4,
+    "fnr": None,
+    "tnr": 3 / 4,
+    "ppv": 0.0,
+    "npv": 1.0,
+    "fdr": 1.0,
+    "for": 0.0,
+    "accuracy": 3 / 4,
     "balanced_accuracy": None,
 }
 
@@ -69,15 +87,24 @@ def test_disparities_against_the_largest_group(hand_result):
 
 
 def test_ratio_to_a_zero_reference_is_undefined_with_reason():
-    result = assess(HAND, y_true="y", y_pred="d", groups=["grp"], n_boot=0,
-                    reference={"grp": "b"}, min_group_size=1)
+    result = assess(
+        HAND,
+        y_true="y",
+        y_pred="d",
+        groups=["grp"],
+        n_boot=0,
+        reference={"grp": "b"},
+        min_group_size=1,
+    )
     ratio = result.disparity("ppv", ("grp",), ("a",), kind="ratio")
     assert ratio.value is None
     assert ratio.undefined_reason == "the reference group's value is 0"
 
 
 def test_summaries_by_hand(hand_result):
-    assert hand_result.summary("demographic_parity_difference", ("grp",)).value == pytest.approx(0.35)
+    assert hand_result.summary("demographic_parity_difference", ("grp",)).value == pytest.approx(
+        0.35
+    )
     assert hand_result.summary("demographic_parity_ratio", ("grp",)).value == pytest.approx(5 / 12)
     four_fifths = hand_result.summary("four_fifths_rule", ("grp",))
     assert four_fifths.passed is False
@@ -103,8 +130,15 @@ def test_small_groups_are_marked_unreliable_but_still_computed(hand_result):
 def test_weights_scale_cells():
     # Weight 2 on every row of group a's true positives: TPR becomes 4/5.
     w = [2, 2, 1, 1, 1, 1, 1, 1, 1]
-    result = assess(HAND.assign(w=w), y_true="y", y_pred="d", groups=["grp"], weight="w",
-                    n_boot=0, min_group_size=1)
+    result = assess(
+        HAND.assign(w=w),
+        y_true="y",
+        y_pred="d",
+        groups=["grp"],
+        weight="w",
+        n_boot=0,
+        min_group_size=1,
+    )
     assert result.metric("tpr", ("grp",), ("a",)).value == pytest.approx(4 / 5)
     assert result.metric("selection_rate", ("grp",), ("a",)).value == pytest.approx(5 / 7)
 

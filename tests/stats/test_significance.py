@@ -21,8 +21,15 @@ def _any_flag_share(correction: str, sims: int = 120) -> float:
     flagged = 0
     for seed in range(sims):
         frame = make_decisions(1500, seed=seed)
-        result = assess(frame, y_true="y", y_pred="d", groups=GROUPS, intersections=2, n_boot=0,
-                        correction=correction)  # type: ignore[arg-type]
+        result = assess(
+            frame,
+            y_true="y",
+            y_pred="d",
+            groups=GROUPS,
+            intersections=2,
+            n_boot=0,
+            correction=correction,
+        )  # type: ignore[arg-type]
         flagged += bool(_flags(result))
     return flagged / sims
 
@@ -42,8 +49,15 @@ def test_without_correction_the_same_audits_raise_false_alarms():
 def test_benjamini_hochberg_keeps_the_share_of_false_findings_low():
     flagged = tests = 0
     for seed in range(60):
-        result = assess(make_decisions(1500, seed=seed), y_true="y", y_pred="d", groups=GROUPS,
-                        intersections=2, n_boot=0, correction="bh")
+        result = assess(
+            make_decisions(1500, seed=seed),
+            y_true="y",
+            y_pred="d",
+            groups=GROUPS,
+            intersections=2,
+            n_boot=0,
+            correction="bh",
+        )
         tested = [d for d in result.disparities if d.p_value is not None]
         tests += len(tested)
         flagged += sum(bool(d.significant) for d in tested)
@@ -52,8 +66,9 @@ def test_benjamini_hochberg_keeps_the_share_of_false_findings_low():
 
 def test_an_injected_disparity_is_found_and_nothing_else():
     frame = make_decisions(20000, seed=7, shift={"housing=homeless": -0.15})
-    result = assess(frame, y_true="y", y_pred="d", groups=GROUPS, n_boot=200,
-                    reference={"housing": "stable"})
+    result = assess(
+        frame, y_true="y", y_pred="d", groups=GROUPS, n_boot=200, reference={"housing": "stable"}
+    )
     found = {(d.grouping, d.label, d.metric) for d in _flags(result)}
     assert ("housing", "homeless", "selection_rate") in found
     assert ("housing", "homeless", "tpr") in found
@@ -77,14 +92,16 @@ def test_detectable_difference_has_the_stated_power():
     rng = np.random.default_rng(5)
     n_group, n_ref, p_ref = 300, 3000, 0.4
     mde = significance.minimum_detectable_difference(
-        np.array([p_ref]), np.array([n_group]), np.array([n_ref]), alpha=0.05, power=0.8)[0]
+        np.array([p_ref]), np.array([n_group]), np.array([n_ref]), alpha=0.05, power=0.8
+    )[0]
     hits = 0
     sims = 2000
     for _ in range(sims):
         p1 = rng.binomial(n_group, p_ref + mde) / n_group
         p2 = rng.binomial(n_ref, p_ref) / n_ref
-        p = significance.two_proportion_test(np.array([p1]), np.array([n_group]),
-                                             np.array([p2]), np.array([n_ref]))[0]
+        p = significance.two_proportion_test(
+            np.array([p1]), np.array([n_group]), np.array([p2]), np.array([n_ref])
+        )[0]
         hits += p < 0.05
     assert 0.76 <= hits / sims <= 0.84
 
@@ -103,8 +120,9 @@ def test_wilson_and_katz_agree_with_scipy():
     lo, hi = intervals.wilson(np.array([81 / 263]), np.array([263.0]), 0.95)
     ci = stats.binomtest(81, 263).proportion_ci(0.95, method="wilson")
     assert (lo[0], hi[0]) == pytest.approx((ci.low, ci.high), abs=1e-12)
-    lo, hi = intervals.katz(np.array([30 / 100]), np.array([100.0]), np.array([20 / 120]),
-                            np.array([120.0]), 0.95)
+    lo, hi = intervals.katz(
+        np.array([30 / 100]), np.array([100.0]), np.array([20 / 120]), np.array([120.0]), 0.95
+    )
     rr = stats.contingency.relative_risk(30, 100, 20, 120).confidence_interval(0.95)
     assert (lo[0], hi[0]) == pytest.approx((rr.low, rr.high), rel=1e-9)
 
@@ -112,8 +130,9 @@ def test_wilson_and_katz_agree_with_scipy():
 def test_newcombe_matches_the_published_example():
     # Newcombe (1998), Statistics in Medicine 17:873, table II, example (a): 56/70 - 48/80,
     # method 10 gives 0.0524 to 0.3339.
-    lo, hi = intervals.newcombe(np.array([56 / 70]), np.array([70.0]), np.array([48 / 80]),
-                                np.array([80.0]), 0.95)
+    lo, hi = intervals.newcombe(
+        np.array([56 / 70]), np.array([70.0]), np.array([48 / 80]), np.array([80.0]), 0.95
+    )
     assert (lo[0], hi[0]) == pytest.approx((0.0524, 0.3339), abs=5e-5)
 
 
