@@ -30,10 +30,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
             fix="check the path (relative paths start from the current folder)",
         )
     try:
-        if kind == "csv":
-            frame = pd.read_csv(path)
-        else:
-            frame = pd.read_parquet(path)
+        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     except (ValueError, OSError, pd.errors.ParserError) as err:
