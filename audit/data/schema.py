@@ -234,34 +234,48 @@ def _examples(values: Sequence[object], limit: int = 3) -> str:
     return shown + (", ..." if len(set(values)) > limit else "")
 
 
-def _problems_from_pandera(err: SchemaErrors) -> list[str]:
-    """One readable line per (column, check), in column order."""
+Problem = tuple[str, str]
+"""(column, sentence): one thing wrong with a table."""
+
+
+def _problems_from_pandera(err: SchemaErrors, already: set[str]) -> list[Problem]:
+    """One readable sentence per (column, check).
+
+    A column that could not be converted (or had values outside its categories, ``already``)
+    gets only that first sentence: its later range or null checks would just repeat it.
+    """
     cases = err.failure_cases
-    problems: list[str] = []
-    for (column, check), rows in cases.groupby(["column", "check"], dropna=False, sort=False):
+    problems: list[Problem] = []
+    skip = set(already)
+    coerce = cases["check"].astype(str).str.startswith("coerce_dtype(")
+    for column, rows in cases[coerce].groupby("column", sort=False):
+        check = str(rows["check"].iloc[0])
+        problems.append((str(column), (
+            f"column '{column}' has {len(rows)} value(s) that are not {check[13:-1]}: "
+            f"{_examples(rows['failure_case'].tolist())}")))
+        skip.add(str(column))
+    for (column, check), rows in cases[~coerce].groupby(["column", "check"], dropna=False,
+                                                         sort=False):
         values = rows["failure_case"].tolist()
         if check == "column_in_dataframe":
-            problems.extend(f"column '{v}' is missing" for v in values)
-        elif check == "not_nullable":
-            problems.append(f"column '{column}' has {len(rows)} empty value(s)")
+            problems.extend((str(v), f"column '{v}' is missing") for v in values)
+            continue
+        if str(column) in skip:
+            continue
+        if check == "not_nullable":
+            text = f"column '{column}' has {len(rows)} empty value(s)"
         elif check == "field_uniqueness":
-            problems.append(f"column '{column}' has duplicate values: {_examples(values)}")
+            text = f"column '{column}' has duplicate values: {_examples(values)}"
         elif isinstance(check, str) and check.startswith("dtype("):
-            problems.append(f"column '{column}' has type {values[0]}, expected {check[6:-1]}")
-        elif isinstance(check, str) and check.startswith("coerce_dtype("):
-            problems.append(
-                f"column '{column}' has {len(rows)} value(s) that are not {check[13:-1]}: "
-                f"{_examples(values)}"
-            )
+            text = f"column '{column}' has type {values[0]}, expected {check[6:-1]}"
         else:
-            problems.append(
-                f"column '{column}' fails {check} in {len(rows)} row(s): {_examples(values)}"
-            )
+            text = f"column '{column}' fails {check} in {len(rows)} row(s): {_examples(values)}"
+        problems.append((str(column), text))
     return problems
 
 
-def _unknown_categories(df: pd.DataFrame, columns: Sequence[ColumnSpec]) -> list[str]:
-    problems = []
+def _unknown_categories(df: pd.DataFrame, columns: Sequence[ColumnSpec]) -> list[Problem]:
+    problems: list[Problem] = []
     for spec in columns:
         if spec.kind != "category" or spec.name not in df.columns:
             continue
@@ -270,10 +284,9 @@ def _unknown_categories(df: pd.DataFrame, columns: Sequence[ColumnSpec]) -> list
         known = set(spec.categories)
         bad = sorted({str(v) for v in pd.unique(values) if not pd.isna(v) and v not in known})
         if bad:
-            problems.append(
+            problems.append((spec.name, (
                 f"column '{spec.name}' has values not allowed: {_examples(bad)} "
-                f"(allowed: {', '.join(spec.categories)})"
-            )
+                f"(allowed: {', '.join(spec.categories)})")))
     return problems
 
 
@@ -283,7 +296,8 @@ def _to_categorical(df: pd.DataFrame, columns: Sequence[ColumnSpec]) -> pd.DataF
         if spec.kind == "category" and spec.name in out.columns:
             dtype = pd.CategoricalDtype(list(spec.categories), ordered=spec.ordered)
             if out[spec.name].dtype != dtype:
-                values = out[spec.name].astype("object").where(out[spec.name].notna(), None)
+                values = out[spec.name].astype("object")
+                values = values.where(values.isin(spec.categories), None)  # reported before
                 out[spec.name] = pd.Categorical(values, dtype=dtype)
     return out
 
@@ -296,12 +310,15 @@ def _validate(df: pd.DataFrame, columns: Sequence[ColumnSpec], schema: pa.DataFr
     try:
         validated: pd.DataFrame = schema.validate(df, lazy=True)
     except SchemaErrors as err:
-        problems.extend(_problems_from_pandera(err))
+        problems.extend(_problems_from_pandera(err, {c for c, _ in problems}))
         validated = df
     if problems:
+        position = {c.name: i for i, c in enumerate(columns)}
+        problems.sort(key=lambda p: position.get(p[0], len(position)))
         raise AuditInputError(
             subject, expected=f"a {schema.name} table as in audit.data.schema",
-            found=f"{len(problems)} problem(s): " + "; ".join(problems), fix=fix,
+            found=f"{len(problems)} problem(s):\n" + "\n".join(f"  - {t}" for _, t in problems),
+            fix=fix,
         )
     return validated
 
