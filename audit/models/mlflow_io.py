@@ -115,6 +115,29 @@ def log_trained_model(
             found=f"alias '{alias}' without --register",
             fix="add --register NAME",
         )
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _log(trained, tracking_uri=tracking_uri, experiment=experiment, register=register,
+                    alias=alias, artifact_location=artifact_location)
+    except MlflowException as err:
+        raise AuditInputError(
+            f"MLflow tracking store '{tracking_uri}'",
+            expected="a store that accepts the run and the registration",
+            found=_first_line(err.message),
+            fix="check --tracking-uri, the model name and your access rights",
+        ) from err
+
+
+def _log(
+    trained: TrainedModel,
+    *,
+    tracking_uri: str,
+    experiment: str,
+    register: str | None,
+    alias: str | None,
+    artifact_location: str | None,
+) -> LoggedModel:
     import mlflow
     import sklearn
     import skops
