@@ -295,7 +295,7 @@ SUMMARIES_VS_FAIRLEARN = {
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("seed", [3, 4])
 def test_summaries_equal_fairlearn(seed, weighted):
-    table = make_table(seed, n=4000, weighted=weighted)
+    table = make_table(seed, n=6000, weighted=weighted)
     weight = "w" if weighted else None
     sample_weight = None if weight is None else table[weight].to_numpy()
     result = assess(
