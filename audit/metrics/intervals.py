@@ -7,13 +7,14 @@ Kish's effective sample size, the usual design-effect correction.
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
-from scipy import stats
 
 
 def z_value(level: float) -> float:
     """Two-sided normal quantile for a confidence `level` such as 0.95."""
-    return float(stats.norm.ppf(0.5 + level / 2))
+    return NormalDist().inv_cdf(0.5 + level / 2)
 
 
 def wilson(p: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:

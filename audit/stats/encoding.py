@@ -58,6 +58,9 @@ def encode_binary(values: pd.Series, role: str, pos_label: object | None = None)
     that counts as positive (`pos_label`), because guessing it would silently flip every rate.
     """
     name = f"{role} column {values.name!r}"
+    arr = values.to_numpy()
+    if arr.dtype == bool:  # cannot hold missing values: the fast path for large tables
+        return arr.view(np.uint8)
     if values.isna().any():
         raise AuditInputError(
             name,
@@ -65,9 +68,6 @@ def encode_binary(values: pd.Series, role: str, pos_label: object | None = None)
             found=f"{int(values.isna().sum())} missing value(s)",
             fix="drop or impute those rows before the audit; a missing label cannot be assessed",
         )
-    arr = values.to_numpy()
-    if arr.dtype == bool:
-        return arr.view(np.uint8)
     if np.issubdtype(arr.dtype, np.number):
         lo, hi = arr.min(), arr.max()
         is_int = np.issubdtype(arr.dtype, np.integer)
@@ -104,23 +104,26 @@ def encode_binary(values: pd.Series, role: str, pos_label: object | None = None)
 def encode_attribute(values: pd.Series) -> EncodedAttribute:
     """Codes a sensitive attribute; missing values become the explicit level "unknown".
 
-    Levels are sorted by their text so that codes do not depend on row order.
+    A categorical column keeps its declared level order (age bands stay in age order); other
+    columns get their sorted values, so that codes never depend on row order. Levels that never
+    occur are dropped after counting (`count_groups`), where the counts tell for free.
     """
     name = str(values.name)
     if isinstance(values.dtype, pd.CategoricalDtype):
         cat = values.array
         assert isinstance(cat, pd.Categorical)
         labels = [str(c) for c in cat.categories]
-        order = np.argsort(labels, kind="stable")
-        if not np.array_equal(order, np.arange(len(labels))):
-            cat = cat.reorder_categories(cat.categories[order])
-            labels = [labels[i] for i in order]
-        codes = cat.codes
+        codes = np.asarray(cat.codes)
     else:
-        raw_codes, uniques = pd.factorize(values.astype(str).where(values.notna()), sort=True)
-        labels = [str(u) for u in uniques]
-        codes = raw_codes
-    codes = np.asarray(codes)
+        try:
+            codes, uniques = pd.factorize(values, sort=True)
+            labels = [str(u) for u in uniques]
+        except TypeError:  # mixed types cannot be sorted: compare them as text
+            labels = []
+        if len(set(labels)) < len(labels) or not labels:  # e.g. 1 and "1", or mixed types
+            codes, uniques = pd.factorize(values.astype(str).where(values.notna()), sort=True)
+            labels = [str(u) for u in uniques]
+        codes = np.asarray(codes)
     if (codes < 0).any():
         if UNKNOWN in labels:  # an existing "unknown" level and missing values mean the same thing
             unknown_code = labels.index(UNKNOWN)
@@ -129,19 +132,6 @@ def encode_attribute(values: pd.Series) -> EncodedAttribute:
             labels.append(UNKNOWN)
         codes = codes.copy()
         codes[codes < 0] = unknown_code
-    # Keep only levels that occur: an unused category is not a group of the audit.
-    present = np.bincount(codes, minlength=len(labels)) > 0
-    if not present.all():
-        remap = np.cumsum(present) - 1
-        codes = remap[codes]
-        labels = [lab for lab, keep in zip(labels, present, strict=True) if keep]
-    if len(labels) < 2:
-        raise AuditInputError(
-            f"group column {name!r}",
-            expected="at least two groups to compare",
-            found=f"a single value {labels[0]!r}" if labels else "no values",
-            fix="choose a column whose values differ between people, or drop it from the groups",
-        )
     dtype = np.int8 if len(labels) < 128 else np.int32
     return EncodedAttribute(name=name, levels=tuple(labels), codes=codes.astype(dtype, copy=False))
 
