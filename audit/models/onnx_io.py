@@ -67,6 +67,7 @@ def save_onnx(proto: Any, path: str | Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(proto.SerializeToString())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is meant to be shared
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

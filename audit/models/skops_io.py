@@ -34,6 +34,7 @@ def save_skops(model: Any, path: str | Path) -> Path:
     os.close(fd)
     try:
         sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is meant to be shared
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
