@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -102,7 +103,18 @@ def assess(
     )
     if json_out is not None:
         result.to_json(json_out)
-    print_summary(result, Console())
+    print_summary(result, console())
+
+
+def console() -> Console:
+    """A console as wide as the terminal, and 140 columns when the output goes to a log."""
+    return Console() if sys.stdout.isatty() else Console(width=140)
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "<1e-300" if value < 1e-300 else f"{value:.2g}"
 
 
 def _fmt(value: float | None, low: float | None = None, high: float | None = None) -> str:
@@ -149,7 +161,7 @@ def print_summary(result: Assessment, console: Console) -> None:
     for d in findings[:15]:
         console.print(
             f"  {d.grouping}={d.label} vs {' × '.join(d.reference_levels)}: {d.metric} "
-            f"{d.value:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}], p_adj={d.p_adjusted:.2g}"
+            f"{d.value:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}], p_adj={_p(d.p_adjusted)}"
             + ("" if d.reliable else " (small group)")
         )
     if len(findings) > 15:
