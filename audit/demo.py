@@ -9,6 +9,7 @@ audit of a registered model does), allocate support bands, and assess the decisi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -86,10 +87,12 @@ def run_demo(
 
 
 def main(
-    out_dir: Path = typer.Option(Path("reports/demo"), help="Where the result is written."),
-    tracking_uri: str = typer.Option("sqlite:///mlruns/mlflow.db", help="MLflow store."),
-    n: int = typer.Option(60_000, help="Number of synthetic job seekers."),
-    seed: int = typer.Option(7, help="Seed for data, model and bootstrap."),
+    out_dir: Annotated[Path, typer.Option(help="Where the result is written.")] = Path(
+        "reports/demo"
+    ),
+    tracking_uri: Annotated[str, typer.Option(help="MLflow store.")] = "sqlite:///mlruns/mlflow.db",
+    n: Annotated[int, typer.Option(help="Number of synthetic job seekers.")] = 60_000,
+    seed: Annotated[int, typer.Option(help="Seed for data, model and bootstrap.")] = 7,
 ) -> None:
     """Run the embedded default audit end to end."""
     run_demo(out_dir=out_dir, tracking_uri=tracking_uri, n=n, seed=seed)
