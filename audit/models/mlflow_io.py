@@ -93,6 +93,25 @@ def default_artifact_location(tracking_uri: str) -> str | None:
     return None
 
 
+def ensure_experiment(
+    name: str, *, tracking_uri: str, artifact_location: str | None = None
+) -> str:
+    """The id of experiment ``name``, created with artifacts beside a SQLite store if new.
+
+    MLflow's own default puts the artifacts of a SQLite store in ./mlruns of the current
+    directory, wherever that is; this keeps them next to the database instead.
+    """
+    import mlflow
+
+    with tracking(tracking_uri):
+        client = mlflow.MlflowClient()
+        found = client.get_experiment_by_name(name)
+        if found is not None:
+            return str(found.experiment_id)
+        location = artifact_location or default_artifact_location(tracking_uri)
+        return str(client.create_experiment(name, artifact_location=location))
+
+
 def log_trained_model(
     trained: TrainedModel,
     *,
@@ -145,12 +164,8 @@ def _log(
 
     with tracking(tracking_uri):
         client = mlflow.MlflowClient()
-        found = client.get_experiment_by_name(experiment)
-        if found is None:
-            location = artifact_location or default_artifact_location(tracking_uri)
-            experiment_id = client.create_experiment(experiment, artifact_location=location)
-        else:
-            experiment_id = found.experiment_id
+        experiment_id = ensure_experiment(experiment, tracking_uri=tracking_uri,
+                                          artifact_location=artifact_location)
         example = trained.example
         proba = np.asarray(trained.pipeline.predict_proba(example))
         signature = infer_signature(example, proba)

@@ -134,3 +134,44 @@ def test_alias_moves_to_a_new_version(
     champion = load_model("models:/track-reference@champion", tracking_uri=tracking_uri)
     np.testing.assert_array_equal(challenger.predict_proba(fresh), newer.predict_proba(fresh))
     assert champion.identity.version == "1"
+
+
+def test_onnx_logged_to_mlflow_runs_through_onnxruntime(
+    people: pd.DataFrame, fresh: pd.DataFrame, tracking_uri: str
+) -> None:
+    import mlflow
+
+    from audit.models.mlflow_io import ensure_experiment, tracking
+
+    trained = _train(people, "profiling", "logistic")
+    proto = convert_pipeline(trained.pipeline, trained.inputs, classes=trained.classes)
+    experiment = ensure_experiment("foreign-models", tracking_uri=tracking_uri)
+    with tracking(tracking_uri), mlflow.start_run(experiment_id=experiment) as run:
+        mlflow.onnx.log_model(proto, name="model", pip_requirements=["onnxruntime"])
+    model = load_model(f"runs:/{run.info.run_id}/model", tracking_uri=tracking_uri)
+    assert model.kind == "mlflow" and model.identity.run_id == run.info.run_id
+    np.testing.assert_allclose(model.predict_proba(fresh), trained.predict_proba(fresh),
+                               atol=1e-5, rtol=0)
+
+
+def test_pickled_mlflow_model_is_refused(people: pd.DataFrame, tracking_uri: str) -> None:
+    import mlflow
+
+    from audit.errors import AuditInputError
+    from audit.models.mlflow_io import ensure_experiment, tracking
+
+    trained = _train(people, "profiling", "logistic")
+    experiment = ensure_experiment("foreign-models", tracking_uri=tracking_uri)
+    with tracking(tracking_uri), mlflow.start_run(experiment_id=experiment) as run:
+        mlflow.sklearn.log_model(trained.pipeline, name="model",
+                                 serialization_format="cloudpickle",
+                                 pip_requirements=["scikit-learn"])
+    uri = f"runs:/{run.info.run_id}/model"
+    with pytest.raises(AuditInputError) as err:
+        load_model(uri, tracking_uri=tracking_uri)
+    assert str(err.value) == (
+        f"MLflow model '{uri}': expected a scikit-learn model saved in the skops format; found "
+        "serialization format 'cloudpickle'.\nHint: log the model again with "
+        "serialization_format='skops'; pickled models from elsewhere can run arbitrary code and "
+        "are not loaded"
+    )
