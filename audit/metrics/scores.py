@@ -1,8 +1,9 @@
-"""Score metrics from per-group score histograms (group × y_true × bin).
+"""Score metrics from per-group score histograms (group × y_true × grid point).
 
-The AUC of a histogram counts a positive above a negative when its bin is higher and half when
-they share a bin, which is exactly the Mann–Whitney AUC of the scores rounded to the bin grid
-(`DEFAULT_SCORE_BINS` = 1000 bins: scores are read to three decimals).
+Scores are read on the grid 0, 1/R, ..., 1 (R = `DEFAULT_SCORE_BINS` = 1000: three decimals), one
+histogram cell per grid point. The AUC of a histogram counts a positive above a negative when its
+point is higher and half when they share one, which is exactly the Mann–Whitney AUC of the scores
+rounded to the grid.
 """
 
 from __future__ import annotations
@@ -38,11 +39,17 @@ def cross_auc(hist: np.ndarray) -> np.ndarray:
 
 
 def rebin(array: np.ndarray, bins: int) -> np.ndarray:
-    """Merges the last axis into `bins` equal-width bins (its length must be a multiple)."""
-    fine = array.shape[-1]
-    if fine % bins:
-        raise ValueError(f"cannot merge {fine} bins into {bins}")
-    return array.reshape((*array.shape[:-1], bins, fine // bins)).sum(axis=-1)
+    """Merges grid points (last axis, 0..R) into `bins` equal-width bins of [0, 1].
+
+    Point k (score k/R) goes to bin floor(k * bins / R), and the last point (1.0) to the last bin,
+    as with `np.histogram`'s closed right edge.
+    """
+    resolution = array.shape[-1] - 1
+    if not 1 <= bins <= resolution:
+        raise ValueError(f"cannot merge {resolution + 1} grid points into {bins} bins")
+    target = np.minimum(np.arange(resolution + 1) * bins // resolution, bins - 1)
+    starts = np.searchsorted(target, np.arange(bins))
+    return np.add.reduceat(array, starts, axis=-1)
 
 
 def reliability(

@@ -280,12 +280,8 @@ def assess_counts(counts: GroupCounts, settings: Settings) -> Assessment:
     return builder.finish(counts)
 
 
-def _coarse_bins(bins: int) -> int:
-    return (
-        next((d for d in range(min(BOOTSTRAP_SCORE_BINS, bins), 0, -1) if bins % d == 0), 1)
-        if bins
-        else 0
-    )
+def _coarse_bins(resolution: int) -> int:
+    return min(BOOTSTRAP_SCORE_BINS, resolution)
 
 
 def _reference_index(g: _Grouping, counts: GroupCounts, settings: Settings) -> int:
@@ -311,7 +307,11 @@ def _opt(x: float | np.floating) -> float | None:
 
 
 class _RecordBuilder:
-    """Turns per-grouping arrays into result records, and corrects the tests at the end."""
+    """Turns per-grouping arrays into result records, and corrects the tests at the end.
+
+    Records are built with `model_construct`: every value is made here from plain Python floats,
+    ints and tuples, so re-validating thousands of them would only cost time (a round trip through
+    JSON validates them in the tests)."""
 
     def __init__(self, settings: Settings, level: float) -> None:
         self.s = settings
@@ -330,7 +330,7 @@ class _RecordBuilder:
         reliable = n_rows >= s.min_group_size
         for i, levels in enumerate(g.levels):
             self.groups.append(
-                Group(
+                Group.model_construct(
                     attributes=g.attributes,
                     levels=levels,
                     n_rows=int(n_rows[i]),
@@ -379,7 +379,7 @@ class _RecordBuilder:
                 v, den_rows[i], boot_low, boot_high, wil_low, wil_high, i, analytic="wilson"
             )
             self.metrics.append(
-                MetricValue(
+                MetricValue.model_construct(
                     attributes=g.attributes,
                     levels=levels,
                     metric=name,
@@ -527,7 +527,7 @@ class _RecordBuilder:
             return
         i = max(preferred, key=lambda j: abs(diff[j]))
         self.worst.append(
-            WorstGroup(
+            WorstGroup.model_construct(
                 attributes=g.attributes,
                 levels=g.levels[i],
                 metric=name,
@@ -546,7 +546,7 @@ class _RecordBuilder:
                 lo, hi, _ = percentile_interval(measure.compute(g.boot_values)[:, None], self.level)
                 low, high = _opt(lo[0]), _opt(hi[0])
             self.summaries.append(
-                Summary(
+                Summary.model_construct(
                     attributes=g.attributes,
                     measure=measure.name,
                     value=_opt(float(value)),
@@ -557,7 +557,7 @@ class _RecordBuilder:
         ratio, below = four_fifths(g.values["selection_rate"])
         names = [" × ".join(g.levels[i]) for i in np.flatnonzero(below)]
         self.summaries.append(
-            Summary(
+            Summary.model_construct(
                 attributes=g.attributes,
                 measure="four_fifths_rule",
                 value=_opt(ratio),
@@ -574,7 +574,7 @@ class _RecordBuilder:
         for a, pos in enumerate(g.levels):
             for b, neg in enumerate(g.levels):
                 self.cross_auc.append(
-                    CrossAuc(
+                    CrossAuc.model_construct(
                         attributes=g.attributes,
                         positive_levels=pos,
                         negative_levels=neg,
@@ -586,7 +586,7 @@ class _RecordBuilder:
         for i, levels in enumerate(g.levels):
             for b in range(CALIBRATION_BINS):
                 self.reliability.append(
-                    ReliabilityBin(
+                    ReliabilityBin.model_construct(
                         attributes=g.attributes,
                         levels=levels,
                         bin_low=float(edges[b]),
@@ -604,7 +604,7 @@ class _RecordBuilder:
         for d, q in zip(self.disparities, adjusted, strict=True):
             d["p_adjusted"] = _opt(q)
             d["significant"] = None if not np.isfinite(q) else bool(q < self.s.alpha)
-            disparities.append(Disparity.model_validate(d))
+            disparities.append(Disparity.model_construct(**d))  # type: ignore[arg-type]
         notes = []
         if counts.weighted:
             notes.append("weighted counts; bootstrap keeps each cell's mean weight")

@@ -29,7 +29,8 @@ class GroupCounts:
 
     Arrays have one axis per attribute (in `attributes` order), then the outcome axes:
     `n`, `w`, `w2`: (..., y_true, y_pred) row counts, weight sums and squared-weight sums;
-    `score_hist`: (..., y_true, bin) weight sums; `score_sum`: (..., bin) weighted score sums.
+    `score_hist`: (..., y_true, point) weight sums and `score_sum`: (..., point) weighted score
+    sums, where point k holds the scores that round to k / score_bins (score_bins + 1 points).
     Without weights, `w` equals `n` and `w2` is None.
     """
 
@@ -52,7 +53,7 @@ class GroupCounts:
 
     @property
     def score_bins(self) -> int:
-        return 0 if self.score_hist is None else int(self.score_hist.shape[-1])
+        return 0 if self.score_hist is None else int(self.score_hist.shape[-1]) - 1
 
     def marginal(self, array: np.ndarray, keep: Sequence[int], *, lead: int = 0) -> np.ndarray:
         """Sums `array` over every attribute axis not in `keep`; outcome axes are kept.
@@ -85,10 +86,13 @@ def count_groups(data: EncodedInput, *, score_bins: int = DEFAULT_SCORE_BINS) ->
     w = np.zeros(cells) if weighted else None
     w2 = np.zeros(cells) if weighted else None
     scored = data.score is not None
-    hist_size = n_groups * 2 * score_bins
+    # Scores are read on the grid 0, 1/score_bins, ..., 1: score_bins + 1 points, so that 0.999
+    # and 1.0 stay apart and the AUC of grid-valued scores is exact.
+    points = score_bins + 1
+    hist_size = n_groups * 2 * points
     hist_n = np.zeros(hist_size, dtype=np.int64) if scored else None
     hist_w = np.zeros(hist_size) if scored and weighted else None
-    sums = np.zeros(n_groups * score_bins) if scored else None
+    sums = np.zeros(n_groups * points) if scored else None
 
     buffer = np.empty(min(CHUNK_ROWS, data.n_rows), dtype=np.intp)
     for start in range(0, data.n_rows, CHUNK_ROWS):
@@ -102,19 +106,19 @@ def count_groups(data: EncodedInput, *, score_bins: int = DEFAULT_SCORE_BINS) ->
             w2 += np.bincount(cell, weights=weight**2, minlength=cells)
         if data.score is not None and hist_n is not None and sums is not None:
             score = data.score[rows]
-            bins = np.minimum((score * score_bins).astype(np.intp), score_bins - 1)
+            bins = np.rint(score * score_bins).astype(np.intp)
             group = cell >> 2
-            hist_index = (group * 2 + data.y_true[rows]) * score_bins + bins
+            hist_index = (group * 2 + data.y_true[rows]) * points + bins
             hist_n += np.bincount(hist_index, minlength=hist_size)
             if hist_w is not None:
                 hist_w += np.bincount(hist_index, weights=weight, minlength=hist_size)
             score_weights = score if weight is None else score * weight
             sums += np.bincount(
-                group * score_bins + bins, weights=score_weights, minlength=n_groups * score_bins
+                group * points + bins, weights=score_weights, minlength=n_groups * points
             )
 
     full = (*shape, 2, 2)
-    hist_shape = (*shape, 2, score_bins)
+    hist_shape = (*shape, 2, points)
     counts = GroupCounts(
         attributes=tuple(a.name for a in data.attributes),
         levels=tuple(a.levels for a in data.attributes),
@@ -125,7 +129,7 @@ def count_groups(data: EncodedInput, *, score_bins: int = DEFAULT_SCORE_BINS) ->
         if hist_n is None
         else (hist_n.astype(np.float64) if hist_w is None else hist_w).reshape(hist_shape),
         score_hist_n=None if hist_n is None else hist_n.reshape(hist_shape),
-        score_sum=None if sums is None else sums.reshape((*shape, score_bins)),
+        score_sum=None if sums is None else sums.reshape((*shape, points)),
     )
     return drop_empty_levels(counts)
 

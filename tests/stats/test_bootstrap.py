@@ -100,3 +100,17 @@ def test_nominal_share_of_undefined_replicates_is_reported():
     # Group 0 has one positive in 61 rows: about e^-1 of replicates draw none.
     assert undefined[0] == pytest.approx(np.exp(-1), abs=0.06)
     assert undefined[1] == 0
+
+
+def test_percentile_interval_equals_numpy_nanpercentile():
+    rng = np.random.default_rng(9)
+    reps = rng.normal(size=(301, 40))
+    reps[rng.random(reps.shape) < 0.2] = np.nan
+    reps[:, 3] = np.nan  # a column undefined in every replicate
+    reps[:-1, 4] = np.nan  # a column defined once
+    lo, hi, undefined = percentile_interval(reps, 0.9)
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanpercentile(reps, [5, 95], axis=0)
+    np.testing.assert_allclose(lo, expected[0], rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(hi, expected[1], rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(undefined, np.isnan(reps).mean(axis=0))
