@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
-def write_atomically(path: Path, content: str | bytes) -> None:
-    """Writes to a temporary file beside `path`, then renames it into place.
+def write_atomically(path: str | Path, content: str | bytes) -> Path:
+    """Writes to a uniquely named temporary file beside `path`, then renames it into place.
 
     A rename within one folder is atomic, so a reader (or a later audit) sees either the old file
-    or the new one, never a partial one, even if the process dies while writing.
+    or the new one, never a partial one, even if the process dies while writing; two writers
+    never share a temporary file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        if isinstance(content, bytes):
-            tmp.write_bytes(content)
-        else:
-            tmp.write_text(content, encoding="utf-8")
-        tmp.replace(path)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; outputs are meant to be shared
+        os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target

@@ -23,6 +23,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from audit.errors import AuditInputError
+from audit.tables import read_table
 
 TRACKS: tuple[str, ...] = ("regular", "training", "sheltered", "care")
 """Support tracks, from most to least autonomous. Use these exact codes everywhere."""
@@ -340,30 +341,11 @@ def validate_vacancies(df: pd.DataFrame, *, subject: str = "vacancies table") ->
                      convert=False)
 
 
-def _read_table(path: Path, subject: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise AuditInputError(subject, expected="an existing CSV or Parquet file",
-                              found="no file at this path", fix="check the path")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix in (".csv", ".gz"):
-            return pd.read_csv(path)
-    except (OSError, ValueError) as err:
-        raise AuditInputError(subject, expected="a readable CSV or Parquet file",
-                              found=f"a file that cannot be read ({err})",
-                              fix="check that the file is not truncated and its format "
-                                  "matches its extension") from err
-    raise AuditInputError(subject, expected="a file ending in .csv or .parquet",
-                          found=f"extension '{path.suffix}'", fix="convert the file to Parquet")
-
-
 def _load(path: str | Path, columns: Sequence[ColumnSpec], schema: pa.DataFrameSchema,
           what: str) -> pd.DataFrame:
     path = Path(path)
     subject = f"{what} file '{path}'"
-    df = _read_table(path, subject)
+    df = read_table(path, subject=subject)
     id_col = columns[0].name
     if id_col in df.columns and df[id_col].dtype != "str":
         df[id_col] = df[id_col].astype("str").where(df[id_col].notna(), None)

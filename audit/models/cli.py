@@ -19,6 +19,7 @@ import pandas as pd
 import typer
 
 from audit.errors import AuditInputError
+from audit.tables import read_table
 
 if TYPE_CHECKING:
     from audit.models.training import FeatureCatalogue
@@ -176,7 +177,7 @@ def check(
         source, tracking_uri=tracking_uri, decision_column=decision_column,
         score_column=score_column, track_column=track_column, id_column=id_column,
     )
-    frame = _read_data(data) if data is not None else _public_data(str(dataset))[0]
+    frame = read_table(data) if data is not None else _public_data(str(dataset))[0]
     result = require_input_columns(
         model.expected_columns, frame, model=f"{model.kind} model '{source}'", strict=strict
     )
@@ -233,27 +234,6 @@ def _public_data(name: str) -> tuple[pd.DataFrame, FeatureCatalogue, str]:
         observed=public_data.FEATURES, sensitive=public_data.SENSITIVE_ATTRIBUTES
     )
     return public_data.load_nsw(), catalogue, public_data.OUTCOME
-
-
-def _read_data(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise AuditInputError(f"data file '{path}'", expected="an existing file",
-                              found="no such file", fix="check the path")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-    except Exception as err:  # pandas and pyarrow raise many parser error types
-        raise AuditInputError(
-            f"data file '{path}'", expected=f"a readable {suffix.lstrip('.')} table",
-            found=f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}",
-            fix="check that the file is the format its extension says",
-        ) from err
-    raise AuditInputError(f"data file '{path}'", expected="a .csv or .parquet file",
-                          found=f"the extension '{suffix or '(none)'}'",
-                          fix="convert the data to CSV or Parquet")
 
 
 def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:

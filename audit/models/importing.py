@@ -30,6 +30,7 @@ from audit.models.inputs import (
 )
 from audit.models.skops_io import TRUSTED_TYPES, load_skops
 from audit.models.training import TRACKS
+from audit.tables import read_table
 
 SourceKind = Literal["mlflow", "skops", "onnx", "decisions"]
 Task = Literal["profiling", "track"]
@@ -294,7 +295,7 @@ class DecisionsModel(_BaseModel):
                 found="none given",
                 fix="pass --decision-column, --score-column or --track-column",
             )
-        table = _read_table(path)
+        table = read_table(path, subject=f"decisions file '{path}'")
         wanted = [c for c in (*named.values(), id_column) if c]
         absent = [c for c in wanted if c not in table.columns]
         if absent:
@@ -448,20 +449,6 @@ def _schema_inputs(schema: list[dict[str, Any]]) -> tuple[InputColumn, ...] | No
         InputColumn(str(c["name"]), "string" if c.get("type") == "string" else "numeric")
         for c in schema
     )
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    try:
-        if path.suffix.lower() == ".csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
-    except Exception as err:  # pandas and pyarrow raise many parser error types
-        raise AuditInputError(
-            f"decisions file '{path}'",
-            expected=f"a readable {path.suffix.lstrip('.').upper()} table",
-            found=f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}",
-            fix="check that the file is the format its extension says",
-        ) from err
 
 
 def file_sha256(path: str | Path) -> str:

@@ -8,8 +8,6 @@ graph itself records what it reads; that record is checked against the data befo
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import AuditInputError
+from audit.files import write_atomically
 from audit.models.inputs import InputColumn, prepare_inputs, require_input_columns
 
 #: ONNX opset used for conversion; onnxruntime >= 1.18 runs it.
@@ -61,18 +60,7 @@ def convert_pipeline(
 
 def save_onnx(proto: Any, path: str | Path) -> Path:
     """Write an ONNX model atomically (no partial file if the write fails)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(proto.SerializeToString())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is meant to be shared
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    return write_atomically(path, proto.SerializeToString())
 
 
 class OnnxClassifier:

@@ -9,13 +9,12 @@ types it asked for, so a reviewer can decide instead of the loader.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from audit.errors import AuditInputError
+from audit.files import write_atomically
 
 #: Types beyond skops' defaults that our pipelines contain. Extend only after reviewing the type.
 TRUSTED_TYPES: tuple[str, ...] = (
@@ -28,18 +27,8 @@ def save_skops(model: Any, path: str | Path) -> Path:
     """Write ``model`` to ``path`` atomically: a failed write leaves no partial file behind."""
     import skops.io as sio
 
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        sio.dump(model, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model file is meant to be shared
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    data = sio.dumps(model, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    return write_atomically(path, data)
 
 
 def untrusted_types(path: str | Path, trusted: tuple[str, ...] = TRUSTED_TYPES) -> list[str]:

@@ -268,7 +268,7 @@ def test_decisions_file_with_scores_out_of_range(tmp_path: Path) -> None:
 def test_parquet_that_is_really_csv(tmp_path: Path) -> None:
     path = tmp_path / "d.parquet"
     path.write_text("decision\n1\n0\n")
-    with pytest.raises(AuditInputError, match="expected a readable PARQUET table"):
+    with pytest.raises(AuditInputError, match="expected a readable parquet file"):
         load_model(path, decision_column="decision")
 
 
