@@ -1,0 +1,76 @@
+"""A grouping: one attribute alone or an intersection, cut out of the joint count table.
+
+Each grouping keeps only its live groups (an empty intersection is not a group) and carries the
+arrays every later step reads: counts, bootstrap replicates, score histograms, metric values.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from audit.stats.counts import GroupCounts
+
+
+@dataclass
+class Grouping:
+    """One attribute or intersection: its live groups and their count arrays."""
+
+    keep: tuple[int, ...]
+    attributes: tuple[str, ...]
+    levels: list[tuple[str, ...]]
+    n: np.ndarray  # (G, 2, 2) rows
+    w: np.ndarray  # (G, 2, 2) weights
+    w2: np.ndarray | None
+    boot: np.ndarray | None  # (B, G, 2, 2)
+    hist: np.ndarray | None = None  # (G, 2, bins)
+    score_sum: np.ndarray | None = None
+    boot_hist: np.ndarray | None = None  # (B, G, 2, coarse bins)
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    boot_values: dict[str, np.ndarray] = field(default_factory=dict)
+    ref: int = 0
+
+    @property
+    def n_rows(self) -> np.ndarray:
+        return self.n.sum(axis=(1, 2))
+
+
+def groupings(counts: GroupCounts, order: int) -> list[tuple[int, ...]]:
+    k = len(counts.attributes)
+    return [c for r in range(1, order + 1) for c in itertools.combinations(range(k), r)]
+
+
+def slice_grouping(
+    counts: GroupCounts,
+    keep: tuple[int, ...],
+    boot: np.ndarray | None,
+    boot_hist: np.ndarray | None,
+) -> Grouping:
+    n = counts.marginal(counts.n, keep)
+    group_shape = n.shape[: len(keep)]
+    flat = int(np.prod(group_shape))
+    n = n.reshape(flat, 2, 2)
+    live = np.flatnonzero(n.sum(axis=(1, 2)) > 0)  # an empty intersection is not a group
+
+    def cut(array: np.ndarray | None, lead: int = 0) -> np.ndarray | None:
+        if array is None:
+            return None
+        out = counts.marginal(array, keep, lead=lead)
+        out = out.reshape((*out.shape[:lead], flat, *out.shape[lead + len(keep) :]))
+        return out[(slice(None),) * lead + (live,)]
+
+    all_levels = list(itertools.product(*(counts.levels[a] for a in keep)))
+    return Grouping(
+        keep=keep,
+        attributes=tuple(counts.attributes[a] for a in keep),
+        levels=[all_levels[i] for i in live],
+        n=n[live],
+        w=cut(counts.w),  # type: ignore[arg-type]
+        w2=cut(counts.w2),
+        boot=cut(boot, lead=1),
+        hist=cut(counts.score_hist),
+        score_sum=cut(counts.score_sum),
+        boot_hist=cut(boot_hist, lead=1),
+    )
