@@ -42,9 +42,8 @@ def _opt(x: float | np.floating) -> float | None:
 class RecordBuilder:
     """Turns per-grouping arrays into result records, and corrects the tests at the end.
 
-    Records are built with `model_construct`: every value is made here from plain Python floats,
-    ints and tuples, so re-validating thousands of them would only cost time (a round trip through
-    JSON validates them in the tests)."""
+    Every value is made here from plain Python floats, ints and tuples; a round trip through JSON
+    validates the records against their schema in the tests."""
 
     def __init__(self, settings: Settings, level: float) -> None:
         self.s = settings
@@ -63,7 +62,7 @@ class RecordBuilder:
         reliable = n_rows >= s.min_group_size
         for i, levels in enumerate(g.levels):
             self.groups.append(
-                Group.model_construct(
+                Group(
                     attributes=g.attributes,
                     levels=levels,
                     n_rows=int(n_rows[i]),
@@ -112,7 +111,7 @@ class RecordBuilder:
                 v, den_rows[i], boot_low, boot_high, wil_low, wil_high, i, analytic="wilson"
             )
             self.metrics.append(
-                MetricValue.model_construct(
+                MetricValue(
                     attributes=g.attributes,
                     levels=levels,
                     metric=name,
@@ -260,7 +259,7 @@ class RecordBuilder:
             return
         i = max(preferred, key=lambda j: abs(diff[j]))
         self.worst.append(
-            WorstGroup.model_construct(
+            WorstGroup(
                 attributes=g.attributes,
                 levels=g.levels[i],
                 metric=name,
@@ -279,7 +278,7 @@ class RecordBuilder:
                 lo, hi, _ = percentile_interval(measure.compute(g.boot_values)[:, None], self.level)
                 low, high = _opt(lo[0]), _opt(hi[0])
             self.summaries.append(
-                Summary.model_construct(
+                Summary(
                     attributes=g.attributes,
                     measure=measure.name,
                     value=_opt(float(value)),
@@ -290,7 +289,7 @@ class RecordBuilder:
         ratio, below = four_fifths(g.values["selection_rate"])
         names = [" × ".join(g.levels[i]) for i in np.flatnonzero(below)]
         self.summaries.append(
-            Summary.model_construct(
+            Summary(
                 attributes=g.attributes,
                 measure="four_fifths_rule",
                 value=_opt(ratio),
@@ -307,7 +306,7 @@ class RecordBuilder:
         for a, pos in enumerate(g.levels):
             for b, neg in enumerate(g.levels):
                 self.cross_auc.append(
-                    CrossAuc.model_construct(
+                    CrossAuc(
                         attributes=g.attributes,
                         positive_levels=pos,
                         negative_levels=neg,
@@ -319,7 +318,7 @@ class RecordBuilder:
         for i, levels in enumerate(g.levels):
             for b in range(CALIBRATION_BINS):
                 self.reliability.append(
-                    ReliabilityBin.model_construct(
+                    ReliabilityBin(
                         attributes=g.attributes,
                         levels=levels,
                         bin_low=float(edges[b]),
@@ -337,7 +336,7 @@ class RecordBuilder:
         for d, q in zip(self.disparities, adjusted, strict=True):
             d["p_adjusted"] = _opt(q)
             d["significant"] = None if not np.isfinite(q) else bool(q < self.s.alpha)
-            disparities.append(Disparity.model_construct(**d))  # type: ignore[arg-type]
+            disparities.append(Disparity(**d))  # type: ignore[arg-type]
         notes = []
         if counts.weighted:
             notes.append("weighted counts; bootstrap keeps each cell's mean weight")

@@ -1,18 +1,21 @@
 """The one result type of an assessment, with a versioned JSON schema.
 
-Records are frozen pydantic models: immutable, validated, and their JSON schema comes for free
-(`Assessment.model_json_schema()`, written to `audit/schemas/assessment-<version>.json`). Sinks
-(terminal table, JSON file, MLflow, reports) only read an `Assessment`; none recomputes anything.
+Records are frozen dataclasses: immutable and cheap to build (an audit makes thousands of them).
+pydantic reads, writes and validates them as JSON and gives their JSON schema (written to
+`audit/schemas/assessment-<version>.json`). Sinks (terminal table, JSON file, MLflow, reports)
+only read an `Assessment`; none recomputes anything.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, fields
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from audit.files import write_atomically
 
@@ -26,10 +29,15 @@ Table = Literal[
 ]
 
 
-class Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, kw_only=True)
+class Record:
+    """Base of every result record."""
+
+    # A JSON document with fields this version does not know is refused, not silently trimmed.
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
 
 
+@dataclass(frozen=True, kw_only=True)
 class GroupKey(Record):
     """A group: one level per attribute, e.g. (mental_health_history, housing) = (True, homeless)"""
 
@@ -45,13 +53,17 @@ class GroupKey(Record):
         return GROUP_SEPARATOR.join(self.levels)
 
 
+@dataclass(frozen=True, kw_only=True)
 class Group(GroupKey):
-    n_rows: int = Field(description="rows in the group (unweighted)")
-    weight: float = Field(description="sum of the sample weights (the row count without weights)")
-    reliable: bool = Field(description="n_rows reaches the minimum group size")
+    n_rows: Annotated[int, Field(description="rows in the group (unweighted)")]
+    weight: Annotated[
+        float, Field(description="sum of the sample weights (the row count without weights)")
+    ]
+    reliable: Annotated[bool, Field(description="n_rows reaches the minimum group size")]
     is_reference: bool
 
 
+@dataclass(frozen=True, kw_only=True)
 class MetricValue(GroupKey):
     metric: str
     value: float | None
@@ -59,10 +71,13 @@ class MetricValue(GroupKey):
     ci_low: float | None = None
     ci_high: float | None = None
     ci_method: CiMethod = "none"
-    denominator_rows: int = Field(description="rows the metric is a share of (unweighted)")
+    denominator_rows: Annotated[
+        int, Field(description="rows the metric is a share of (unweighted)")
+    ]
     reliable: bool
 
 
+@dataclass(frozen=True, kw_only=True)
 class Disparity(GroupKey):
     reference_levels: tuple[str, ...]
     metric: str
@@ -72,38 +87,41 @@ class Disparity(GroupKey):
     ci_low: float | None = None
     ci_high: float | None = None
     ci_method: CiMethod = "none"
-    p_value: float | None = Field(
-        default=None, description="test of no disparity (or of the margin)"
-    )
-    p_adjusted: float | None = Field(
-        default=None, description="after the multiple-comparison correction"
-    )
+    p_value: Annotated[
+        float | None, Field(description="test of no disparity (or of the margin)")
+    ] = None
+    p_adjusted: Annotated[
+        float | None, Field(description="after the multiple-comparison correction")
+    ] = None
     significant: bool | None = None
-    detectable: float | None = Field(
-        default=None,
-        description="smallest difference this comparison detects with the stated power",
-    )
+    detectable: Annotated[
+        float | None,
+        Field(description="smallest difference this comparison detects with the stated power"),
+    ] = None
     reliable: bool
 
 
+@dataclass(frozen=True, kw_only=True)
 class Summary(Record):
     attributes: tuple[str, ...]
     measure: str
     value: float | None
     ci_low: float | None = None
     ci_high: float | None = None
-    passed: bool | None = Field(
-        default=None, description="for rules with a fixed bar (four-fifths rule)"
-    )
+    passed: Annotated[
+        bool | None, Field(description="for rules with a fixed bar (four-fifths rule)")
+    ] = None
     detail: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class WorstGroup(GroupKey):
     metric: str
     difference: float
     reliable: bool
 
 
+@dataclass(frozen=True, kw_only=True)
 class CrossAuc(Record):
     attributes: tuple[str, ...]
     positive_levels: tuple[str, ...]
@@ -111,6 +129,7 @@ class CrossAuc(Record):
     value: float | None
 
 
+@dataclass(frozen=True, kw_only=True)
 class ReliabilityBin(GroupKey):
     bin_low: float
     bin_high: float
@@ -119,7 +138,11 @@ class ReliabilityBin(GroupKey):
     observed_rate: float | None
 
 
-class Settings(Record):
+class Settings(BaseModel):
+    """The options of an assessment, validated when it starts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     y_true: str
     y_pred: str
     score: str | None
@@ -139,6 +162,7 @@ class Settings(Record):
     score_bins: int
 
 
+@dataclass(frozen=True, kw_only=True)
 class Assessment(Record):
     """Everything an assessment found, for every group, metric and comparison."""
 
@@ -160,13 +184,13 @@ class Assessment(Record):
         records: tuple[Record, ...] = getattr(self, table)
         rows = []
         for record in records:
-            row = record.model_dump()
+            row = {f.name: getattr(record, f.name) for f in fields(record)}
             if isinstance(record, GroupKey):
                 row = {"grouping": record.grouping, "group": record.label, **row}
             rows.append(row)
         if rows:
             return pd.DataFrame(rows)
-        return pd.DataFrame(columns=list(_TABLE_TYPES[table].model_fields))
+        return pd.DataFrame(columns=[f.name for f in fields(_TABLE_TYPES[table])])
 
     def metric(
         self, metric: str, attributes: tuple[str, ...], levels: tuple[str, ...]
@@ -196,18 +220,18 @@ class Assessment(Record):
         raise KeyError((measure, attributes))
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        return _adapter().dump_python(self, mode="json")
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The JSON document; with `path`, also written atomically (never half a file)."""
-        text = self.model_dump_json(indent=1)
+        text = _adapter().dump_json(self, indent=1).decode("utf-8")
         if path is not None:
             write_atomically(Path(path), text)
         return text
 
     @classmethod
     def from_json(cls, text: str) -> Assessment:
-        return cls.model_validate_json(text)
+        return _adapter().validate_json(text)
 
 
 _TABLE_TYPES: dict[str, type[Record]] = {
@@ -221,9 +245,14 @@ _TABLE_TYPES: dict[str, type[Record]] = {
 }
 
 
+@cache
+def _adapter() -> TypeAdapter[Assessment]:
+    return TypeAdapter(Assessment)
+
+
 def json_schema() -> str:
     """The JSON schema of the current result version."""
-    return json.dumps(Assessment.model_json_schema(), indent=1)
+    return json.dumps(_adapter().json_schema(), indent=1)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -105,8 +106,10 @@ def test_result_holds_only_aggregates(scored, result):
 
 
 def test_result_is_immutable(result):
-    with pytest.raises(Exception, match="frozen"):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         result.n_rows = 0  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.metrics[0].value = 0.5  # type: ignore[misc]
 
 
 def test_published_schema_file_is_current():
