@@ -141,6 +141,13 @@ def print_summary(result: Assessment, console: Console) -> None:
         table.add_column("n", justify="right")
         for name in HEADLINE_METRICS:
             table.add_column(name)
+        # "No finding" is only reassuring where the audit could have seen a gap: say how large.
+        table.add_column("detectable gap", justify="right")
+        detectable = {
+            d.levels: d.detectable
+            for d in result.disparities
+            if d.attributes == attrs and d.metric == "selection_rate" and d.kind == "difference"
+        }
         for g in (g for g in result.groups if g.attributes == attrs):
             label = g.label + (" (reference)" if g.is_reference else "")
             label += "" if g.reliable else " (small)"
@@ -148,8 +155,13 @@ def print_summary(result: Assessment, console: Console) -> None:
             for name in HEADLINE_METRICS:
                 m = metrics[(attrs, g.levels, name)]
                 cells.append(_fmt(m.value, m.ci_low, m.ci_high))
-            table.add_row(label, f"{g.n_rows:,}", *cells)
+            gap = detectable.get(g.levels)
+            table.add_row(label, f"{g.n_rows:,}", *cells, "" if gap is None else f"±{gap:.3f}")
         console.print(table)
+    console.print(
+        f"detectable gap: the smallest selection-rate difference from the reference group that "
+        f"a test at {s.alpha} finds with {round(s.power * 100)}% power, at the group's size."
+    )
     findings = sorted(
         (d for d in result.disparities if d.significant and d.kind == "difference"),
         key=lambda d: d.p_adjusted if d.p_adjusted is not None else 1.0,

@@ -149,6 +149,7 @@ def test_cli_success_writes_json(tmp_path: Path, frame):
     )
     assert run.returncode == 0, run.stderr
     assert "200 rows" in run.stdout
+    assert "detectable gap" in run.stdout  # small groups say what they could have detected
     assert '"schema_version": "1.0"' in out.read_text()
 
 
