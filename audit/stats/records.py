@@ -7,8 +7,8 @@ immutable `Assessment`.
 
 from __future__ import annotations
 
+import math
 import warnings
-from typing import Any
 
 import numpy as np
 
@@ -37,6 +37,11 @@ CALIBRATION_BINS = 10
 
 def _opt(x: float | np.floating) -> float | None:
     return float(x) if np.isfinite(x) else None
+
+
+def _opts(values: np.ndarray) -> list[float | None]:
+    """Python floats, with None where undefined (NaN or infinite)."""
+    return [x if math.isfinite(x) else None for x in values.tolist()]
 
 
 class RecordBuilder:
@@ -96,58 +101,69 @@ class RecordBuilder:
     def _metric_rows(self, g: Grouping, name: str, reliable: np.ndarray) -> None:
         value = g.values[name]
         den_rows, n_eff = self._denominators(g, name)
-        boot_low = boot_high = None
+        boot_ci = None
         if name in g.boot_values:
-            boot_low, boot_high, _ = percentile_interval(g.boot_values[name], self.level)
-        wil_low = wil_high = None
-        if n_eff is not None:
-            wil_low, wil_high = intervals.wilson(value, n_eff, self.level)
+            boot_ci = percentile_interval(g.boot_values[name], self.level)[:2]
+        wilson_ci = None if n_eff is None else intervals.wilson(value, n_eff, self.level)
+        method, low, high = self._choose_ci(value, den_rows, boot_ci, wilson_ci, "wilson")
         reason = defs.UNDEFINED_REASONS.get(name, "no one in the group has both outcomes")
         if name == "ece":
             reason = "empty group"
-        for i, levels in enumerate(g.levels):
-            v = value[i]
-            method, low, high = self._choose_ci(
-                v, den_rows[i], boot_low, boot_high, wil_low, wil_high, i, analytic="wilson"
-            )
+        rows = zip(
+            g.levels,
+            _opts(value),
+            _opts(low),
+            _opts(high),
+            method,
+            den_rows.tolist(),
+            reliable.tolist(),
+            strict=True,
+        )
+        for levels, v, lo, hi, m, dr, rel in rows:
             self.metrics.append(
                 MetricValue(
                     attributes=g.attributes,
                     levels=levels,
                     metric=name,
-                    value=_opt(v),
-                    undefined_reason=None if np.isfinite(v) else reason,
-                    ci_low=low,
-                    ci_high=high,
-                    ci_method=method,
-                    denominator_rows=int(den_rows[i]),
-                    reliable=bool(reliable[i]),
+                    value=v,
+                    undefined_reason=None if v is not None else reason,
+                    ci_low=lo,
+                    ci_high=hi,
+                    ci_method=m,
+                    denominator_rows=int(dr),
+                    reliable=rel,
                 )
             )
         self._disparity_rows(g, name, den_rows, n_eff, reliable)
 
     def _choose_ci(
         self,
-        v: float,
-        den_rows: float,
-        boot_low: np.ndarray | None,
-        boot_high: np.ndarray | None,
-        a_low: np.ndarray | None,
-        a_high: np.ndarray | None,
-        i: int,
-        *,
-        analytic: CiMethod,
-    ) -> tuple[CiMethod, float | None, float | None]:
-        """Bootstrap where it is reliable; the analytic interval for small or extreme groups."""
-        if not np.isfinite(v):
-            return "none", None, None
-        degenerate = analytic == "wilson" and v in (0.0, 1.0)
+        value: np.ndarray,
+        den_rows: np.ndarray,
+        boot: tuple[np.ndarray, np.ndarray] | None,
+        analytic: tuple[np.ndarray, np.ndarray] | None,
+        analytic_name: CiMethod,
+    ) -> tuple[list[CiMethod], np.ndarray, np.ndarray]:
+        """Per entry: the bootstrap where it is reliable, else the analytic interval.
+
+        The analytic interval takes over for small denominators and for rates of exactly 0 or
+        1, where every bootstrap replicate repeats the estimate and the interval looks certain.
+        """
+        finite = np.isfinite(value)
+        degenerate = (value == 0) | (value == 1) if analytic_name == "wilson" else False
         small = den_rows < self.s.min_group_size
-        if a_low is not None and a_high is not None and (boot_low is None or small or degenerate):
-            return analytic, _opt(a_low[i]), _opt(a_high[i])
-        if boot_low is not None and boot_high is not None:
-            return "bootstrap", _opt(boot_low[i]), _opt(boot_high[i])
-        return "none", None, None
+        use_analytic = finite & (analytic is not None) & ((boot is None) | small | degenerate)
+        use_boot = finite & ~use_analytic & (boot is not None)
+        nan = np.full(value.shape, np.nan)
+        a_low, a_high = analytic if analytic is not None else (nan, nan)
+        b_low, b_high = boot if boot is not None else (nan, nan)
+        low = np.where(use_analytic, a_low, np.where(use_boot, b_low, np.nan))
+        high = np.where(use_analytic, a_high, np.where(use_boot, b_high, np.nan))
+        method: list[CiMethod] = [
+            analytic_name if a else "bootstrap" if b else "none"
+            for a, b in zip(use_analytic.tolist(), use_boot.tolist(), strict=True)
+        ]
+        return method, low, high
 
     # -- disparities ---------------------------------------------------------------------
     def _disparity_rows(
@@ -165,25 +181,23 @@ class RecordBuilder:
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(ref_value != 0, value / ref_value, np.nan)
         boot = g.boot_values.get(name)
-        d_low = d_high = q_low = q_high = None
+        diff_boot = ratio_boot = None
         boot_se = None
         if boot is not None:
             boot_diff = boot - boot[:, [r]]
             with np.errstate(invalid="ignore", divide="ignore"):
                 boot_ratio = np.where(boot[:, [r]] != 0, boot / boot[:, [r]], np.nan)
-            d_low, d_high, _ = percentile_interval(boot_diff, self.level)
-            q_low, q_high, _ = percentile_interval(boot_ratio, self.level)
+            diff_boot = percentile_interval(boot_diff, self.level)[:2]
+            ratio_boot = percentile_interval(boot_ratio, self.level)[:2]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # undefined in every replicate
                 boot_se = np.nanstd(boot_diff, axis=0, ddof=1) if boot.shape[0] > 1 else None
-        mde: np.ndarray | None = None
-        n_l: np.ndarray | None = None
-        n_h: np.ndarray | None = None
-        k_l: np.ndarray | None = None
-        k_h: np.ndarray | None = None
+        nan = np.full(value.shape, np.nan)
+        mde = nan
+        diff_analytic = ratio_analytic = None
         if n_eff is not None:  # a rate: score intervals, a two-proportion test and power
-            n_l, n_h = intervals.newcombe(value, n_eff, ref_value, n_eff[r], self.level)
-            k_l, k_h = intervals.katz(value, n_eff, ref_value, n_eff[r], self.level)
+            diff_analytic = intervals.newcombe(value, n_eff, ref_value, n_eff[r], self.level)
+            ratio_analytic = intervals.katz(value, n_eff, ref_value, n_eff[r], self.level)
             p = significance.two_proportion_test(
                 value, n_eff, ref_value, n_eff[r], margin=s.test_margin
             )
@@ -194,30 +208,41 @@ class RecordBuilder:
                 alpha=s.alpha,
                 power=s.power,
             )
+        elif boot_se is not None:
+            p = significance.wald_test(diff, boot_se, margin=s.test_margin)
         else:
-            p = (
-                significance.wald_test(diff, boot_se, margin=s.test_margin)
-                if boot_se is not None
-                else np.full_like(value, np.nan)
+            p = nan
+        if not (name in defs.TESTED_METRICS or name == "auc"):
+            p = nan
+        small_den = np.minimum(den_rows, den_rows[r])
+        diff_ci = self._choose_ci(diff, small_den, diff_boot, diff_analytic, "newcombe")
+        ratio_ci = self._choose_ci(ratio, small_den, ratio_boot, ratio_analytic, "katz")
+        both_reliable = (reliable & reliable[r]).tolist()
+        why = self._why_undefined(name, value, ref_value)
+        ratio_why = [
+            "the reference group's value is 0" if d == d and q != q else w
+            for d, q, w in zip(diff.tolist(), ratio.tolist(), why, strict=True)
+        ]
+        for kind, v, (method, low, high), reasons, p_values, detectable in (
+            ("difference", diff, diff_ci, why, _opts(p), _opts(mde)),
+            ("ratio", ratio, ratio_ci, ratio_why, [None] * len(value), [None] * len(value)),
+        ):
+            rows = zip(
+                range(len(value)),
+                g.levels,
+                _opts(v),
+                reasons,
+                _opts(low),
+                _opts(high),
+                method,
+                p_values,
+                detectable,
+                both_reliable,
+                strict=True,
             )
-        tested = name in defs.TESTED_METRICS or name == "auc"
-        for i, levels in enumerate(g.levels):
-            if i == r:
-                continue
-            small_den = min(den_rows[i], den_rows[r])
-            why = self._why_undefined(name, value[i], ref_value)
-            rows: list[tuple[str, float, Any, Any, Any, Any, CiMethod]] = [
-                ("difference", diff[i], d_low, d_high, n_l, n_h, "newcombe"),
-                ("ratio", ratio[i], q_low, q_high, k_l, k_h, "katz"),
-            ]
-            for kind, v, b_lo, b_hi, a_lo, a_hi, method_name in rows:
-                method, low, high = self._choose_ci(
-                    v, small_den, b_lo, b_hi, a_lo, a_hi, i, analytic=method_name
-                )
-                if kind == "ratio" and np.isfinite(diff[i]) and not np.isfinite(v):
-                    why_row: str | None = "the reference group's value is 0"
-                else:
-                    why_row = why if not np.isfinite(v) else None
+            for i, levels, val, reason, lo, hi, m, pv, det, rel in rows:
+                if i == r:  # the reference group is not compared with itself
+                    continue
                 self.disparities.append(
                     dict(
                         attributes=g.attributes,
@@ -225,30 +250,27 @@ class RecordBuilder:
                         reference_levels=g.levels[r],
                         metric=name,
                         kind=kind,
-                        value=_opt(v),
-                        undefined_reason=why_row,
-                        ci_low=low,
-                        ci_high=high,
-                        ci_method=method,
-                        p_value=_opt(p[i]) if kind == "difference" and tested else None,
-                        detectable=_opt(mde[i])
-                        if (kind == "difference" and mde is not None)
-                        else None,
-                        reliable=bool(reliable[i] and reliable[r]),
+                        value=val,
+                        undefined_reason=None if val is not None else reason,
+                        ci_low=lo,
+                        ci_high=hi,
+                        ci_method=m,
+                        p_value=pv,
+                        detectable=det,
+                        reliable=rel,
                     )
                 )
         self._worst_group(g, name, diff, reliable)
 
     @staticmethod
-    def _why_undefined(name: str, v: float, ref_value: float) -> str | None:
+    def _why_undefined(name: str, value: np.ndarray, ref_value: float) -> list[str | None]:
+        """Why each group's disparity is undefined: its own value, or the reference's."""
         reason = defs.UNDEFINED_REASONS.get(
             name, "the group lacks people with or without the outcome"
         )
-        if not np.isfinite(v):
-            return reason
         if not np.isfinite(ref_value):
-            return f"reference group: {reason}"
-        return None
+            return [reason if v != v else f"reference group: {reason}" for v in value.tolist()]
+        return [reason if v != v else None for v in value.tolist()]
 
     def _worst_group(self, g: Grouping, name: str, diff: np.ndarray, reliable: np.ndarray) -> None:
         if name not in defs.TESTED_METRICS and name != "auc":
@@ -330,13 +352,13 @@ class RecordBuilder:
                 )
 
     def finish(self, counts: GroupCounts) -> Assessment:
-        p = np.array([np.nan if d["p_value"] is None else d["p_value"] for d in self.disparities])
+        p = np.array([d["p_value"] for d in self.disparities], dtype=np.float64)  # None -> NaN
         adjusted = significance.adjust(p, self.s.correction)
-        disparities = []
-        for d, q in zip(self.disparities, adjusted, strict=True):
-            d["p_adjusted"] = _opt(q)
-            d["significant"] = None if not np.isfinite(q) else bool(q < self.s.alpha)
-            disparities.append(Disparity(**d))  # type: ignore[arg-type]
+        significant = (adjusted < self.s.alpha).tolist()
+        disparities = [
+            Disparity(**d, p_adjusted=q, significant=None if q is None else sig)  # type: ignore[arg-type]
+            for d, q, sig in zip(self.disparities, _opts(adjusted), significant, strict=True)
+        ]
         notes = []
         if counts.weighted:
             notes.append("weighted counts; bootstrap keeps each cell's mean weight")
