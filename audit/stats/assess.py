@@ -20,7 +20,7 @@ from audit.metrics.disparities import ReferenceRule, choose_reference
 from audit.stats.bootstrap import BootstrapKind, resample
 from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, count_groups
 from audit.stats.encoding import encode_table
-from audit.stats.grouping import Grouping, groupings, slice_grouping
+from audit.stats.grouping import Grouping, groupings, slice_grouping, stack
 from audit.stats.records import CALIBRATION_BINS, RecordBuilder
 from audit.stats.result import Assessment, Settings
 
@@ -186,6 +186,7 @@ def assess_counts(counts: GroupCounts, settings: Settings) -> Assessment:
             )
 
     builder = RecordBuilder(settings, level)
+    parts = []
     for keep in groupings(counts, settings.intersections):
         g = slice_grouping(counts, keep, boot, boot_hist)
         g.values = defs.confusion_metrics(g.w)
@@ -194,6 +195,8 @@ def assess_counts(counts: GroupCounts, settings: Settings) -> Assessment:
         _score_values(g, coarse)
         g.ref = _reference_index(g, settings)
         builder.add(g)
+        parts.append(g)
+    builder.add_comparisons(stack(parts))
     return builder.finish(counts)
 
 

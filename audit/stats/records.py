@@ -17,7 +17,7 @@ from audit.metrics import intervals, scores, significance
 from audit.metrics.disparities import SCORE_SUMMARY_MEASURES, SUMMARY_MEASURES, four_fifths
 from audit.stats.bootstrap import percentile_interval
 from audit.stats.counts import GroupCounts
-from audit.stats.grouping import Grouping
+from audit.stats.grouping import Grouping, GroupTable
 from audit.stats.result import (
     Assessment,
     CiMethod,
@@ -62,9 +62,9 @@ class RecordBuilder:
         self.reliability: list[ReliabilityBin] = []
 
     def add(self, g: Grouping) -> None:
-        s = self.s
+        """The records that belong to one grouping: its groups, summaries, worst groups."""
         n_rows = g.n_rows
-        reliable = n_rows >= s.min_group_size
+        reliable = n_rows >= self.s.min_group_size
         for i, levels in enumerate(g.levels):
             self.groups.append(
                 Group(
@@ -76,41 +76,65 @@ class RecordBuilder:
                     is_reference=i == g.ref,
                 )
             )
-        names = list(defs.METRIC_NAMES) + [m for m in SCORE_METRICS if m in g.values]
-        for name in names:
-            self._metric_rows(g, name, reliable)
+        for name in self._metric_names(g.values):
+            self._worst_group(g, name, reliable)
         self._summaries(g)
         if g.hist is not None and len(g.attributes) == 1:
             self._score_tables(g)
 
+    @staticmethod
+    def _metric_names(values: dict[str, np.ndarray]) -> list[str]:
+        return list(defs.METRIC_NAMES) + [m for m in SCORE_METRICS if m in values]
+
+    def add_comparisons(self, table: GroupTable) -> None:
+        """Metric records for every group, and disparity records against each one's reference."""
+        reliable = table.n_rows >= self.s.min_group_size
+        for name in self._metric_names(table.values):
+            den_rows, n_eff = self._denominators(table, name)
+            self._metric_rows(table, name, den_rows, n_eff, reliable)
+            self._disparity_rows(table, name, den_rows, n_eff, reliable)
+
     # -- group metrics -------------------------------------------------------------------
-    def _denominators(self, g: Grouping, name: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """Rows and effective size of each group's denominator for metric `name`."""
+    @staticmethod
+    def _denominators(t: GroupTable, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rows and effective size of each group's denominator for metric `name`.
+
+        The effective size is given for rates only: they get analytic intervals and tests.
+        """
         if name in defs.RATES:
             rate = defs.RATES[name]
-            _, den_rows = rate.parts(g.n)
-            _, den_w = rate.parts(g.w)
-            den_w2 = None if g.w2 is None else rate.parts(g.w2)[1]
+            _, den_rows = rate.parts(t.n)
+            _, den_w = rate.parts(t.w)
+            den_w2 = None if t.w2 is None else rate.parts(t.w2)[1]
             return den_rows, intervals.effective_n(den_w, den_w2)
-        if name == "balanced_accuracy":
-            return np.minimum(g.n[:, 1, :].sum(-1), g.n[:, 0, :].sum(-1)), None
-        if name == "auc" and g.hist is not None:
-            return np.minimum(g.n[:, 1, :].sum(-1), g.n[:, 0, :].sum(-1)), None
-        return g.n.sum(axis=(1, 2)), None
+        if name in ("balanced_accuracy", "auc"):  # need people with and without the outcome
+            return np.minimum(t.n[:, 1, :].sum(-1), t.n[:, 0, :].sum(-1)), None
+        return t.n.sum(axis=(1, 2)), None
 
-    def _metric_rows(self, g: Grouping, name: str, reliable: np.ndarray) -> None:
-        value = g.values[name]
-        den_rows, n_eff = self._denominators(g, name)
+    def _metric_rows(
+        self,
+        t: GroupTable,
+        name: str,
+        den_rows: np.ndarray,
+        n_eff: np.ndarray | None,
+        reliable: np.ndarray,
+    ) -> None:
+        value = t.values[name]
         boot_ci = None
-        if name in g.boot_values:
-            boot_ci = percentile_interval(g.boot_values[name], self.level)[:2]
+        if name in t.boot_values:
+            boot_ci = percentile_interval(t.boot_values[name], self.level)[:2]
         wilson_ci = None if n_eff is None else intervals.wilson(value, n_eff, self.level)
         method, low, high = self._choose_ci(value, den_rows, boot_ci, wilson_ci, "wilson")
-        reason = defs.UNDEFINED_REASONS.get(name, "no one in the group has both outcomes")
-        if name == "ece":
-            reason = "empty group"
+        reason = (
+            "empty group"
+            if name == "ece"
+            else defs.UNDEFINED_REASONS.get(
+                name, "the group lacks people with or without the outcome"
+            )
+        )
         rows = zip(
-            g.levels,
+            t.attributes,
+            t.levels,
             _opts(value),
             _opts(low),
             _opts(high),
@@ -119,10 +143,10 @@ class RecordBuilder:
             reliable.tolist(),
             strict=True,
         )
-        for levels, v, lo, hi, m, dr, rel in rows:
+        for attributes, levels, v, lo, hi, m, dr, rel in rows:
             self.metrics.append(
                 MetricValue(
-                    attributes=g.attributes,
+                    attributes=attributes,
                     levels=levels,
                     metric=name,
                     value=v,
@@ -134,7 +158,6 @@ class RecordBuilder:
                     reliable=rel,
                 )
             )
-        self._disparity_rows(g, name, den_rows, n_eff, reliable)
 
     def _choose_ci(
         self,
@@ -168,25 +191,25 @@ class RecordBuilder:
     # -- disparities ---------------------------------------------------------------------
     def _disparity_rows(
         self,
-        g: Grouping,
+        t: GroupTable,
         name: str,
         den_rows: np.ndarray,
         n_eff: np.ndarray | None,
         reliable: np.ndarray,
     ) -> None:
-        s, r = self.s, g.ref
-        value = g.values[name]
+        s, r = self.s, t.ref
+        value = t.values[name]
         ref_value = value[r]
         diff = value - ref_value
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(ref_value != 0, value / ref_value, np.nan)
-        boot = g.boot_values.get(name)
+        boot = t.boot_values.get(name)
         diff_boot = ratio_boot = None
         boot_se = None
         if boot is not None:
-            boot_diff = boot - boot[:, [r]]
+            boot_diff = boot - boot[:, r]
             with np.errstate(invalid="ignore", divide="ignore"):
-                boot_ratio = np.where(boot[:, [r]] != 0, boot / boot[:, [r]], np.nan)
+                boot_ratio = np.where(boot[:, r] != 0, boot / boot[:, r], np.nan)
             diff_boot = percentile_interval(boot_diff, self.level)[:2]
             ratio_boot = percentile_interval(boot_ratio, self.level)[:2]
             with warnings.catch_warnings():
@@ -196,17 +219,14 @@ class RecordBuilder:
         mde = nan
         diff_analytic = ratio_analytic = None
         if n_eff is not None:  # a rate: score intervals, a two-proportion test and power
-            diff_analytic = intervals.newcombe(value, n_eff, ref_value, n_eff[r], self.level)
-            ratio_analytic = intervals.katz(value, n_eff, ref_value, n_eff[r], self.level)
+            ref_n = n_eff[r]
+            diff_analytic = intervals.newcombe(value, n_eff, ref_value, ref_n, self.level)
+            ratio_analytic = intervals.katz(value, n_eff, ref_value, ref_n, self.level)
             p = significance.two_proportion_test(
-                value, n_eff, ref_value, n_eff[r], margin=s.test_margin
+                value, n_eff, ref_value, ref_n, margin=s.test_margin
             )
             mde = significance.minimum_detectable_difference(
-                np.full_like(value, ref_value),
-                n_eff,
-                np.full_like(value, n_eff[r]),
-                alpha=s.alpha,
-                power=s.power,
+                ref_value, n_eff, ref_n, alpha=s.alpha, power=s.power
             )
         elif boot_se is not None:
             p = significance.wald_test(diff, boot_se, margin=s.test_margin)
@@ -223,13 +243,17 @@ class RecordBuilder:
             "the reference group's value is 0" if d == d and q != q else w
             for d, q, w in zip(diff.tolist(), ratio.tolist(), why, strict=True)
         ]
+        is_reference = (r == np.arange(len(r))).tolist()
+        reference_levels = [t.levels[i] for i in r.tolist()]
         for kind, v, (method, low, high), reasons, p_values, detectable in (
             ("difference", diff, diff_ci, why, _opts(p), _opts(mde)),
             ("ratio", ratio, ratio_ci, ratio_why, [None] * len(value), [None] * len(value)),
         ):
             rows = zip(
-                range(len(value)),
-                g.levels,
+                is_reference,
+                t.attributes,
+                t.levels,
+                reference_levels,
                 _opts(v),
                 reasons,
                 _opts(low),
@@ -240,14 +264,14 @@ class RecordBuilder:
                 both_reliable,
                 strict=True,
             )
-            for i, levels, val, reason, lo, hi, m, pv, det, rel in rows:
-                if i == r:  # the reference group is not compared with itself
+            for own, attrs, levels, ref_levels, val, reason, lo, hi, m, pv, det, rel in rows:
+                if own:  # the reference group is not compared with itself
                     continue
                 self.disparities.append(
                     dict(
-                        attributes=g.attributes,
+                        attributes=attrs,
                         levels=levels,
-                        reference_levels=g.levels[r],
+                        reference_levels=ref_levels,
                         metric=name,
                         kind=kind,
                         value=val,
@@ -260,21 +284,23 @@ class RecordBuilder:
                         reliable=rel,
                     )
                 )
-        self._worst_group(g, name, diff, reliable)
 
     @staticmethod
-    def _why_undefined(name: str, value: np.ndarray, ref_value: float) -> list[str | None]:
-        """Why each group's disparity is undefined: its own value, or the reference's."""
+    def _why_undefined(name: str, value: np.ndarray, ref_value: np.ndarray) -> list[str | None]:
+        """Why each group's disparity is undefined: its own value, or its reference's."""
         reason = defs.UNDEFINED_REASONS.get(
             name, "the group lacks people with or without the outcome"
         )
-        if not np.isfinite(ref_value):
-            return [reason if v != v else f"reference group: {reason}" for v in value.tolist()]
-        return [reason if v != v else None for v in value.tolist()]
+        return [
+            reason if v != v else f"reference group: {reason}" if q != q else None
+            for v, q in zip(value.tolist(), ref_value.tolist(), strict=True)
+        ]
 
-    def _worst_group(self, g: Grouping, name: str, diff: np.ndarray, reliable: np.ndarray) -> None:
+    def _worst_group(self, g: Grouping, name: str, reliable: np.ndarray) -> None:
+        """The group furthest from its reference on a tested metric, among reliable groups."""
         if name not in defs.TESTED_METRICS and name != "auc":
             return
+        diff = g.values[name] - g.values[name][g.ref]
         candidates = [i for i in range(len(g.levels)) if i != g.ref and np.isfinite(diff[i])]
         preferred = [i for i in candidates if reliable[i]] or candidates
         if not preferred:
