@@ -124,7 +124,7 @@ def encode_attribute(values: pd.Series) -> EncodedAttribute:
             codes, uniques = pd.factorize(values.astype(str).where(values.notna()), sort=True)
             labels = [str(u) for u in uniques]
         codes = np.asarray(codes)
-    if (codes < 0).any():
+    if codes.size and codes.min() < 0:  # min() makes no temporary array: cheaper on 10^7 rows
         if UNKNOWN in labels:  # an existing "unknown" level and missing values mean the same thing
             unknown_code = labels.index(UNKNOWN)
         else:
