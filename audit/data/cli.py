@@ -8,9 +8,7 @@ later audit could pick up.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +18,7 @@ import typer
 from audit.data.population import generate_population
 from audit.data.scenarios import SCENARIOS, describe_scenarios
 from audit.errors import AuditInputError
+from audit.files import staged_files
 
 data_app = typer.Typer(
     name="data",
@@ -60,19 +59,6 @@ def _write_table(df: pd.DataFrame, path: Path) -> None:
         df.to_parquet(path, index=False)
 
 
-@contextmanager
-def _staged(paths: list[Path]) -> Iterator[list[Path]]:
-    """Temporary paths beside the targets; renamed into place only if the block succeeds."""
-    temps = [p.with_name(f".{p.name}.{os.getpid()}.tmp{p.suffix}") for p in paths]
-    try:
-        yield temps
-        for tmp, final in zip(temps, paths, strict=True):
-            tmp.replace(final)
-    finally:
-        for tmp in temps:
-            tmp.unlink(missing_ok=True)
-
-
 @data_app.command("generate")
 def generate(
     out: Annotated[Path, typer.Option("--out", help="people table (.parquet or .csv)")],
@@ -98,7 +84,7 @@ def generate(
     if truth_out is not None:
         jobs.append((truth_out, lambda p: p.write_text(pop.truth.to_json() + "\n",
                                                        encoding="utf-8")))
-    with _staged([path for path, _ in jobs]) as temps:
+    with staged_files([path for path, _ in jobs]) as temps:
         for tmp, (_, write) in zip(temps, jobs, strict=True):
             write(tmp)
     harms = ", ".join(pop.truth.harms) or "none"

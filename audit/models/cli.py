@@ -8,9 +8,6 @@ half-written.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +16,7 @@ import pandas as pd
 import typer
 
 from audit.errors import AuditInputError
+from audit.files import staged_files
 from audit.tables import read_table
 
 if TYPE_CHECKING:
@@ -105,13 +103,12 @@ def train(
             metadata={"audit.task": model.task, "audit.features": feature_set.name},
         )
 
-    # Write to temporary files beside the targets; rename only once everything has succeeded.
-    with ExitStack() as cleanup:
-        staged = {out: _staging_path(out, cleanup)}
-        save_skops(model.pipeline, staged[out])
-        if onnx_out is not None and proto is not None:
-            staged[onnx_out] = _staging_path(onnx_out, cleanup)
-            save_onnx(proto, staged[onnx_out])
+    # Files land only once everything, MLflow included, has succeeded.
+    targets = [out] if onnx_out is None else [out, onnx_out]
+    with staged_files(targets) as temps:
+        save_skops(model.pipeline, temps[0])
+        if proto is not None:
+            save_onnx(proto, temps[1])
         logged = None
         if tracking_uri:
             from audit.models.mlflow_io import log_trained_model
@@ -119,8 +116,6 @@ def train(
             logged = log_trained_model(
                 model, tracking_uri=tracking_uri, register=register, alias=alias
             )
-        for final, tmp in staged.items():
-            os.replace(tmp, final)
 
     facts = model.describe()
     typer.echo(f"trained {kind} model ({algorithm}, features '{features}', "
@@ -248,10 +243,3 @@ def _check_suffix(option: str, path: Path, suffix: str) -> None:
                               found=f"'{path}'", fix=f"name the output file *{suffix}")
 
 
-def _staging_path(final: Path, cleanup: ExitStack) -> Path:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    tmp = Path(name)
-    cleanup.callback(lambda: tmp.unlink(missing_ok=True))
-    return tmp
