@@ -102,11 +102,10 @@ SCORE_SUMMARY_MEASURES: tuple[SummaryMeasure, ...] = (
 def four_fifths(selection_rate: np.ndarray) -> tuple[float, np.ndarray]:
     """The EEOC four-fifths rule: each group's selection rate over the highest group's rate.
 
-    Returns the smallest such ratio and a mask of the groups under 4/5.
+    Returns the smallest such ratio (the demographic parity ratio) and a mask of the groups under
+    4/5 of the highest rate.
     """
-    top = np.nanmax(selection_rate) if np.isfinite(selection_rate).any() else np.nan
-    if not np.isfinite(top) or top == 0:
-        return (1.0 if top == 0 else float("nan")), np.zeros(selection_rate.shape, dtype=bool)
-    ratios = selection_rate / top
-    below = np.isfinite(ratios) & (ratios < FOUR_FIFTHS)
-    return float(np.nanmin(ratios)), below
+    top = _nan_reduce(np.nanmax, selection_rate)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        below = selection_rate / top < FOUR_FIFTHS
+    return float(_ratio(selection_rate)), below

@@ -42,16 +42,14 @@ def two_proportion_test(
     return np.where((n1 > 0) & (n2 > 0) & np.isfinite(d), p, np.nan)
 
 
-def wald_test(
-    estimate: np.ndarray, se: np.ndarray, *, null: float = 0.0, margin: float = 0.0
-) -> np.ndarray:
+def wald_test(estimate: np.ndarray, se: np.ndarray, *, margin: float = 0.0) -> np.ndarray:
     """p-value from an estimate and its (bootstrap) standard error, same hypotheses as above."""
     with np.errstate(invalid="ignore", divide="ignore"):
         if margin == 0.0:
-            z = np.abs(estimate - null) / se
+            z = np.abs(estimate) / se
             p = 2 * _upper_tail(z)
         else:
-            p = _upper_tail((np.abs(estimate - null) - margin) / se)
+            p = _upper_tail((np.abs(estimate) - margin) / se)
     return np.where(np.isfinite(estimate) & (se > 0), p, np.nan)
 
 

@@ -18,7 +18,6 @@ from audit.stats.counts import GroupCounts
 class Grouping:
     """One attribute or intersection: its live groups and their count arrays."""
 
-    keep: tuple[int, ...]
     attributes: tuple[str, ...]
     levels: list[tuple[str, ...]]
     n: np.ndarray  # (G, 2, 2) rows
@@ -63,7 +62,6 @@ def slice_grouping(
 
     all_levels = list(itertools.product(*(counts.levels[a] for a in keep)))
     return Grouping(
-        keep=keep,
         attributes=tuple(counts.attributes[a] for a in keep),
         levels=[all_levels[i] for i in live],
         n=n[live],
