@@ -65,10 +65,10 @@ def make_table(
     logit = effect[r_code, a_code, disability]
     y = (rng.random(n) < 1 / (1 + np.exp(-(logit - 0.3)))).astype(int)
     latent = 1.2 * y + 0.5 * logit + rng.normal(0, 1, n)
-    # The histogram's 1000 bins hold the grid 0, 0.001, ..., 0.999 exactly; 1.0 shares the top
-    # bin with 0.999 (see test_auc_separates_scores_0999_and_1).
-    score = np.minimum(np.round(1 / (1 + np.exp(-latent)), 3), 0.999)
-    score[rng.choice(n, 10, replace=False)] = rng.choice([0.0, 0.001, 0.998, 0.999], 10)
+    # The score histogram holds every point of the grid 0, 0.001, ..., 1 apart, so AUC on
+    # grid-valued scores is exact; the ends of the grid are seeded on purpose.
+    score = np.round(1 / (1 + np.exp(-latent)), 3)
+    score[rng.choice(n, 10, replace=False)] = rng.choice([0.0, 0.001, 0.999, 1.0], 10)
     table = pd.DataFrame(
         {
             "region": region.astype(object),
@@ -254,10 +254,10 @@ def test_group_metrics_equal_fairlearn_on_small_random_tables(data, n, weighted)
             "h": draw(st.lists(st.sampled_from([1, 2]), min_size=n, max_size=n)),
             "y": draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)),
             "d": draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)),
-            "score": draw(st.lists(st.integers(0, 999), min_size=n, max_size=n)),
+            "score": draw(st.lists(st.integers(0, 1000), min_size=n, max_size=n)),
         }
     )
-    table["score"] = table["score"] / 1000  # up to 0.999: see test_auc_separates_scores_0999_and_1
+    table["score"] = table["score"] / 1000  # the whole grid 0..1, ends included
     if weighted:
         table["w"] = draw(st.lists(st.integers(1, 20), min_size=n, max_size=n))
         table["w"] = table["w"] / 4
