@@ -28,8 +28,10 @@ def _register_commands() -> None:
     # Each area of the package owns its commands; importing them here keeps this file a table.
     from audit.data.cli import data_app
     from audit.models.cli import models_app
+    from audit.run_command import run
     from audit.stats.cli import assess
 
+    app.command("run")(run)
     app.command("assess")(assess)
     app.add_typer(models_app, name="model")
     app.add_typer(data_app, name="data")

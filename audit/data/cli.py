@@ -34,11 +34,19 @@ def _check_out(path: Path | None, option: str, suffixes: tuple[str, ...]) -> Non
     if path is None:
         return
     if path.suffix.lower() not in suffixes:
-        raise AuditInputError(f"option {option}", expected="a file ending in " + " or ".join(
-            suffixes), found=repr(str(path)), fix=f"e.g. {option} people{suffixes[0]}")
+        raise AuditInputError(
+            f"option {option}",
+            expected="a file ending in " + " or ".join(suffixes),
+            found=repr(str(path)),
+            fix=f"e.g. {option} people{suffixes[0]}",
+        )
     if not path.parent.is_dir():
-        raise AuditInputError(f"option {option}", expected="a path in an existing folder",
-                              found=f"no folder '{path.parent}'", fix="create the folder first")
+        raise AuditInputError(
+            f"option {option}",
+            expected="a path in an existing folder",
+            found=f"no folder '{path.parent}'",
+            fix="create the folder first",
+        )
 
 
 def _parse_knobs(pairs: list[str]) -> dict[str, str]:
@@ -46,8 +54,12 @@ def _parse_knobs(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise AuditInputError("option --knob", expected="name=value", found=repr(pair),
-                                  fix="e.g. --knob sheltered_odds_ratio=3")
+            raise AuditInputError(
+                "option --knob",
+                expected="name=value",
+                found=repr(pair),
+                fix="e.g. --knob sheltered_odds_ratio=3",
+            )
         knobs[name.strip()] = value.strip()
     return knobs
 
@@ -62,12 +74,14 @@ def _write_table(df: pd.DataFrame, path: Path) -> None:
 @data_app.command("generate")
 def generate(
     out: Annotated[Path, typer.Option("--out", help="people table (.parquet or .csv)")],
-    scenario: Annotated[str, typer.Option(help="scenario name; see `audit data scenarios`")] =
-    "no_bias",
+    scenario: Annotated[
+        str, typer.Option(help="scenario name; see `audit data scenarios`")
+    ] = "no_bias",
     n: Annotated[int, typer.Option("--n", help="number of job seekers")] = 100_000,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same population)")] = 0,
-    knob: Annotated[list[str] | None, typer.Option(
-        help="override a knob, name=value (repeatable)")] = None,
+    knob: Annotated[
+        list[str] | None, typer.Option(help="override a knob, name=value (repeatable)")
+    ] = None,
     vacancies_out: Annotated[Path | None, typer.Option(help="vacancies table")] = None,
     truth_out: Annotated[Path | None, typer.Option(help="injected truth (.json)")] = None,
 ) -> None:
@@ -75,21 +89,24 @@ def generate(
     _check_out(out, "--out", _TABLE_SUFFIXES)
     _check_out(vacancies_out, "--vacancies-out", _TABLE_SUFFIXES)
     _check_out(truth_out, "--truth-out", (".json",))
-    pop = generate_population(n, scenario=scenario, seed=seed,
-                              knobs=_parse_knobs(knob or []))
+    pop = generate_population(n, scenario=scenario, seed=seed, knobs=_parse_knobs(knob or []))
     jobs: list[tuple[Path, Callable[[Path], object]]] = [
-        (out, lambda p: _write_table(pop.people, p))]
+        (out, lambda p: _write_table(pop.people, p))
+    ]
     if vacancies_out is not None:
         jobs.append((vacancies_out, lambda p: _write_table(pop.vacancies, p)))
     if truth_out is not None:
-        jobs.append((truth_out, lambda p: p.write_text(pop.truth.to_json() + "\n",
-                                                       encoding="utf-8")))
+        jobs.append(
+            (truth_out, lambda p: p.write_text(pop.truth.to_json() + "\n", encoding="utf-8"))
+        )
     with staged_files([path for path, _ in jobs]) as temps:
         for tmp, (_, write) in zip(temps, jobs, strict=True):
             write(tmp)
     harms = ", ".join(pop.truth.harms) or "none"
-    typer.echo(f"wrote {len(pop.people):,} people to {out} (scenario {scenario}, seed {seed}, "
-               f"harms injected: {harms})")
+    typer.echo(
+        f"wrote {len(pop.people):,} people to {out} (scenario {scenario}, seed {seed}, "
+        f"harms injected: {harms})"
+    )
 
 
 @data_app.command("scenarios")

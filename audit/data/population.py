@@ -96,23 +96,27 @@ JOB_REGION = (0.35, -0.35, -0.15)
 #: chance, both in TRACKS order (regular, training, sheltered, care). Training locks people in for
 #: months (negative short-term effect); a track above capacity fails; sheltered placements are jobs
 #: for those who need them.
-SUPPORT_JOB = np.array([
-    [0.2, -0.2, -0.5, -0.8],
-    [-0.4, -0.1, -0.5, -0.8],
-    [-0.3, -0.2, 0.6, 0.2],
-    [-1.2, -1.0, -0.6, 0.0],
-])
+SUPPORT_JOB = np.array(
+    [
+        [0.2, -0.2, -0.5, -0.8],
+        [-0.4, -0.1, -0.5, -0.8],
+        [-0.3, -0.2, 0.6, 0.2],
+        [-1.2, -1.0, -0.6, 0.0],
+    ]
+)
 SUSTAIN_INTERCEPT = 0.1
 SUSTAIN_CAPACITY = 0.6
 SUSTAIN_MOTIVATION = 0.6
 #: Effect of the recommended track given the warranted track on keeping work 12 months: training
 #: pays off later; sheltered work below capacity is numbing and people drop out (H1's harm).
-SUPPORT_SUSTAIN = np.array([
-    [0.3, -0.2, -0.6, -0.8],
-    [0.6, 0.6, -0.4, -0.8],
-    [-0.8, -0.8, 0.8, 0.3],
-    [-0.6, -0.6, -0.3, 0.0],
-])
+SUPPORT_SUSTAIN = np.array(
+    [
+        [0.3, -0.2, -0.6, -0.8],
+        [0.6, 0.6, -0.4, -0.8],
+        [-0.8, -0.8, 0.8, 0.3],
+        [-0.6, -0.6, -0.3, 0.0],
+    ]
+)
 LATE_INTERCEPT = -2.4
 LATE_TRAINING = 0.8
 
@@ -125,13 +129,13 @@ class SyntheticPopulation:
     vacancies: pd.DataFrame
     truth: InjectedTruth
 
-    def rank_vacancies(self, *, k: int = 10, people: pd.DataFrame | None = None
-                       ) -> pd.DataFrame:
+    def rank_vacancies(self, *, k: int = 10, people: pd.DataFrame | None = None) -> pd.DataFrame:
         """Ranked vacancies for (a subset of) the people, with this scenario's H6/H7 harms."""
         from audit.data.vacancies import rank_vacancies
 
-        return rank_vacancies(self.people if people is None else people, self.vacancies,
-                              k=k, truth=self.truth)
+        return rank_vacancies(
+            self.people if people is None else people, self.vacancies, k=k, truth=self.truth
+        )
 
 
 def _person_ids(n: int, seed: int) -> pd.Series:
@@ -193,8 +197,11 @@ def _scaled(relative: np.ndarray, target: float) -> np.ndarray:
 
 def _language_table() -> np.ndarray:
     """P(language | region, origin), rows region*3 + origin."""
-    regional = {"flanders": (0.98, 0.02, 0.0), "brussels": (0.2, 0.8, 0.0),
-                "wallonia": (0.0, 0.97, 0.03)}
+    regional = {
+        "flanders": (0.98, 0.02, 0.0),
+        "brussels": (0.2, 0.8, 0.0),
+        "wallonia": (0.0, 0.97, 0.03),
+    }
     local_share = (1.0, 0.55, 0.4)  # belgian, eu, non_eu: share speaking a national language
     rows = []
     for region in REGIONS:
@@ -204,29 +211,41 @@ def _language_table() -> np.ndarray:
     return np.array(rows)
 
 
-_HOUSEHOLD_BY_AGE = np.array([
-    # single, couple, couple_with_children, single_parent, with_parents
-    [0.25, 0.08, 0.05, 0.07, 0.55],
-    [0.34, 0.16, 0.25, 0.12, 0.13],
-    [0.30, 0.12, 0.38, 0.16, 0.04],
-    [0.36, 0.20, 0.30, 0.12, 0.02],
-    [0.42, 0.38, 0.12, 0.07, 0.01],
-])
+_HOUSEHOLD_BY_AGE = np.array(
+    [
+        # single, couple, couple_with_children, single_parent, with_parents
+        [0.25, 0.08, 0.05, 0.07, 0.55],
+        [0.34, 0.16, 0.25, 0.12, 0.13],
+        [0.30, 0.12, 0.38, 0.16, 0.04],
+        [0.36, 0.20, 0.30, 0.12, 0.02],
+        [0.42, 0.38, 0.12, 0.07, 0.01],
+    ]
+)
 
 
 def _check_args(n: object, seed: object, n_vacancies: object) -> None:
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= MAX_N:
-        raise AuditInputError("n", expected=f"a whole number of people in [1, {MAX_N}]",
-                              found=repr(n), fix="pass e.g. n=100_000")
+        raise AuditInputError(
+            "n",
+            expected=f"a whole number of people in [1, {MAX_N}]",
+            found=repr(n),
+            fix="pass e.g. n=100_000",
+        )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise AuditInputError("seed", expected="a non-negative whole number", found=repr(seed),
-                              fix="pass e.g. seed=0")
+        raise AuditInputError(
+            "seed", expected="a non-negative whole number", found=repr(seed), fix="pass e.g. seed=0"
+        )
     if n_vacancies is not None and (
-        isinstance(n_vacancies, bool) or not isinstance(n_vacancies, int | np.integer)
+        isinstance(n_vacancies, bool)
+        or not isinstance(n_vacancies, int | np.integer)
         or not 1 <= n_vacancies <= 5_000_000
     ):
-        raise AuditInputError("n_vacancies", expected="a whole number in [1, 5000000] or None",
-                              found=repr(n_vacancies), fix="leave it out for the default")
+        raise AuditInputError(
+            "n_vacancies",
+            expected="a whole number in [1, 5000000] or None",
+            found=repr(n_vacancies),
+            fix="leave it out for the default",
+        )
 
 
 def default_n_vacancies(n: int) -> int:
@@ -234,10 +253,16 @@ def default_n_vacancies(n: int) -> int:
     return int(min(max(n // 40, 200), 20_000))
 
 
-def generate_population(n: int, *, scenario: str = "no_bias", seed: int = 0,
-                        n_vacancies: int | None = None, validate: bool = True,
-                        knobs: Mapping[str, object] | None = None,
-                        **knob_values: float | str) -> SyntheticPopulation:
+def generate_population(
+    n: int,
+    *,
+    scenario: str = "no_bias",
+    seed: int = 0,
+    n_vacancies: int | None = None,
+    validate: bool = True,
+    knobs: Mapping[str, object] | None = None,
+    **knob_values: float | str,
+) -> SyntheticPopulation:
     """Generate ``n`` synthetic job seekers, vacancies and the record of injected harms.
 
     ``scenario`` is a name from :data:`audit.data.scenarios.SCENARIOS`; keyword knobs (or a
@@ -288,8 +313,9 @@ def _people(n: int, rng: np.random.Generator, truth: InjectedTruth) -> pd.DataFr
     region = draw_categorical(_uniform(rng, n), probabilities(cal.REGION_SHARE, REGIONS))
     age = draw_categorical(_uniform(rng, n), probabilities(cal.AGE_BAND_SHARE, AGE_BANDS))
     gender = draw_categorical(_uniform(rng, n), probabilities(cal.GENDER_SHARE, GENDERS))
-    education = draw_categorical(_uniform(rng, n),
-                                 probabilities(cal.EDUCATION_SHARE, EDUCATION_LEVELS))
+    education = draw_categorical(
+        _uniform(rng, n), probabilities(cal.EDUCATION_SHARE, EDUCATION_LEVELS)
+    )
     origin_table = np.array([probabilities(cal.ORIGIN_SHARE[r], ORIGINS) for r in REGIONS])
     origin = draw_categorical(_uniform(rng, n), origin_table, region)
     language = draw_categorical(_uniform(rng, n), _language_table(), region * 3 + origin)
@@ -299,10 +325,16 @@ def _people(n: int, rng: np.random.Generator, truth: InjectedTruth) -> pd.DataFr
     household[male_single_parent] = 0
 
     # --- benefit, housing, health ---
-    benefit_table = np.array([
-        (1 - cal.INTEGRATION_INCOME_SHARE[r] - cal.NO_BENEFIT_SHARE[r],
-         cal.INTEGRATION_INCOME_SHARE[r], cal.NO_BENEFIT_SHARE[r]) for r in REGIONS
-    ])
+    benefit_table = np.array(
+        [
+            (
+                1 - cal.INTEGRATION_INCOME_SHARE[r] - cal.NO_BENEFIT_SHARE[r],
+                cal.INTEGRATION_INCOME_SHARE[r],
+                cal.NO_BENEFIT_SHARE[r],
+            )
+            for r in REGIONS
+        ]
+    )
     benefit = draw_categorical(_uniform(rng, n), benefit_table, region)
     housing_table = _housing_table()
     housing = draw_categorical(_uniform(rng, n), housing_table, region * 2 + (benefit == 1))
@@ -311,7 +343,8 @@ def _people(n: int, rng: np.random.Generator, truth: InjectedTruth) -> pd.DataFr
     for r, region_name in enumerate(REGIONS):
         p_ii = cal.INTEGRATION_INCOME_SHARE[region_name]
         housing_share += region_share[r] * (
-            (1 - p_ii) * housing_table[r * 2] + p_ii * housing_table[r * 2 + 1])
+            (1 - p_ii) * housing_table[r * 2] + p_ii * housing_table[r * 2 + 1]
+        )
     mental = _uniform(rng, n) < _mental_health_by_housing(housing_share)[housing]
     age_relative = np.array([0.4, 0.6, 0.9, 1.4, 2.0])
     age_share = probabilities(cal.AGE_BAND_SHARE, AGE_BANDS)
@@ -320,10 +353,15 @@ def _people(n: int, rng: np.random.Generator, truth: InjectedTruth) -> pd.DataFr
     digital = draw_categorical(_uniform(rng, n), _digital_table(), education)
 
     # --- latent capacity and motivation ---
-    z_cap = (CAPACITY_INTERCEPT + np.take(CAPACITY_EDUCATION, education)
-             + np.take(CAPACITY_AGE, age) + CAPACITY_MENTAL_HEALTH * mental
-             + CAPACITY_PHYSICAL * physical + np.take(CAPACITY_HOUSING, housing)
-             + CAPACITY_NOISE * rng.standard_normal(n, dtype=np.float32))
+    z_cap = (
+        CAPACITY_INTERCEPT
+        + np.take(CAPACITY_EDUCATION, education)
+        + np.take(CAPACITY_AGE, age)
+        + CAPACITY_MENTAL_HEALTH * mental
+        + CAPACITY_PHYSICAL * physical
+        + np.take(CAPACITY_HOUSING, housing)
+        + CAPACITY_NOISE * rng.standard_normal(n, dtype=np.float32)
+    )
     capacity = sigmoid(z_cap)
     motivation = sigmoid(0.9 * rng.standard_normal(n, dtype=np.float32).astype(np.float64))
 
@@ -337,23 +375,33 @@ def _people(n: int, rng: np.random.Generator, truth: InjectedTruth) -> pd.DataFr
     mot_factor = 0.6 + 0.8 * motivation  # mean 1, so the calibrated shares hold
     registered_online = _uniform(rng, n) < (
         _scaled(_REGISTERED_ONLINE_RELATIVE, cal.REGISTERED_ONLINE_SHARE)[digital]
-        * (0.8 + 0.4 * motivation))
-    online_cv = _uniform(rng, n) < _scaled(_ONLINE_CV_RELATIVE, cal.ONLINE_CV_SHARE)[digital] \
-        * mot_factor
+        * (0.8 + 0.4 * motivation)
+    )
+    online_cv = (
+        _uniform(rng, n) < _scaled(_ONLINE_CV_RELATIVE, cal.ONLINE_CV_SHARE)[digital] * mot_factor
+    )
     no_home_internet = np.array([1.0, 0.7, 0.4])[housing]
-    logins = rng.poisson(np.array([1.5, 6.0, 12.0])[digital] * mot_factor
-                         * no_home_internet).astype(np.int64)
+    logins = rng.poisson(
+        np.array([1.5, 6.0, 12.0])[digital] * mot_factor * no_home_internet
+    ).astype(np.int64)
 
     # --- documents: lost after homelessness; foreign diplomas often not recognised ---
     diploma_p = np.array([0.95, 0.75, 0.55])[origin] * np.array([1.0, 0.85, 0.55])[housing]
     diploma = _uniform(rng, n) < diploma_p
     address = _uniform(rng, n) < np.array([0.995, 0.85, 0.45])[housing]
-    id_doc = _uniform(rng, n) < np.array([0.985, 0.92, 0.6])[housing] * \
-        np.array([1.0, 0.98, 0.95])[origin]
+    id_doc = (
+        _uniform(rng, n)
+        < np.array([0.985, 0.92, 0.6])[housing] * np.array([1.0, 0.98, 0.95])[origin]
+    )
     n_missing = 3 - (diploma.astype(np.int8) + address + id_doc)
     completeness = np.clip(
-        np.array([0.35, 0.65, 0.85])[digital] + 0.15 * (motivation - 0.5) - 0.08 * n_missing
-        + 0.12 * rng.standard_normal(n, dtype=np.float32), 0.0, 1.0)
+        np.array([0.35, 0.65, 0.85])[digital]
+        + 0.15 * (motivation - 0.5)
+        - 0.08 * n_missing
+        + 0.12 * rng.standard_normal(n, dtype=np.float32),
+        0.0,
+        1.0,
+    )
 
     # --- location and mobility ---
     hub = draw_categorical(_uniform(rng, n), hub_probabilities(4), region)
@@ -363,11 +411,17 @@ def _people(n: int, rng: np.random.Generator, truth: InjectedTruth) -> pd.DataFr
     x = HUB_X[hub] + spread * rng.standard_normal(n, dtype=np.float32)
     y = HUB_Y[hub] + spread * rng.standard_normal(n, dtype=np.float32)
     to_jobs = distance_to_nearest_hub(x, y)
-    to_transport = (0.25 + 0.06 * to_jobs) * np.exp(0.6 * rng.standard_normal(n,
-                                                                            dtype=np.float32))
-    car_logit = (0.6 + 1.2 * rural - 1.0 * (region == 1) - 1.2 * (benefit == 1)
-                 - np.array([0.0, 0.9, 2.5])[housing] - 0.8 * (age == 0) + 0.4 * (education == 2)
-                 - 0.4 * physical)
+    to_transport = (0.25 + 0.06 * to_jobs) * np.exp(0.6 * rng.standard_normal(n, dtype=np.float32))
+    car_logit = (
+        0.6
+        + 1.2 * rural
+        - 1.0 * (region == 1)
+        - 1.2 * (benefit == 1)
+        - np.array([0.0, 0.9, 2.5])[housing]
+        - 0.8 * (age == 0)
+        + 0.4 * (education == 2)
+        - 0.4 * physical
+    )
     has_car = _uniform(rng, n) < sigmoid(car_logit)
 
     # --- assessment and warranted track ---
@@ -379,36 +433,62 @@ def _people(n: int, rng: np.random.Generator, truth: InjectedTruth) -> pd.DataFr
     # --- PES process: score, then track (Gumbel-max over track utilities) ---
     eta_fair = PES_INTERCEPT + PES_CAPACITY * logit(np.clip(capacity, 1e-9, 1 - 1e-9))
     trace_z = _trace_index(online_cv, registered_online, completeness, logins)
-    eta = (eta_fair - float(k["missing_document_penalty"]) * n_missing
-           + float(k["trace_weight"]) * trace_z)
+    eta = (
+        eta_fair
+        - float(k["missing_document_penalty"]) * n_missing
+        + float(k["trace_weight"]) * trace_z
+    )
     gumbel = rng.gumbel(size=(n, len(TRACKS))).astype(np.float32)
     cuts_eta = PES_INTERCEPT + PES_CAPACITY * logit(np.array(WARRANTED_CUTS))
     columns_so_far = {
-        "mental_health_history": mental, "benefit_status": benefit, "housing_status": housing,
-        "digital_literacy": digital, "origin": origin, "region": region, "age_band": age,
-        "gender": gender, "education": education, "language": language, "household": household,
-        "physical_limitation": physical, "has_car": has_car, "diploma_on_file": diploma,
-        "address_on_file": address, "id_on_file": id_doc, "online_cv_updated": online_cv,
+        "mental_health_history": mental,
+        "benefit_status": benefit,
+        "housing_status": housing,
+        "digital_literacy": digital,
+        "origin": origin,
+        "region": region,
+        "age_band": age,
+        "gender": gender,
+        "education": education,
+        "language": language,
+        "household": household,
+        "physical_limitation": physical,
+        "has_car": has_car,
+        "diploma_on_file": diploma,
+        "address_on_file": address,
+        "id_on_file": id_doc,
+        "online_cv_updated": online_cv,
         "registered_online": registered_online,
     }
     offsets = np.zeros((n, len(TRACKS)), dtype=np.float32)
-    offsets[:, TRACKS.index("sheltered")] = np.log(float(k["sheltered_odds_ratio"])) * \
-        _in_group(columns_so_far, str(k["steering_group"]))
-    offsets[:, TRACKS.index("training")] = np.log(float(k["training_odds_ratio"])) * \
-        _in_group(columns_so_far, str(k["training_group"]))
+    offsets[:, TRACKS.index("sheltered")] = np.log(float(k["sheltered_odds_ratio"])) * _in_group(
+        columns_so_far, str(k["steering_group"])
+    )
+    offsets[:, TRACKS.index("training")] = np.log(float(k["training_odds_ratio"])) * _in_group(
+        columns_so_far, str(k["training_group"])
+    )
     recommended = _recommend(eta, cuts_eta, gumbel + offsets)
     recommended_fair = _recommend(eta_fair, cuts_eta, gumbel)
     del gumbel, offsets
 
     # --- outcomes: capacity, motivation, labour market, support received ---
-    job_logit = (JOB_INTERCEPT + JOB_CAPACITY * z_cap + JOB_MOTIVATION * (motivation - 0.5) * 2
-                 + np.take(JOB_REGION, region) + SUPPORT_JOB[recommended, warranted])
+    job_logit = (
+        JOB_INTERCEPT
+        + JOB_CAPACITY * z_cap
+        + JOB_MOTIVATION * (motivation - 0.5) * 2
+        + np.take(JOB_REGION, region)
+        + SUPPORT_JOB[recommended, warranted]
+    )
     job = _uniform(rng, n) < sigmoid(job_logit)
-    ratio = np.where(_in_group(columns_so_far, str(k["label_group"])),
-                     float(k["sustainable_ratio"]), 1.0)
-    keep_p = sigmoid(SUSTAIN_INTERCEPT + SUSTAIN_CAPACITY * z_cap
-                     + SUSTAIN_MOTIVATION * (motivation - 0.5) * 2
-                     + SUPPORT_SUSTAIN[recommended, warranted])
+    ratio = np.where(
+        _in_group(columns_so_far, str(k["label_group"])), float(k["sustainable_ratio"]), 1.0
+    )
+    keep_p = sigmoid(
+        SUSTAIN_INTERCEPT
+        + SUSTAIN_CAPACITY * z_cap
+        + SUSTAIN_MOTIVATION * (motivation - 0.5) * 2
+        + SUPPORT_SUSTAIN[recommended, warranted]
+    )
     trained = (recommended == 1) & (warranted <= 1)
     late_p = sigmoid(LATE_INTERCEPT + SUSTAIN_CAPACITY * z_cap + LATE_TRAINING * trained)
     u_sustain = _uniform(rng, n)
@@ -467,10 +547,18 @@ def _in_group(columns: dict[str, np.ndarray], group: str) -> np.ndarray:
     return np.asarray(values == column_spec(spec.column).categories.index(spec.value))
 
 
-def _trace_index(online_cv: np.ndarray, registered_online: np.ndarray,
-                 completeness: np.ndarray, logins: np.ndarray) -> np.ndarray:
-    raw = (online_cv.astype(np.float64) + registered_online + completeness
-           + np.log1p(logins) / np.log1p(20.0))
+def _trace_index(
+    online_cv: np.ndarray,
+    registered_online: np.ndarray,
+    completeness: np.ndarray,
+    logins: np.ndarray,
+) -> np.ndarray:
+    raw = (
+        online_cv.astype(np.float64)
+        + registered_online
+        + completeness
+        + np.log1p(logins) / np.log1p(20.0)
+    )
     return np.asarray((raw - raw.mean()) / raw.std())
 
 
@@ -482,10 +570,12 @@ def digital_trace_index(people: pd.DataFrame) -> np.ndarray:
     knob ``trace_weight`` is in logit units of the PES score per unit of this index, computed
     over the whole generated population.
     """
-    return _trace_index(people["online_cv_updated"].to_numpy(dtype=bool),
-                        people["registered_online"].to_numpy(dtype=bool),
-                        people["profile_completeness"].to_numpy(dtype=np.float64),
-                        people["logins_90d"].to_numpy(dtype=np.int64))
+    return _trace_index(
+        people["online_cv_updated"].to_numpy(dtype=bool),
+        people["registered_online"].to_numpy(dtype=bool),
+        people["profile_completeness"].to_numpy(dtype=np.float64),
+        people["logins_90d"].to_numpy(dtype=np.int64),
+    )
 
 
 def _recommend(eta: np.ndarray, cuts: np.ndarray, noise: np.ndarray) -> np.ndarray:

@@ -20,8 +20,9 @@ def probabilities(shares: Mapping[str, float], categories: Sequence[str]) -> np.
     return p / p.sum()
 
 
-def draw_categorical(u: np.ndarray, probs: np.ndarray, parent: np.ndarray | None = None
-                     ) -> np.ndarray:
+def draw_categorical(
+    u: np.ndarray, probs: np.ndarray, parent: np.ndarray | None = None
+) -> np.ndarray:
     """Category codes (int8) from uniforms ``u``.
 
     ``probs`` is a vector (no parent) or a table with one row per parent code.

@@ -41,38 +41,119 @@ class KnobSpec:
 
 
 KNOBS: tuple[KnobSpec, ...] = (
-    KnobSpec("sheltered_odds_ratio", "H1", "float", 3.0, 1.0, 50.0, "odds_ratio",
-             "odds of a sheltered-work recommendation for the steering group are multiplied by "
-             "this factor at equal PES score (equal perceived capacity)"),
-    KnobSpec("steering_group", "H1", "group", "mental_health_history=True",
-             description="group steered towards sheltered work"),
-    KnobSpec("training_odds_ratio", "H2", "float", 0.4, 0.01, 1.0, "odds_ratio",
-             "odds of a training recommendation for the training group are multiplied by this "
-             "factor at equal PES score"),
-    KnobSpec("training_group", "H2", "group", "benefit_status=integration_income",
-             description="group refused training"),
-    KnobSpec("missing_document_penalty", "H3", "float", 0.7, 0.0, 5.0, "logit_per_document",
-             "the PES score's logit drops by this much per missing document (diploma, address, "
-             "ID); the track follows the score"),
-    KnobSpec("trace_weight", "H4", "float", 0.8, 0.0, 5.0, "logit_per_sd",
-             "the PES score's logit rises by this much per standard deviation of the digital-trace "
-             "index, read as motivation; the track follows the score"),
-    KnobSpec("sustainable_ratio", "H5", "float", 0.6, 0.05, 1.0, "risk_ratio",
-             "the label group's chance of sustainable (12-month) work is this factor times that "
-             "of others at equal capacity and support, while the 6-month label is unchanged"),
-    KnobSpec("label_group", "H5", "group", "origin=non_eu",
-             description="group whose jobs are less often sustainable"),
-    KnobSpec("distance_weight_ratio", "H6", "float", 0.2, 0.0, 1.0, "weight_ratio",
-             "the matcher's travel-distance weight for the mobility group is this factor times "
-             "the weight it should use, so far jobs are recommended to people who cannot reach "
-             "them"),
-    KnobSpec("mobility_group", "H6", "group", "has_car=False",
-             description="group whose transport access the matcher ignores"),
-    KnobSpec("undermatch_levels", "H7", "float", 1.0, 0.0, 2.0, "qualification_levels",
-             "the matcher treats the qualification of the under-matching group as this many "
-             "levels lower (low/medium/high = 0/1/2)"),
-    KnobSpec("undermatch_group", "H7", "group", "mental_health_history=True",
-             description="group recommended jobs below its qualification"),
+    KnobSpec(
+        "sheltered_odds_ratio",
+        "H1",
+        "float",
+        3.0,
+        1.0,
+        50.0,
+        "odds_ratio",
+        "odds of a sheltered-work recommendation for the steering group are multiplied by "
+        "this factor at equal PES score (equal perceived capacity)",
+    ),
+    KnobSpec(
+        "steering_group",
+        "H1",
+        "group",
+        "mental_health_history=True",
+        description="group steered towards sheltered work",
+    ),
+    KnobSpec(
+        "training_odds_ratio",
+        "H2",
+        "float",
+        0.4,
+        0.01,
+        1.0,
+        "odds_ratio",
+        "odds of a training recommendation for the training group are multiplied by this "
+        "factor at equal PES score",
+    ),
+    KnobSpec(
+        "training_group",
+        "H2",
+        "group",
+        "benefit_status=integration_income",
+        description="group refused training",
+    ),
+    KnobSpec(
+        "missing_document_penalty",
+        "H3",
+        "float",
+        0.7,
+        0.0,
+        5.0,
+        "logit_per_document",
+        "the PES score's logit drops by this much per missing document (diploma, address, "
+        "ID); the track follows the score",
+    ),
+    KnobSpec(
+        "trace_weight",
+        "H4",
+        "float",
+        0.8,
+        0.0,
+        5.0,
+        "logit_per_sd",
+        "the PES score's logit rises by this much per standard deviation of the digital-trace "
+        "index, read as motivation; the track follows the score",
+    ),
+    KnobSpec(
+        "sustainable_ratio",
+        "H5",
+        "float",
+        0.6,
+        0.05,
+        1.0,
+        "risk_ratio",
+        "the label group's chance of sustainable (12-month) work is this factor times that "
+        "of others at equal capacity and support, while the 6-month label is unchanged",
+    ),
+    KnobSpec(
+        "label_group",
+        "H5",
+        "group",
+        "origin=non_eu",
+        description="group whose jobs are less often sustainable",
+    ),
+    KnobSpec(
+        "distance_weight_ratio",
+        "H6",
+        "float",
+        0.2,
+        0.0,
+        1.0,
+        "weight_ratio",
+        "the matcher's travel-distance weight for the mobility group is this factor times "
+        "the weight it should use, so far jobs are recommended to people who cannot reach "
+        "them",
+    ),
+    KnobSpec(
+        "mobility_group",
+        "H6",
+        "group",
+        "has_car=False",
+        description="group whose transport access the matcher ignores",
+    ),
+    KnobSpec(
+        "undermatch_levels",
+        "H7",
+        "float",
+        1.0,
+        0.0,
+        2.0,
+        "qualification_levels",
+        "the matcher treats the qualification of the under-matching group as this many "
+        "levels lower (low/medium/high = 0/1/2)",
+    ),
+    KnobSpec(
+        "undermatch_group",
+        "H7",
+        "group",
+        "mental_health_history=True",
+        description="group recommended jobs below its qualification",
+    ),
 )
 _KNOB_BY_NAME = {k.name: k for k in KNOBS}
 
@@ -115,8 +196,13 @@ HELD_EQUAL: dict[str, tuple[str, ...]] = {
     "H2": ("pes_score",),
     "H3": ("latent_work_capacity",),
     "H4": ("latent_work_capacity",),
-    "H5": ("latent_work_capacity", "latent_motivation", "region", "recommended_track",
-           "warranted_track"),
+    "H5": (
+        "latent_work_capacity",
+        "latent_motivation",
+        "region",
+        "recommended_track",
+        "warranted_track",
+    ),
     "H6": ("location", "has_car", "education", "recommended_track"),
     "H7": ("location", "has_car", "education", "recommended_track"),
 }
@@ -148,18 +234,28 @@ def parse_group(text: str, *, knob: str = "group") -> GroupSpec:
     column, value = column.strip(), value.strip()
     if not sep or column not in GROUP_COLUMNS:
         raise AuditInputError(
-            f"knob '{knob}'", expected="a group 'column=value'", found=repr(text),
+            f"knob '{knob}'",
+            expected="a group 'column=value'",
+            found=repr(text),
             fix="use a column among " + ", ".join(GROUP_COLUMNS),
         )
     spec = column_spec(column)
     if spec.kind == "bool":
         if value not in ("True", "False"):
-            raise AuditInputError(f"knob '{knob}'", expected=f"{column}=True or {column}=False",
-                                  found=repr(text), fix="use True or False")
+            raise AuditInputError(
+                f"knob '{knob}'",
+                expected=f"{column}=True or {column}=False",
+                found=repr(text),
+                fix="use True or False",
+            )
         return GroupSpec(column, value == "True")
     if value not in spec.categories:
-        raise AuditInputError(f"knob '{knob}'", expected=f"a value of '{column}'",
-                              found=repr(value), fix="use one of " + ", ".join(spec.categories))
+        raise AuditInputError(
+            f"knob '{knob}'",
+            expected=f"a value of '{column}'",
+            found=repr(value),
+            fix="use one of " + ", ".join(spec.categories),
+        )
     return GroupSpec(column, value)
 
 
@@ -225,17 +321,26 @@ class InjectedTruth:
             InjectedEffect(**{**e, "held_equal": tuple(e["held_equal"])}) for e in data["effects"]
         )
         return cls(
-            scenario=data["scenario"], seed=data["seed"], n=data["n"],
-            n_vacancies=data["n_vacancies"], knobs=dict(data["knobs"]), effects=effects,
+            scenario=data["scenario"],
+            seed=data["seed"],
+            n=data["n"],
+            n_vacancies=data["n_vacancies"],
+            knobs=dict(data["knobs"]),
+            effects=effects,
             legitimate_paths=tuple(data["legitimate_paths"]),
-            schema_version=data["schema_version"], generator=data["generator"],
+            schema_version=data["schema_version"],
+            generator=data["generator"],
             notes=tuple(data.get("notes", ())),
         )
 
 
 NEUTRAL: dict[str, float] = {
-    "sheltered_odds_ratio": 1.0, "training_odds_ratio": 1.0, "missing_document_penalty": 0.0,
-    "trace_weight": 0.0, "sustainable_ratio": 1.0, "distance_weight_ratio": 1.0,
+    "sheltered_odds_ratio": 1.0,
+    "training_odds_ratio": 1.0,
+    "missing_document_penalty": 0.0,
+    "trace_weight": 0.0,
+    "sustainable_ratio": 1.0,
+    "distance_weight_ratio": 1.0,
     "undermatch_levels": 0.0,
 }
 """Knob values that inject nothing: used for harms a scenario does not switch on."""
@@ -249,36 +354,50 @@ def _parse_float(spec: KnobSpec, raw: object) -> float:
     low = spec.low if spec.low is not None else -float("inf")
     high = spec.high if spec.high is not None else float("inf")
     if not low <= value <= high:  # also rejects NaN
-        raise AuditInputError(f"knob '{spec.name}'", expected=spec.describe_range(),
-                              found=repr(raw), fix=f"pass a value between {low:g} and {high:g}")
+        raise AuditInputError(
+            f"knob '{spec.name}'",
+            expected=spec.describe_range(),
+            found=repr(raw),
+            fix=f"pass a value between {low:g} and {high:g}",
+        )
     return value
 
 
-def resolve_knobs(scenario: str, overrides: Mapping[str, object] | None = None
-                  ) -> dict[str, float | str]:
+def resolve_knobs(
+    scenario: str, overrides: Mapping[str, object] | None = None
+) -> dict[str, float | str]:
     """All knob values in force for a scenario, validated.
 
     A knob of a harm the scenario does not inject is an error rather than silently ignored, so
     that ``h1_steering`` with ``trace_weight=2`` cannot be mistaken for an H4 run.
     """
     if scenario not in SCENARIOS:
-        raise AuditInputError("scenario", expected="one of " + ", ".join(SCENARIOS),
-                              found=repr(scenario), fix="run `audit data scenarios` to list them")
+        raise AuditInputError(
+            "scenario",
+            expected="one of " + ", ".join(SCENARIOS),
+            found=repr(scenario),
+            fix="run `audit data scenarios` to list them",
+        )
     harms = SCENARIOS[scenario]
     overrides = dict(overrides or {})
     active = [k for k in KNOBS if k.harm in harms]
     for name in overrides:
         if name not in _KNOB_BY_NAME:
             raise AuditInputError(
-                "knob", expected="one of " + ", ".join(k.name for k in active) if active
+                "knob",
+                expected="one of " + ", ".join(k.name for k in active)
+                if active
                 else "no knob (scenario '" + scenario + "' has none)",
-                found=repr(name), fix="run `audit data scenarios` to list knobs per scenario",
+                found=repr(name),
+                fix="run `audit data scenarios` to list knobs per scenario",
             )
         if _KNOB_BY_NAME[name].harm not in harms:
             raise AuditInputError(
-                f"knob '{name}'", expected=f"a knob of scenario '{scenario}'",
+                f"knob '{name}'",
+                expected=f"a knob of scenario '{scenario}'",
                 found=f"a knob of harm {_KNOB_BY_NAME[name].harm}, which this scenario does not "
-                      "inject", fix="choose the scenario of that harm, or all_harms",
+                "inject",
+                fix="choose the scenario of that harm, or all_harms",
             )
     values: dict[str, float | str] = {}
     for spec in KNOBS:
@@ -292,28 +411,53 @@ def resolve_knobs(scenario: str, overrides: Mapping[str, object] | None = None
     return values
 
 
-def build_truth(scenario: str, knobs: Mapping[str, float | str], *, seed: int, n: int,
-                n_vacancies: int) -> InjectedTruth:
+def build_truth(
+    scenario: str, knobs: Mapping[str, float | str], *, seed: int, n: int, n_vacancies: int
+) -> InjectedTruth:
     """The record of what a scenario injects, from resolved knobs."""
     effects = []
     for harm in SCENARIOS[scenario]:
         strength = next(k for k in KNOBS if k.harm == harm and k.kind == "float")
         group_knob = next((k for k in KNOBS if k.harm == harm and k.kind == "group"), None)
-        effects.append(InjectedEffect(
-            harm=harm, name=HARMS[harm], acts_on=ACTS_ON[harm], parameter=strength.name,
-            value=float(knobs[strength.name]), scale=strength.scale,
-            group=str(knobs[group_knob.name]) if group_knob else None,
-            held_equal=HELD_EQUAL[harm], description=strength.description,
-        ))
-    return InjectedTruth(scenario=scenario, seed=seed, n=n, n_vacancies=n_vacancies,
-                         knobs=dict(knobs), effects=tuple(effects))
+        effects.append(
+            InjectedEffect(
+                harm=harm,
+                name=HARMS[harm],
+                acts_on=ACTS_ON[harm],
+                parameter=strength.name,
+                value=float(knobs[strength.name]),
+                scale=strength.scale,
+                group=str(knobs[group_knob.name]) if group_knob else None,
+                held_equal=HELD_EQUAL[harm],
+                description=strength.description,
+            )
+        )
+    return InjectedTruth(
+        scenario=scenario,
+        seed=seed,
+        n=n,
+        n_vacancies=n_vacancies,
+        knobs=dict(knobs),
+        effects=tuple(effects),
+    )
 
 
 def describe_scenarios() -> list[dict[str, Any]]:
     """Scenarios with their harms and knobs (defaults and ranges), for the CLI and the data card."""
     return [
-        {"scenario": name, "harms": list(harms),
-         "knobs": [{"name": k.name, "default": k.default, "range": k.describe_range(),
-                    "description": k.description} for k in KNOBS if k.harm in harms]}
+        {
+            "scenario": name,
+            "harms": list(harms),
+            "knobs": [
+                {
+                    "name": k.name,
+                    "default": k.default,
+                    "range": k.describe_range(),
+                    "description": k.description,
+                }
+                for k in KNOBS
+                if k.harm in harms
+            ],
+        }
         for name, harms in SCENARIOS.items()
     ]

@@ -40,8 +40,16 @@ HOUSING_STATUSES = ("stable", "unstable", "homeless")
 DIGITAL_LITERACY_LEVELS = ("low", "medium", "high")
 SKILL_LEVELS = EDUCATION_LEVELS
 SECTORS = (
-    "logistics", "cleaning", "construction", "care", "hospitality", "retail",
-    "manufacturing", "administration", "ict", "education",
+    "logistics",
+    "cleaning",
+    "construction",
+    "care",
+    "hospitality",
+    "retail",
+    "manufacturing",
+    "administration",
+    "ict",
+    "education",
 )
 CONTRACT_TYPES = ("permanent", "fixed_term", "temp_agency", "sheltered_contract")
 
@@ -68,10 +76,18 @@ class ColumnSpec:
     description: str = ""
 
 
-def _cat(name: str, cats: tuple[str, ...], use: Use, desc: str, *, ordered: bool = False,
-         required: bool = True) -> ColumnSpec:
-    return ColumnSpec(name, "category", use, cats, required=required, ordered=ordered,
-                      description=desc)
+def _cat(
+    name: str,
+    cats: tuple[str, ...],
+    use: Use,
+    desc: str,
+    *,
+    ordered: bool = False,
+    required: bool = True,
+) -> ColumnSpec:
+    return ColumnSpec(
+        name, "category", use, cats, required=required, ordered=ordered, description=desc
+    )
 
 
 PEOPLE_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -84,52 +100,145 @@ PEOPLE_COLUMNS: tuple[ColumnSpec, ...] = (
     _cat("language", LANGUAGES, "observed", "main language"),
     _cat("household", HOUSEHOLDS, "observed", "household type"),
     _cat("benefit_status", BENEFIT_STATUSES, "observed", "benefit received"),
-    ColumnSpec("mental_health_history", "bool", "sensitive",
-               description="past mental-health problems (GDPR Art. 9 special category)"),
-    ColumnSpec("physical_limitation", "bool", "sensitive", required=False,
-               description="physical limitation or long-term condition"),
+    ColumnSpec(
+        "mental_health_history",
+        "bool",
+        "sensitive",
+        description="past mental-health problems (GDPR Art. 9 special category)",
+    ),
+    ColumnSpec(
+        "physical_limitation",
+        "bool",
+        "sensitive",
+        required=False,
+        description="physical limitation or long-term condition",
+    ),
     _cat("housing_status", HOUSING_STATUSES, "sensitive", "stable, unstable or homeless"),
-    _cat("digital_literacy", DIGITAL_LITERACY_LEVELS, "sensitive", "digital skills",
-         ordered=True),
-    ColumnSpec("employment_spells_3y", "int", "observed", min_value=0,
-               description="employment spells in the last 3 years"),
-    ColumnSpec("months_worked_3y", "int", "observed", min_value=0, max_value=36,
-               description="months worked in the last 3 years"),
-    ColumnSpec("latent_work_capacity", "float", "latent", min_value=0, max_value=1,
-               required=False, description="true work capacity (synthetic ground truth)"),
-    ColumnSpec("latent_motivation", "float", "latent", min_value=0, max_value=1,
-               required=False, description="true motivation / talents (synthetic ground truth)"),
+    _cat("digital_literacy", DIGITAL_LITERACY_LEVELS, "sensitive", "digital skills", ordered=True),
+    ColumnSpec(
+        "employment_spells_3y",
+        "int",
+        "observed",
+        min_value=0,
+        description="employment spells in the last 3 years",
+    ),
+    ColumnSpec(
+        "months_worked_3y",
+        "int",
+        "observed",
+        min_value=0,
+        max_value=36,
+        description="months worked in the last 3 years",
+    ),
+    ColumnSpec(
+        "latent_work_capacity",
+        "float",
+        "latent",
+        min_value=0,
+        max_value=1,
+        required=False,
+        description="true work capacity (synthetic ground truth)",
+    ),
+    ColumnSpec(
+        "latent_motivation",
+        "float",
+        "latent",
+        min_value=0,
+        max_value=1,
+        required=False,
+        description="true motivation / talents (synthetic ground truth)",
+    ),
     ColumnSpec("online_cv_updated", "bool", "observed", description="CV updated online (90 days)"),
     ColumnSpec("logins_90d", "int", "observed", min_value=0, description="portal logins, 90 days"),
-    ColumnSpec("profile_completeness", "float", "observed", min_value=0, max_value=1,
-               description="share of the online profile filled in"),
+    ColumnSpec(
+        "profile_completeness",
+        "float",
+        "observed",
+        min_value=0,
+        max_value=1,
+        description="share of the online profile filled in",
+    ),
     ColumnSpec("registered_online", "bool", "observed", description="registered via the website"),
     ColumnSpec("diploma_on_file", "bool", "observed", description="diploma on file"),
     ColumnSpec("address_on_file", "bool", "observed", description="address (or reference address)"),
     ColumnSpec("id_on_file", "bool", "observed", description="identity document on file"),
-    ColumnSpec("location_x_km", "float", "observed", required=False,
-               description="home or shelter location, km east of Brussels"),
-    ColumnSpec("location_y_km", "float", "observed", required=False,
-               description="home or shelter location, km north of Brussels"),
-    ColumnSpec("distance_public_transport_km", "float", "observed", min_value=0,
-               description="distance to the nearest public-transport stop"),
-    ColumnSpec("distance_to_jobs_km", "float", "observed", min_value=0,
-               description="distance to the nearest employment hub"),
+    ColumnSpec(
+        "location_x_km",
+        "float",
+        "observed",
+        required=False,
+        description="home or shelter location, km east of Brussels",
+    ),
+    ColumnSpec(
+        "location_y_km",
+        "float",
+        "observed",
+        required=False,
+        description="home or shelter location, km north of Brussels",
+    ),
+    ColumnSpec(
+        "distance_public_transport_km",
+        "float",
+        "observed",
+        min_value=0,
+        description="distance to the nearest public-transport stop",
+    ),
+    ColumnSpec(
+        "distance_to_jobs_km",
+        "float",
+        "observed",
+        min_value=0,
+        description="distance to the nearest employment hub",
+    ),
     ColumnSpec("has_car", "bool", "observed", description="has a car and a driving licence"),
-    ColumnSpec("counsellor_assessment", "int", "observed", min_value=1, max_value=5,
-               description="counsellor's assessment of work capacity, 1 (low) to 5 (high)"),
-    ColumnSpec("pes_score", "float", "process", min_value=0, max_value=1, required=False,
-               description="the employment service's current profiling score"),
-    _cat("recommended_track", TRACKS, "track", "track the employment service recommends",
-         required=False),
-    _cat("recommended_track_fair", TRACKS, "latent",
-         "track the same process would recommend with no injected harm", required=False),
-    _cat("warranted_track", TRACKS, "latent", "track the person's capacity warrants",
-         required=False),
-    ColumnSpec("job_28d_6m", "bool", "outcome", required=False,
-               description="worked >= 28 days within 6 months (the usual label)"),
-    ColumnSpec("sustainable_12m", "bool", "outcome", required=False,
-               description=">= 12 months in work (sustainable employment)"),
+    ColumnSpec(
+        "counsellor_assessment",
+        "int",
+        "observed",
+        min_value=1,
+        max_value=5,
+        description="counsellor's assessment of work capacity, 1 (low) to 5 (high)",
+    ),
+    ColumnSpec(
+        "pes_score",
+        "float",
+        "process",
+        min_value=0,
+        max_value=1,
+        required=False,
+        description="the employment service's current profiling score",
+    ),
+    _cat(
+        "recommended_track",
+        TRACKS,
+        "track",
+        "track the employment service recommends",
+        required=False,
+    ),
+    _cat(
+        "recommended_track_fair",
+        TRACKS,
+        "latent",
+        "track the same process would recommend with no injected harm",
+        required=False,
+    ),
+    _cat(
+        "warranted_track", TRACKS, "latent", "track the person's capacity warrants", required=False
+    ),
+    ColumnSpec(
+        "job_28d_6m",
+        "bool",
+        "outcome",
+        required=False,
+        description="worked >= 28 days within 6 months (the usual label)",
+    ),
+    ColumnSpec(
+        "sustainable_12m",
+        "bool",
+        "outcome",
+        required=False,
+        description=">= 12 months in work (sustainable employment)",
+    ),
 )
 
 VACANCY_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -137,32 +246,55 @@ VACANCY_COLUMNS: tuple[ColumnSpec, ...] = (
     _cat("region", REGIONS, "observed", "region of the workplace"),
     ColumnSpec("location_x_km", "float", "observed", description="workplace, km east of Brussels"),
     ColumnSpec("location_y_km", "float", "observed", description="workplace, km north of Brussels"),
-    ColumnSpec("distance_public_transport_km", "float", "observed", min_value=0,
-               description="workplace distance to the nearest public-transport stop"),
+    ColumnSpec(
+        "distance_public_transport_km",
+        "float",
+        "observed",
+        min_value=0,
+        description="workplace distance to the nearest public-transport stop",
+    ),
     _cat("skill_level", SKILL_LEVELS, "observed", "qualification the job needs", ordered=True),
     _cat("sector", SECTORS, "observed", "sector"),
     ColumnSpec("sheltered", "bool", "observed", description="sheltered / custom work place"),
     _cat("contract_type", CONTRACT_TYPES, "observed", "contract type"),
     ColumnSpec("wage_eur_month", "float", "observed", min_value=0, description="gross wage"),
-    ColumnSpec("online_application_required", "bool", "observed",
-               description="applying requires an online procedure"),
+    ColumnSpec(
+        "online_application_required",
+        "bool",
+        "observed",
+        description="applying requires an online procedure",
+    ),
 )
 
 RANKING_COLUMNS: tuple[str, ...] = (
-    "person_id", "rank", "vacancy_id", "score", "distance_km", "skill_gap",
+    "person_id",
+    "rank",
+    "vacancy_id",
+    "score",
+    "distance_km",
+    "skill_gap",
 )
 """Columns of :func:`audit.data.vacancies.rank_vacancies` output (skill_gap = skill - education)."""
 
 _by_name = {c.name: c for c in PEOPLE_COLUMNS}
 
 SENSITIVE_ATTRIBUTES: tuple[str, ...] = (
-    "mental_health_history", "housing_status", "digital_literacy",
-    "gender", "age_band", "origin", "region", "education",
+    "mental_health_history",
+    "housing_status",
+    "digital_literacy",
+    "gender",
+    "age_band",
+    "origin",
+    "region",
+    "education",
 )
 """Attributes audits break results down by; the first three are the protected situations."""
 
 DIGITAL_TRACE_FEATURES: tuple[str, ...] = (
-    "online_cv_updated", "logins_90d", "profile_completeness", "registered_online",
+    "online_cv_updated",
+    "logins_90d",
+    "profile_completeness",
+    "registered_online",
 )
 """Online behaviour that follows digital literacy and gets read as motivation (H4)."""
 
@@ -170,14 +302,27 @@ DOCUMENT_FEATURES: tuple[str, ...] = ("diploma_on_file", "address_on_file", "id_
 """Documents on file; missing more often after homelessness (H3)."""
 
 MOBILITY_FEATURES: tuple[str, ...] = (
-    "distance_public_transport_km", "distance_to_jobs_km", "has_car",
+    "distance_public_transport_km",
+    "distance_to_jobs_km",
+    "has_car",
 )
 """Transport access (H6)."""
 
 OBSERVED_FEATURES: tuple[str, ...] = (
-    "region", "age_band", "gender", "education", "origin", "language", "household",
-    "benefit_status", "employment_spells_3y", "months_worked_3y",
-    *DIGITAL_TRACE_FEATURES, *DOCUMENT_FEATURES, *MOBILITY_FEATURES, "counsellor_assessment",
+    "region",
+    "age_band",
+    "gender",
+    "education",
+    "origin",
+    "language",
+    "household",
+    "benefit_status",
+    "employment_spells_3y",
+    "months_worked_3y",
+    *DIGITAL_TRACE_FEATURES,
+    *DOCUMENT_FEATURES,
+    *MOBILITY_FEATURES,
+    "counsellor_assessment",
 )
 """What a PES model may use (some of them sensitive: feature selection is the model's choice)."""
 
@@ -188,7 +333,8 @@ OUTCOME_COLUMNS: tuple[str, ...] = ("job_28d_6m", "sustainable_12m")
 """Labels: the first is what profiling models predict, the second what support should aim at."""
 
 GROUP_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in PEOPLE_COLUMNS
+    c.name
+    for c in PEOPLE_COLUMNS
     if c.kind in ("category", "bool") and c.use in ("sensitive", "observed")
 )
 """Columns that can define a group in a scenario knob (``column=value``)."""
@@ -200,8 +346,10 @@ def column_spec(name: str) -> ColumnSpec:
         return _by_name[name]
     except KeyError:
         raise AuditInputError(
-            f"column '{name}'", expected="a column of the people table",
-            found="no such column", fix="use one of: " + ", ".join(_by_name),
+            f"column '{name}'",
+            expected="a column of the people table",
+            found="no such column",
+            fix="use one of: " + ", ".join(_by_name),
         ) from None
 
 
@@ -213,17 +361,25 @@ def _pandera_column(spec: ColumnSpec) -> pa.Column:
         checks.append(pa.Check.le(spec.max_value))
     if spec.kind == "category":
         dtype: object = pd.CategoricalDtype(list(spec.categories), ordered=spec.ordered)
-        return pa.Column(dtype, nullable=False, required=spec.required,
-                         description=spec.description)
+        return pa.Column(
+            dtype, nullable=False, required=spec.required, description=spec.description
+        )
     dtype = {"id": str, "bool": bool, "int": "int64", "float": "float64"}[spec.kind]
-    return pa.Column(dtype, checks, nullable=False, unique=spec.kind == "id",
-                     required=spec.required, coerce=spec.kind in ("int", "float"),
-                     description=spec.description)
+    return pa.Column(
+        dtype,
+        checks,
+        nullable=False,
+        unique=spec.kind == "id",
+        required=spec.required,
+        coerce=spec.kind in ("int", "float"),
+        description=spec.description,
+    )
 
 
 def _schema(columns: Sequence[ColumnSpec], name: str) -> pa.DataFrameSchema:
-    return pa.DataFrameSchema({c.name: _pandera_column(c) for c in columns}, name=name,
-                              strict=False)
+    return pa.DataFrameSchema(
+        {c.name: _pandera_column(c) for c in columns}, name=name, strict=False
+    )
 
 
 PEOPLE_SCHEMA = _schema(PEOPLE_COLUMNS, "people")
@@ -251,12 +407,19 @@ def _problems_from_pandera(err: SchemaErrors, already: set[str]) -> list[Problem
     coerce = cases["check"].astype(str).str.startswith("coerce_dtype(")
     for column, rows in cases[coerce].groupby("column", sort=False):
         check = str(rows["check"].iloc[0])
-        problems.append((str(column), (
-            f"column '{column}' has {len(rows)} value(s) that are not {check[13:-1]}: "
-            f"{_examples(rows['failure_case'].tolist())}")))
+        problems.append(
+            (
+                str(column),
+                (
+                    f"column '{column}' has {len(rows)} value(s) that are not {check[13:-1]}: "
+                    f"{_examples(rows['failure_case'].tolist())}"
+                ),
+            )
+        )
         skip.add(str(column))
-    for (column, check), rows in cases[~coerce].groupby(["column", "check"], dropna=False,
-                                                         sort=False):
+    for (column, check), rows in cases[~coerce].groupby(
+        ["column", "check"], dropna=False, sort=False
+    ):
         values = rows["failure_case"].tolist()
         if check == "column_in_dataframe":
             problems.extend((str(v), f"column '{v}' is missing") for v in values)
@@ -285,9 +448,15 @@ def _unknown_categories(df: pd.DataFrame, columns: Sequence[ColumnSpec]) -> list
         known = set(spec.categories)
         bad = sorted({str(v) for v in pd.unique(values) if not pd.isna(v) and v not in known})
         if bad:
-            problems.append((spec.name, (
-                f"column '{spec.name}' has values not allowed: {_examples(bad)} "
-                f"(allowed: {', '.join(spec.categories)})")))
+            problems.append(
+                (
+                    spec.name,
+                    (
+                        f"column '{spec.name}' has values not allowed: {_examples(bad)} "
+                        f"(allowed: {', '.join(spec.categories)})"
+                    ),
+                )
+            )
     return problems
 
 
@@ -303,8 +472,15 @@ def _to_categorical(df: pd.DataFrame, columns: Sequence[ColumnSpec]) -> pd.DataF
     return out
 
 
-def _validate(df: pd.DataFrame, columns: Sequence[ColumnSpec], schema: pa.DataFrameSchema,
-              subject: str, fix: str, *, convert: bool) -> pd.DataFrame:
+def _validate(
+    df: pd.DataFrame,
+    columns: Sequence[ColumnSpec],
+    schema: pa.DataFrameSchema,
+    subject: str,
+    fix: str,
+    *,
+    convert: bool,
+) -> pd.DataFrame:
     problems = _unknown_categories(df, columns)
     if convert:
         df = _to_categorical(df, columns)
@@ -317,7 +493,8 @@ def _validate(df: pd.DataFrame, columns: Sequence[ColumnSpec], schema: pa.DataFr
         position = {c.name: i for i, c in enumerate(columns)}
         problems.sort(key=lambda p: position.get(p[0], len(position)))
         raise AuditInputError(
-            subject, expected=f"a {schema.name} table as in audit.data.schema",
+            subject,
+            expected=f"a {schema.name} table as in audit.data.schema",
             found=f"{len(problems)} problem(s):\n" + "\n".join(f"  - {t}" for _, t in problems),
             fix=fix,
         )
@@ -329,29 +506,45 @@ def validate_people(df: pd.DataFrame, *, subject: str = "people table") -> pd.Da
 
     Every problem is collected before raising, so one run lists all of them.
     """
-    return _validate(df, PEOPLE_COLUMNS, PEOPLE_SCHEMA, subject,
-                     "see PEOPLE_COLUMNS in audit/data/schema.py for names, types and values",
-                     convert=False)
+    return _validate(
+        df,
+        PEOPLE_COLUMNS,
+        PEOPLE_SCHEMA,
+        subject,
+        "see PEOPLE_COLUMNS in audit/data/schema.py for names, types and values",
+        convert=False,
+    )
 
 
 def validate_vacancies(df: pd.DataFrame, *, subject: str = "vacancies table") -> pd.DataFrame:
     """Validate a vacancies table already in memory."""
-    return _validate(df, VACANCY_COLUMNS, VACANCY_SCHEMA, subject,
-                     "see VACANCY_COLUMNS in audit/data/schema.py for names, types and values",
-                     convert=False)
+    return _validate(
+        df,
+        VACANCY_COLUMNS,
+        VACANCY_SCHEMA,
+        subject,
+        "see VACANCY_COLUMNS in audit/data/schema.py for names, types and values",
+        convert=False,
+    )
 
 
-def _load(path: str | Path, columns: Sequence[ColumnSpec], schema: pa.DataFrameSchema,
-          what: str) -> pd.DataFrame:
+def _load(
+    path: str | Path, columns: Sequence[ColumnSpec], schema: pa.DataFrameSchema, what: str
+) -> pd.DataFrame:
     path = Path(path)
     subject = f"{what} file '{path}'"
     df = read_table(path, subject=subject)
     id_col = columns[0].name
     if id_col in df.columns and df[id_col].dtype != "str":
         df[id_col] = df[id_col].astype("str").where(df[id_col].notna(), None)
-    return _validate(df, columns, schema, subject,
-                     f"fix the listed columns; the contract is {what.upper()}_COLUMNS in "
-                     "audit/data/schema.py", convert=True)
+    return _validate(
+        df,
+        columns,
+        schema,
+        subject,
+        f"fix the listed columns; the contract is {what.upper()}_COLUMNS in audit/data/schema.py",
+        convert=True,
+    )
 
 
 def load_people(path: str | Path) -> pd.DataFrame:
@@ -368,11 +561,11 @@ def load_vacancies(path: str | Path) -> pd.DataFrame:
     return _load(path, VACANCY_COLUMNS, VACANCY_SCHEMA, "vacancy")
 
 
-def categorical(codes: np.ndarray, categories: Sequence[str], *, ordered: bool = False
-                ) -> pd.Categorical[str]:
+def categorical(
+    codes: np.ndarray, categories: Sequence[str], *, ordered: bool = False
+) -> pd.Categorical[str]:
     """Build a categorical from integer codes without copying strings (the generator's path)."""
-    return pd.Categorical.from_codes(codes, categories=pd.Index(list(categories)),
-                                     ordered=ordered)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(categories)), ordered=ordered)
 
 
 def categories_of(name: str) -> tuple[str, ...]:
@@ -391,8 +584,15 @@ SCHEMA_VERSION = "1"
 def people_column_table() -> list[Mapping[str, object]]:
     """The column contract as plain rows (for the data card and the CLI)."""
     return [
-        {"name": c.name, "kind": c.kind, "use": c.use, "categories": list(c.categories),
-         "min": c.min_value, "max": c.max_value, "required": c.required,
-         "description": c.description}
+        {
+            "name": c.name,
+            "kind": c.kind,
+            "use": c.use,
+            "categories": list(c.categories),
+            "min": c.min_value,
+            "max": c.max_value,
+            "required": c.required,
+            "description": c.description,
+        }
         for c in PEOPLE_COLUMNS
     ]

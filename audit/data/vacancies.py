@@ -31,11 +31,13 @@ from audit.errors import AuditInputError
 #: Skill level shares of vacancies (assumption: Belgian vacancy statistics, rounded).
 SKILL_SHARE = np.array([0.35, 0.40, 0.25])
 #: P(sector | skill level), rows low/medium/high, columns in SECTORS order.
-SECTOR_BY_SKILL = np.array([
-    [0.18, 0.20, 0.14, 0.08, 0.16, 0.12, 0.10, 0.02, 0.0, 0.0],
-    [0.10, 0.02, 0.12, 0.16, 0.08, 0.14, 0.14, 0.16, 0.04, 0.04],
-    [0.02, 0.0, 0.06, 0.16, 0.02, 0.04, 0.10, 0.20, 0.22, 0.18],
-])
+SECTOR_BY_SKILL = np.array(
+    [
+        [0.18, 0.20, 0.14, 0.08, 0.16, 0.12, 0.10, 0.02, 0.0, 0.0],
+        [0.10, 0.02, 0.12, 0.16, 0.08, 0.14, 0.14, 0.16, 0.04, 0.04],
+        [0.02, 0.0, 0.06, 0.16, 0.02, 0.04, 0.10, 0.20, 0.22, 0.18],
+    ]
+)
 #: Vacancies by region, REGIONS order (assumption: Flanders has most open positions).
 VACANCY_REGION_SHARE = np.array([0.60, 0.15, 0.25])
 SHELTERED_SHARE = 0.06
@@ -67,42 +69,57 @@ def generate_vacancies(n: int, rng: np.random.Generator) -> pd.DataFrame:
     online = rng.random(n) < ONLINE_ONLY_BY_SKILL[skill]
     transit = 0.3 * np.exp(0.9 * rng.standard_normal(n))
     width = len(str(n))
-    return pd.DataFrame({
-        "vacancy_id": pd.array([f"v{i:0{width}d}" for i in range(n)], dtype="str"),
-        "region": categorical(region, REGIONS),
-        "location_x_km": x,
-        "location_y_km": y,
-        "distance_public_transport_km": transit,
-        "skill_level": categorical(skill, SKILL_LEVELS, ordered=True),
-        "sector": categorical(sector, SECTORS),
-        "sheltered": sheltered,
-        "contract_type": categorical(contract.astype(np.int8), CONTRACT_TYPES),
-        "wage_eur_month": wage.round(0),
-        "online_application_required": online,
-    })
+    return pd.DataFrame(
+        {
+            "vacancy_id": pd.array([f"v{i:0{width}d}" for i in range(n)], dtype="str"),
+            "region": categorical(region, REGIONS),
+            "location_x_km": x,
+            "location_y_km": y,
+            "distance_public_transport_km": transit,
+            "skill_level": categorical(skill, SKILL_LEVELS, ordered=True),
+            "sector": categorical(sector, SECTORS),
+            "sheltered": sheltered,
+            "contract_type": categorical(contract.astype(np.int8), CONTRACT_TYPES),
+            "wage_eur_month": wage.round(0),
+            "online_application_required": online,
+        }
+    )
 
 
 def _codes(series: pd.Series, categories: tuple[str, ...], what: str) -> np.ndarray:
-    if isinstance(series.dtype, pd.CategoricalDtype) and \
-            tuple(series.cat.categories) == categories:
+    if isinstance(series.dtype, pd.CategoricalDtype) and tuple(series.cat.categories) == categories:
         return np.asarray(series.cat.codes.to_numpy(), dtype=np.int64)
     values = pd.Categorical(series.astype("object"), categories=list(categories))
     if (values.codes < 0).any():
-        raise AuditInputError(what, expected="values in " + ", ".join(categories),
-                              found="other or empty values", fix="validate the table first")
+        raise AuditInputError(
+            what,
+            expected="values in " + ", ".join(categories),
+            found="other or empty values",
+            fix="validate the table first",
+        )
     return np.asarray(values.codes, dtype=np.int64)
 
 
-def _person_inputs(people: pd.DataFrame, truth: InjectedTruth | None
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _person_inputs(
+    people: pd.DataFrame, truth: InjectedTruth | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per person: qualification as the matcher reads it, distance weight, no-car, sheltered, xy."""
-    needed = ["person_id", "education", "has_car", "recommended_track",
-              "location_x_km", "location_y_km"]
+    needed = [
+        "person_id",
+        "education",
+        "has_car",
+        "recommended_track",
+        "location_x_km",
+        "location_y_km",
+    ]
     missing = [c for c in needed if c not in people.columns]
     if missing:
-        raise AuditInputError("people table", expected="columns " + ", ".join(needed),
-                              found="missing " + ", ".join(missing),
-                              fix="pass the people table of a SyntheticPopulation or load_people")
+        raise AuditInputError(
+            "people table",
+            expected="columns " + ", ".join(needed),
+            found="missing " + ", ".join(missing),
+            fix="pass the people table of a SyntheticPopulation or load_people",
+        )
     qual = _codes(people["education"], EDUCATION_LEVELS, "column 'education'").astype(float)
     no_car = ~people["has_car"].to_numpy(dtype=bool)
     weight = DISTANCE_WEIGHT * np.where(no_car, NO_CAR_DISTANCE_FACTOR, 1.0)
@@ -111,12 +128,16 @@ def _person_inputs(people: pd.DataFrame, truth: InjectedTruth | None
     if truth is not None:
         ratio = float(truth.knobs.get("distance_weight_ratio", 1.0))
         if ratio != 1.0:
-            weight = np.where(_mask(people, str(truth.knobs["mobility_group"])),
-                              weight * ratio, weight)
+            weight = np.where(
+                _mask(people, str(truth.knobs["mobility_group"])), weight * ratio, weight
+            )
         shift = float(truth.knobs.get("undermatch_levels", 0.0))
         if shift != 0.0:
-            qual = np.where(_mask(people, str(truth.knobs["undermatch_group"])),
-                            np.maximum(qual - shift, 0.0), qual)
+            qual = np.where(
+                _mask(people, str(truth.knobs["undermatch_group"])),
+                np.maximum(qual - shift, 0.0),
+                qual,
+            )
     xy = people[["location_x_km", "location_y_km"]].to_numpy(dtype=np.float64)
     return qual, weight, no_car, on_sheltered, xy
 
@@ -124,13 +145,23 @@ def _person_inputs(people: pd.DataFrame, truth: InjectedTruth | None
 def _mask(people: pd.DataFrame, group: str) -> np.ndarray:
     spec = parse_group(group)
     if spec.column not in people.columns:
-        raise AuditInputError(f"group '{group}'", expected=f"column '{spec.column}' in people",
-                              found="no such column", fix="pass the full people table")
+        raise AuditInputError(
+            f"group '{group}'",
+            expected=f"column '{spec.column}' in people",
+            found="no such column",
+            fix="pass the full people table",
+        )
     return np.asarray(people[spec.column].to_numpy() == spec.value)
 
 
-def rank_vacancies(people: pd.DataFrame | pd.Series, vacancies: pd.DataFrame, *, k: int = 10,
-                   truth: InjectedTruth | None = None, chunk_size: int = 512) -> pd.DataFrame:
+def rank_vacancies(
+    people: pd.DataFrame | pd.Series,
+    vacancies: pd.DataFrame,
+    *,
+    k: int = 10,
+    truth: InjectedTruth | None = None,
+    chunk_size: int = 512,
+) -> pd.DataFrame:
     """Top-``k`` vacancies per person, best first: columns :data:`RANKING_COLUMNS`.
 
     ``truth`` switches on the H6/H7 harms of its scenario (None: the fair matcher). Work is done
@@ -140,12 +171,17 @@ def rank_vacancies(people: pd.DataFrame | pd.Series, vacancies: pd.DataFrame, *,
     if isinstance(people, pd.Series):
         people = people.to_frame().T.infer_objects()
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise AuditInputError("k", expected="a whole number >= 1", found=repr(k),
-                              fix="pass e.g. k=10")
+        raise AuditInputError(
+            "k", expected="a whole number >= 1", found=repr(k), fix="pass e.g. k=10"
+        )
     n_vac = len(vacancies)
     if n_vac == 0:
-        raise AuditInputError("vacancies table", expected="at least one vacancy",
-                              found="an empty table", fix="generate or load vacancies")
+        raise AuditInputError(
+            "vacancies table",
+            expected="at least one vacancy",
+            found="an empty table",
+            fix="generate or load vacancies",
+        )
     k_eff = min(k, n_vac)
     qual, weight, no_car, on_sheltered, xy = _person_inputs(people, truth)
     skill = _codes(vacancies["skill_level"], SKILL_LEVELS, "column 'skill_level'").astype(float)
@@ -163,12 +199,14 @@ def rank_vacancies(people: pd.DataFrame | pd.Series, vacancies: pd.DataFrame, *,
         sl = slice(start, min(start + chunk_size, n))
         dist = np.hypot(xy[sl, 0:1] - vx, xy[sl, 1:2] - vy)
         gap = skill - qual[sl, None]
-        score = (-OVERREACH_WEIGHT * np.maximum(gap, 0.0)
-                 - UNDERMATCH_WEIGHT * np.maximum(-gap, 0.0)
-                 - weight[sl, None] * dist / 10.0
-                 - NO_CAR_TRANSIT_WEIGHT * no_car[sl, None] * v_transit
-                 - SHELTERED_MISMATCH * (v_sheltered != on_sheltered[sl, None])
-                 + 0.2 * v_permanent)
+        score = (
+            -OVERREACH_WEIGHT * np.maximum(gap, 0.0)
+            - UNDERMATCH_WEIGHT * np.maximum(-gap, 0.0)
+            - weight[sl, None] * dist / 10.0
+            - NO_CAR_TRANSIT_WEIGHT * no_car[sl, None] * v_transit
+            - SHELTERED_MISMATCH * (v_sheltered != on_sheltered[sl, None])
+            + 0.2 * v_permanent
+        )
         if k_eff < n_vac:
             part = np.argpartition(-score, k_eff - 1, axis=1)[:, :k_eff]
         else:
@@ -182,14 +220,17 @@ def rank_vacancies(people: pd.DataFrame | pd.Series, vacancies: pd.DataFrame, *,
 
     flat = top_idx.ravel()
     edu = np.repeat(qual_true(people), k_eff)
-    return pd.DataFrame({
-        "person_id": np.repeat(people["person_id"].to_numpy(), k_eff),
-        "rank": np.tile(np.arange(1, k_eff + 1, dtype=np.int64), n),
-        "vacancy_id": vacancies["vacancy_id"].to_numpy()[flat],
-        "score": top_score.ravel(),
-        "distance_km": top_dist.ravel(),
-        "skill_gap": skill[flat].astype(np.int64) - edu,
-    }, columns=list(RANKING_COLUMNS))
+    return pd.DataFrame(
+        {
+            "person_id": np.repeat(people["person_id"].to_numpy(), k_eff),
+            "rank": np.tile(np.arange(1, k_eff + 1, dtype=np.int64), n),
+            "vacancy_id": vacancies["vacancy_id"].to_numpy()[flat],
+            "score": top_score.ravel(),
+            "distance_km": top_dist.ravel(),
+            "skill_gap": skill[flat].astype(np.int64) - edu,
+        },
+        columns=list(RANKING_COLUMNS),
+    )
 
 
 def qual_true(people: pd.DataFrame) -> np.ndarray:

@@ -80,26 +80,36 @@ def train(
         _check_suffix("--onnx-out", onnx_out, ".onnx")
     if (register or alias) and not tracking_uri:
         raise AuditInputError(
-            "--register/--alias", expected="an MLflow store to register in",
-            found="no --tracking-uri", fix="add --tracking-uri, e.g. sqlite:///mlflow.db",
+            "--register/--alias",
+            expected="an MLflow store to register in",
+            found="no --tracking-uri",
+            fix="add --tracking-uri, e.g. sqlite:///mlflow.db",
         )
 
     frame, catalogue, default_target = _training_data(people, dataset, population, scenario, seed)
     feature_set = training.FeatureSet.preset(features, catalogue)
     if kind == "profiling":
         model = training.train_profiling_model(
-            frame, features=feature_set, algorithm=algorithm,  # type: ignore[arg-type]
-            target=target or default_target, seed=seed,
+            frame,
+            features=feature_set,
+            algorithm=algorithm,  # type: ignore[arg-type]
+            target=target or default_target,
+            seed=seed,
         )
     else:
         model = training.train_track_model(
-            frame, features=feature_set, algorithm=algorithm,  # type: ignore[arg-type]
-            target=target or training.TRACK_TARGET, seed=seed,
+            frame,
+            features=feature_set,
+            algorithm=algorithm,  # type: ignore[arg-type]
+            target=target or training.TRACK_TARGET,
+            seed=seed,
         )
     proto = None
     if onnx_out is not None:
         proto = convert_pipeline(
-            model.pipeline, model.inputs, classes=model.classes,
+            model.pipeline,
+            model.inputs,
+            classes=model.classes,
             metadata={"audit.task": model.task, "audit.features": feature_set.name},
         )
 
@@ -118,8 +128,10 @@ def train(
             )
 
     facts = model.describe()
-    typer.echo(f"trained {kind} model ({algorithm}, features '{features}', "
-               f"{facts['n_features']} columns) on {model.n_train} rows")
+    typer.echo(
+        f"trained {kind} model ({algorithm}, features '{features}', "
+        f"{facts['n_features']} columns) on {model.n_train} rows"
+    )
     for name, value in model.holdout.items():
         typer.echo(f"held-out {name}: {value:.3f}")
     typer.echo(f"wrote {out}" + (f" and {onnx_out}" if onnx_out else ""))
@@ -164,13 +176,18 @@ def check(
 
     if (data is None) == (dataset is None):
         raise AuditInputError(
-            "check", expected="exactly one of --data FILE or --dataset NAME",
+            "check",
+            expected="exactly one of --data FILE or --dataset NAME",
             found="both" if data is not None else "neither",
             fix="pass the data to check the model against",
         )
     model = load_model(
-        source, tracking_uri=tracking_uri, decision_column=decision_column,
-        score_column=score_column, track_column=track_column, id_column=id_column,
+        source,
+        tracking_uri=tracking_uri,
+        decision_column=decision_column,
+        score_column=score_column,
+        track_column=track_column,
+        id_column=id_column,
     )
     frame = read_table(data) if data is not None else _public_data(str(dataset))[0]
     result = require_input_columns(
@@ -181,8 +198,10 @@ def check(
     if ident.name or ident.version:
         typer.echo(f"registry: {ident.name} version {ident.version} (run {ident.run_id})")
     typer.echo(f"sha256: {ident.sha256}")
-    typer.echo(f"reads {len(model.expected_columns)} columns: "
-               + ", ".join(f"{c.name} ({c.kind})" for c in model.expected_columns))
+    typer.echo(
+        f"reads {len(model.expected_columns)} columns: "
+        + ", ".join(f"{c.name} ({c.kind})" for c in model.expected_columns)
+    )
     if result.extra:
         typer.echo(f"ignored {len(result.extra)} other columns of the data")
     typer.echo(f"rows: {len(frame)}")
@@ -205,8 +224,10 @@ def _training_data(
 
     if people is not None and dataset is not None:
         raise AuditInputError(
-            "training data", expected="--people FILE or --dataset NAME, not both",
-            found="both", fix="drop one of them",
+            "training data",
+            expected="--people FILE or --dataset NAME, not both",
+            found="both",
+            fix="drop one of them",
         )
     if dataset is not None:
         return _public_data(dataset)
@@ -233,13 +254,19 @@ def _public_data(name: str) -> tuple[pd.DataFrame, FeatureCatalogue, str]:
 
 def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise AuditInputError(option, expected="one of " + ", ".join(choices),
-                              found=repr(value), fix=f"use {option} " + "|".join(choices))
+        raise AuditInputError(
+            option,
+            expected="one of " + ", ".join(choices),
+            found=repr(value),
+            fix=f"use {option} " + "|".join(choices),
+        )
 
 
 def _check_suffix(option: str, path: Path, suffix: str) -> None:
     if path.suffix.lower() != suffix:
-        raise AuditInputError(option, expected=f"a file name ending in {suffix}",
-                              found=f"'{path}'", fix=f"name the output file *{suffix}")
-
-
+        raise AuditInputError(
+            option,
+            expected=f"a file name ending in {suffix}",
+            found=f"'{path}'",
+            fix=f"name the output file *{suffix}",
+        )

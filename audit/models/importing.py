@@ -252,8 +252,9 @@ class OnnxModel(_BaseModel):
         from audit.models.onnx_io import OnnxClassifier
 
         self.runner = OnnxClassifier(path)
-        self._identity = ModelIdentity(kind=kind, uri=uri, sha256=file_sha256(path), name=name,
-                                       version=version, run_id=run_id)
+        self._identity = ModelIdentity(
+            kind=kind, uri=uri, sha256=file_sha256(path), name=name, version=version, run_id=run_id
+        )
         self._inputs = self.runner.inputs
         n_out = self.runner.classes or ("0", "1")
         self._classes = tuple(n_out)
@@ -302,8 +303,10 @@ class DecisionsModel(_BaseModel):
             raise AuditInputError(
                 f"decisions file '{path}'",
                 expected="the columns " + ", ".join(f"'{c}'" for c in wanted),
-                found="no column " + ", ".join(f"'{c}'" for c in absent)
-                + "; it has " + ", ".join(f"'{c}'" for c in table.columns[:15]),
+                found="no column "
+                + ", ".join(f"'{c}'" for c in absent)
+                + "; it has "
+                + ", ".join(f"'{c}'" for c in table.columns[:15]),
                 fix="name the columns as they appear in the file",
             )
         self.table = table
@@ -313,9 +316,7 @@ class DecisionsModel(_BaseModel):
         self.id_column = id_column
         self._validate_values()
         self._identity = ModelIdentity(kind="decisions", uri=str(path), sha256=file_sha256(path))
-        self._inputs = (
-            (InputColumn(id_column, column_kind(table[id_column])),) if id_column else ()
-        )
+        self._inputs = (InputColumn(id_column, column_kind(table[id_column])),) if id_column else ()
         self._classes = TRACKS if track_column else ("0", "1")
 
     def _validate_values(self) -> None:
@@ -327,16 +328,24 @@ class DecisionsModel(_BaseModel):
         if self.score_column:
             s = pd.to_numeric(t[self.score_column], errors="coerce")
             if s.isna().any() or (s < 0).any() or (s > 1).any():
-                self._bad(self.score_column, "scores between 0 and 1 in every row",
-                          [f"{int(s.isna().sum())} missing or non-numeric",
-                           f"range [{s.min()}, {s.max()}]"])
+                self._bad(
+                    self.score_column,
+                    "scores between 0 and 1 in every row",
+                    [
+                        f"{int(s.isna().sum())} missing or non-numeric",
+                        f"range [{s.min()}, {s.max()}]",
+                    ],
+                )
         if self.track_column:
             unknown = sorted(set(t[self.track_column].astype(str)) - set(TRACKS))
             if unknown:
                 self._bad(self.track_column, "tracks among " + ", ".join(TRACKS), unknown[:6])
         if self.id_column and t[self.id_column].duplicated().any():
-            self._bad(self.id_column, "one row per person",
-                      [f"{int(t[self.id_column].duplicated().sum())} repeated ids"])
+            self._bad(
+                self.id_column,
+                "one row per person",
+                [f"{int(t[self.id_column].duplicated().sum())} repeated ids"],
+            )
 
     def _bad(self, column: str, expected: str, found: Sequence[str]) -> None:
         raise AuditInputError(
@@ -414,8 +423,9 @@ def pipeline_inputs(pipeline: Any, uri: str) -> tuple[InputColumn, ...]:
             for col in columns:
                 kinds[str(col)] = "string" if encodes else "numeric"
         order = [str(c) for c in (names if names is not None else kinds)]
-        return tuple(InputColumn(c, "string" if kinds.get(c) == "string" else "numeric")
-                     for c in order)
+        return tuple(
+            InputColumn(c, "string" if kinds.get(c) == "string" else "numeric") for c in order
+        )
     if names is not None:
         return tuple(InputColumn(str(c), "numeric") for c in names)
     raise AuditInputError(
@@ -433,11 +443,23 @@ def _from_mlflow(
 
     artifact = fetch_mlflow_model(uri, tracking_uri=tracking_uri)
     if artifact.flavor == "onnx":
-        return OnnxModel(artifact.model_file, uri=uri, kind="mlflow", name=artifact.name,
-                         version=artifact.version, run_id=artifact.run_id)
+        return OnnxModel(
+            artifact.model_file,
+            uri=uri,
+            kind="mlflow",
+            name=artifact.name,
+            version=artifact.version,
+            run_id=artifact.run_id,
+        )
     pipeline = load_skops(artifact.model_file, trusted_types)
-    identity = ModelIdentity(kind="mlflow", uri=uri, sha256=file_sha256(artifact.model_file),
-                             name=artifact.name, version=artifact.version, run_id=artifact.run_id)
+    identity = ModelIdentity(
+        kind="mlflow",
+        uri=uri,
+        sha256=file_sha256(artifact.model_file),
+        name=artifact.name,
+        version=artifact.version,
+        run_id=artifact.run_id,
+    )
     inputs = _schema_inputs(artifact.input_schema) if artifact.input_schema else None
     return PipelineModel(pipeline, identity, inputs)
 

@@ -93,9 +93,7 @@ def default_artifact_location(tracking_uri: str) -> str | None:
     return None
 
 
-def ensure_experiment(
-    name: str, *, tracking_uri: str, artifact_location: str | None = None
-) -> str:
+def ensure_experiment(name: str, *, tracking_uri: str, artifact_location: str | None = None) -> str:
     """The id of experiment ``name``, created with artifacts beside a SQLite store if new.
 
     MLflow's own default puts the artifacts of a SQLite store in ./mlruns of the current
@@ -137,8 +135,14 @@ def log_trained_model(
     from mlflow.exceptions import MlflowException
 
     try:
-        return _log(trained, tracking_uri=tracking_uri, experiment=experiment, register=register,
-                    alias=alias, artifact_location=artifact_location)
+        return _log(
+            trained,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            register=register,
+            alias=alias,
+            artifact_location=artifact_location,
+        )
     except MlflowException as err:
         raise AuditInputError(
             f"MLflow tracking store '{tracking_uri}'",
@@ -164,8 +168,9 @@ def _log(
 
     with tracking(tracking_uri):
         client = mlflow.MlflowClient()
-        experiment_id = ensure_experiment(experiment, tracking_uri=tracking_uri,
-                                          artifact_location=artifact_location)
+        experiment_id = ensure_experiment(
+            experiment, tracking_uri=tracking_uri, artifact_location=artifact_location
+        )
         example = trained.example
         proba = np.asarray(trained.pipeline.predict_proba(example))
         signature = infer_signature(example, proba)
@@ -190,8 +195,8 @@ def _log(
                 ],
                 tags={"audit.task": trained.task, "audit.features": trained.features.name},
             )
-        version = None if info.registered_model_version is None else str(
-            info.registered_model_version
+        version = (
+            None if info.registered_model_version is None else str(info.registered_model_version)
         )
         if register and alias:
             client.set_registered_model_alias(register, alias, str(version))
@@ -242,11 +247,13 @@ def fetch_mlflow_model(uri: str, *, tracking_uri: str | None = None) -> MlflowAr
                 fix="log the model again with serialization_format='skops'; pickled models "
                 "from elsewhere can run arbitrary code and are not loaded",
             )
-        return MlflowArtifact(local, local / conf["pickled_model"], "sklearn", uri, name,
-                              version, run_id, schema)
+        return MlflowArtifact(
+            local, local / conf["pickled_model"], "sklearn", uri, name, version, run_id, schema
+        )
     if "onnx" in model.flavors:
-        return MlflowArtifact(local, local / model.flavors["onnx"]["data"], "onnx", uri, name,
-                              version, run_id, schema)
+        return MlflowArtifact(
+            local, local / model.flavors["onnx"]["data"], "onnx", uri, name, version, run_id, schema
+        )
     raise AuditInputError(
         f"MLflow model '{uri}'",
         expected="a model with the sklearn (skops) or onnx flavor",

@@ -39,13 +39,29 @@ OUTCOME = "employed_1978"
 DECISION = "training_assigned"
 #: Columns a profiling model may read: what a caseworker knows at registration.
 FEATURES: tuple[str, ...] = (
-    "age", "education_years", "married", "no_degree", "race_ethnicity",
-    "earnings_1975", "employed_1975",
+    "age",
+    "education_years",
+    "married",
+    "no_degree",
+    "race_ethnicity",
+    "earnings_1975",
+    "employed_1975",
 )
 COLUMNS: tuple[str, ...] = (
-    "person_id", "age", "age_band", "education_years", "race_ethnicity", "married", "no_degree",
-    "earnings_1974", "earnings_1975", "earnings_1978", "employed_1974", "employed_1975",
-    OUTCOME, DECISION,
+    "person_id",
+    "age",
+    "age_band",
+    "education_years",
+    "race_ethnicity",
+    "married",
+    "no_degree",
+    "earnings_1974",
+    "earnings_1975",
+    "earnings_1978",
+    "employed_1974",
+    "employed_1975",
+    OUTCOME,
+    DECISION,
 )
 
 

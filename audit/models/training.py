@@ -90,9 +90,7 @@ class FeatureCatalogue:
             digital_traces=tuple(schema.DIGITAL_TRACE_FEATURES),
             documents=tuple(schema.DOCUMENT_FEATURES),
             sensitive=tuple(schema.SENSITIVE_ATTRIBUTES),
-            recorded=tuple(
-                c for c in RECORDED_SENSITIVE if c in set(schema.SENSITIVE_ATTRIBUTES)
-            ),
+            recorded=tuple(c for c in RECORDED_SENSITIVE if c in set(schema.SENSITIVE_ATTRIBUTES)),
         )
 
 
@@ -201,8 +199,15 @@ def train_profiling_model(
     held out to report the AUC; the model is fitted on the rest.
     """
     y = _binary_target(people, target)
-    return _train(people, y, task="profiling", features=features, algorithm=algorithm,
-                  target=target, seed=seed)
+    return _train(
+        people,
+        y,
+        task="profiling",
+        features=features,
+        algorithm=algorithm,
+        target=target,
+        seed=seed,
+    )
 
 
 def train_track_model(
@@ -219,8 +224,9 @@ def train_track_model(
     trained on ``warranted_track`` it is the model a service would have with perfect labels.
     """
     y = _track_target(people, target)
-    return _train(people, y, task="track", features=features, algorithm=algorithm,
-                  target=target, seed=seed)
+    return _train(
+        people, y, task="track", features=features, algorithm=algorithm, target=target, seed=seed
+    )
 
 
 @dataclass(frozen=True)
@@ -287,9 +293,7 @@ def allocate_support(
     return (policy or BandPolicy()).allocate(scores)
 
 
-def build_pipeline(
-    inputs: Sequence[InputColumn], *, algorithm: Algorithm, seed: int
-) -> Pipeline:
+def build_pipeline(inputs: Sequence[InputColumn], *, algorithm: Algorithm, seed: int) -> Pipeline:
     """An unfitted pipeline: imputation and scaling of numbers, one-hot of categories.
 
     Only steps skl2onnx converts and skops knows are used, and the forest is kept small, so the
@@ -374,9 +378,7 @@ def _train(
     )
 
 
-def archetype_rows(
-    x: pd.DataFrame, inputs: Sequence[InputColumn], n: int = 3
-) -> pd.DataFrame:
+def archetype_rows(x: pd.DataFrame, inputs: Sequence[InputColumn], n: int = 3) -> pd.DataFrame:
     """Example rows that describe no real person: medians and the most frequent categories.
 
     MLflow stores the input example next to the model, where access is wider than to the data.

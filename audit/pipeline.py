@@ -1,0 +1,195 @@
+"""`run_audit`: the whole audit, in the order of the architecture picture.
+
+spec -> data -> model -> outputs (decisions) -> statistics and metrics -> verdict -> sinks.
+
+The MLflow run is opened before the first step, so an audit that fails anywhere (bad data, a
+model that cannot predict, an interruption) is recorded as FAILED with its reason. Result files
+are written only once everything succeeded, all together, and the MLflow registry is touched
+last: a failed audit never tags or promotes a model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from audit.gate import Verdict, evaluate_policy
+from audit.manifest import build_manifest
+from audit.spec import AuditSpec
+from audit.stats.result import Assessment
+from audit.steps.baseline import load_baseline
+from audit.steps.data import load_data
+from audit.steps.decisions import decide
+from audit.steps.model import obtain_model
+from audit.steps.outputs import result_files, write_files
+from audit.steps.statistics import assess_decisions
+from audit.tracking import registry
+from audit.tracking.naming import flatten_metrics
+from audit.tracking.runs import AuditRun, flatten_params, open_audit_run, resolve_tracking_uri
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the command line may change without editing the spec."""
+
+    tracking_uri: str | None = None
+    baseline: str | None = None
+    promote: str | None = None
+    report_dir: Path | None = None
+    junit: Path | None = None
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    assessment: Assessment
+    verdict: Verdict
+    report_dir: Path
+    files: list[Path]
+    run_id: str | None
+    tracking_uri: str | None
+    promoted: bool | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_audit(
+    spec: AuditSpec,
+    *,
+    spec_text: str,
+    options: RunOptions | None = None,
+    console: Console | None = None,
+) -> AuditOutcome:
+    options = options or RunOptions()
+    console = console or Console(stderr=True)
+    registry.require_registry_model(options.promote, spec.model.registry_name)
+    uri = resolve_tracking_uri(spec.tracking, options.tracking_uri)
+    baseline_source = options.baseline or spec.policy.baseline
+    steps = _Steps(console)
+    started = time.perf_counter()
+    with _tracked(uri, spec) as run:
+        with steps("data"):
+            data = load_data(spec)
+        with steps("model"):
+            audited_model = obtain_model(spec, data.train, uri)
+        model = audited_model.model
+        if run is not None:
+            run.set_tags(_model_tags(model.identity.as_dict()))
+        with steps(f"decisions for {len(data.audited):,} people"):
+            table = decide(spec, model, data.audited)
+        with steps(f"statistics ({spec.statistics.n_boot} bootstrap replicates)"):
+            assessment = assess_decisions(spec, table)
+        baseline = None
+        if baseline_source:
+            with steps(f"baseline {baseline_source}"):
+                baseline = load_baseline(baseline_source, spec, data.audited, uri)
+        verdict = evaluate_policy(
+            spec.policy.model_copy(update={"baseline": baseline_source}), assessment, baseline
+        )
+        manifest = build_manifest(
+            spec=spec.model_dump(mode="json", by_alias=True),
+            spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(),
+            data=data.fingerprint,
+            model=model.identity.as_dict(),
+            seed=spec.statistics.seed,
+            tracking={"uri": uri, "run_id": run.run_id if run else None},
+        )
+        files = result_files(
+            assessment=assessment,
+            verdict=verdict,
+            manifest=manifest,
+            spec_text=spec_text,
+            suite=spec.name,
+            seconds=time.perf_counter() - started,
+            junit=spec.report.junit or options.junit is not None,
+        )
+        if run is not None:
+            with steps("logging to MLflow"):
+                _log(run, spec, assessment, verdict, files)
+        report_dir = options.report_dir or spec.report_dir
+        written = write_files(report_dir, files)
+        if options.junit is not None:
+            written += write_files(options.junit.parent, {options.junit.name: files["junit.xml"]})
+        promoted = None
+        target = registry.audited_version(
+            audited_model.registry_name, audited_model.registry_version
+        )
+        if run is not None and target is not None:
+            registry.tag_version(run.client, target, verdict, run.run_id, spec.name)
+            if options.promote:
+                promoted = registry.promote(run.client, target, options.promote, verdict)
+    return AuditOutcome(
+        assessment=assessment,
+        verdict=verdict,
+        report_dir=report_dir,
+        files=written,
+        run_id=run.run_id if run else None,
+        tracking_uri=uri,
+        promoted=promoted,
+        timings=steps.timings,
+    )
+
+
+@contextlib.contextmanager
+def _tracked(uri: str | None, spec: AuditSpec) -> Iterator[AuditRun | None]:
+    if uri is None:
+        yield None
+        return
+    tags = {"audit.spec": spec.name, "audit.model_source": _model_source(spec)}
+    with open_audit_run(uri, experiment=spec.experiment, run_name=spec.name, tags=tags) as run:
+        yield run
+
+
+def _model_source(spec: AuditSpec) -> str:
+    m = spec.model
+    if m.uri:
+        return m.uri
+    if m.decisions:
+        return str(m.decisions.file)
+    return "trained:" + (m.train.features if m.train else "")
+
+
+def _model_tags(identity: dict[str, str | None]) -> dict[str, str]:
+    return {f"audit.model.{k}": v for k, v in identity.items() if v is not None}
+
+
+def _log(
+    run: AuditRun, spec: AuditSpec, assessment: Assessment, verdict: Verdict, files: dict[str, str]
+) -> None:
+    params: dict[str, Any] = flatten_params(spec.model_dump(mode="json", by_alias=True))
+    run.log_params(params)
+    run.log_metrics(flatten_metrics(assessment))
+    worst = verdict.worst
+    run.set_tags(
+        {
+            "audit.verdict": verdict.label,
+            "audit.worst_finding": worst.sentence if worst else "none",
+            "audit.rules_failed": ",".join(r.rule_id for r in verdict.rules if r.status == "fail")
+            or "none",
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        write_files(Path(tmp), files)
+        run.log_artifacts(Path(tmp))
+
+
+class _Steps:
+    """A spinner on each step while it runs, and how long each took."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        with self.console.status(f"{name}…"):
+            yield
+        self.timings[name] = elapsed = time.perf_counter() - start
+        self.console.print(f"[green]✓[/] {name} [dim]({elapsed:.1f} s)[/]")

@@ -1,0 +1,474 @@
+"""The audit spec: one YAML file that says what is audited, how, and what passes.
+
+An analyst writes it once; `audit run SPEC.yaml` runs it, and the same file in a CI pipeline gates
+every release. It is validated in full before anything runs, and a mistake is reported with the
+file, line and key it is on, what was expected there and how to fix it:
+
+    spec.yaml:14: key 'policy.rules[0].max_abs': expected a number; found 'five percent'.
+
+See `examples/` for complete specs and `audit run --schema` for the JSON schema.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from audit.errors import AuditInputError
+from audit.metrics.definitions import TESTED_METRICS
+
+DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
+EXAMPLES_HINT = "see examples/*.yaml, or `audit run --schema` for every key"
+
+
+class _Strict(BaseModel):
+    """Unknown keys are refused: a typo must not silently turn a rule off."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+class SyntheticData(_Strict):
+    """A synthetic Belgian job-seeker population with known injected harms (`audit.data`)."""
+
+    scenario: str = "all_harms"
+    n: Annotated[int, Field(ge=200, description="number of people generated")] = 60_000
+    seed: int = 0
+
+
+class DataSpec(_Strict):
+    """Where the people come from: a file or a synthetic scenario, never both."""
+
+    file: Path | None = None
+    synthetic: SyntheticData | None = None
+    schema_name: Annotated[
+        Literal["people", "none"],
+        Field(
+            alias="schema",
+            description="'people' validates the file against the job-seeker schema; "
+            "'none' takes any table (only the columns the spec names are checked)",
+        ),
+    ] = "people"
+    train_share: Annotated[
+        float,
+        Field(
+            gt=0,
+            lt=1,
+            description="share of rows used to train the model when `model.train` is set; "
+            "the audit runs on the other rows",
+        ),
+    ] = 0.5
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSpec:
+        if (self.file is None) == (self.synthetic is None):
+            raise ValueError("exactly one of 'file' or 'synthetic'")
+        return self
+
+
+# --- model ------------------------------------------------------------------------------------
+
+
+class RegisterSpec(_Strict):
+    name: str
+    alias: str | None = None
+
+
+class TrainSpec(_Strict):
+    """Train a reference model on part of the data (see `audit.models.training`)."""
+
+    task: Literal["profiling", "track"] = "profiling"
+    features: str = "full"
+    target: str | None = None
+    register_as: RegisterSpec | None = Field(default=None, alias="register")
+
+
+class DecisionsSpec(_Strict):
+    """Decisions made elsewhere, when the model itself is not available."""
+
+    file: Path
+    decision_column: str | None = None
+    score_column: str | None = None
+    track_column: str | None = None
+    id_column: str | None = None
+
+
+class ModelSpec(_Strict):
+    """The model audited: trained here, imported (MLflow URI, .skops, .onnx), or decisions only."""
+
+    train: TrainSpec | None = None
+    uri: str | None = None
+    decisions: DecisionsSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelSpec:
+        given = [k for k in ("train", "uri", "decisions") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "exactly one of 'train', 'uri' or 'decisions'"
+                + (f" (found {', '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def registry_name(self) -> str | None:
+        """The registered model's name when the audited model lives in the MLflow registry."""
+        if self.train and self.train.register_as:
+            return self.train.register_as.name
+        if self.uri and self.uri.startswith("models:/"):
+            return re.split(r"[@/]", self.uri.removeprefix("models:/"), maxsplit=1)[0]
+        return None
+
+
+# --- the decision examined --------------------------------------------------------------------
+
+
+class DecisionSpec(_Strict):
+    """How the model's output becomes the binary decision whose rates are compared.
+
+    `bands` allocates support as the AMS and VDAB models do (chance >= high: band high, < low:
+    band low) and `examined` names the band(s) whose membership is the decision; `threshold`
+    decides on score >= threshold; `label` takes the model's predicted label (a track name for a
+    track recommender, e.g. 'sheltered'); `column` reads it from a decisions file.
+    """
+
+    bands: dict[Literal["high", "low"], float] | None = None
+    examined: list[Literal["high", "medium", "low"]] | None = None
+    threshold: Annotated[float, Field(ge=0, le=1)] | None = None
+    label: str | None = None
+    use_score: Annotated[
+        bool, Field(description="also assess the score itself (AUC, calibration) when there is one")
+    ] = True
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> DecisionSpec:
+        given = [k for k in ("bands", "threshold", "label") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"one of 'bands', 'threshold' or 'label', not {' and '.join(given)}")
+        if self.bands is not None and not self.examined:
+            raise ValueError("with 'bands', the band(s) examined, e.g. examined: [high]")
+        return self
+
+
+# --- who is compared --------------------------------------------------------------------------
+
+
+class AttributeSpec(_Strict):
+    column: str
+    reference: str | None = None
+
+
+def _attribute(value: Any) -> Any:
+    return {"column": value} if isinstance(value, str) else value
+
+
+class StatisticsSpec(_Strict):
+    n_boot: Annotated[int, Field(ge=0)] = 1000
+    bootstrap: Literal["multinomial", "stratified"] = "multinomial"
+    seed: int = 0
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
+    correction: Literal["holm", "bh", "none"] = "holm"
+    test_margin: Annotated[float, Field(ge=0)] = 0.0
+    min_group_size: Annotated[int, Field(ge=1)] = 30
+    reference_rule: Literal["largest", "most_advantaged"] = "largest"
+
+
+# --- policy -----------------------------------------------------------------------------------
+
+Evidence = Literal["interval", "point"]
+
+
+class ThresholdRule(_Strict):
+    """A bound on a disparity for every group, e.g. selection-rate ratio >= 0.8."""
+
+    id: str
+    metric: str
+    kind: Literal["difference", "ratio"] = "difference"
+    min: float | None = None
+    max: float | None = None
+    max_abs: Annotated[float, Field(ge=0)] | None = None
+    attributes: list[list[str]] | None = Field(
+        default=None,
+        description="groupings the rule applies to, e.g. [[housing_status], "
+        "[housing_status, digital_literacy]]; default: every grouping examined",
+    )
+    evidence: Evidence | None = None
+    description: str | None = None
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        return _check_metric(value)
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> ThresholdRule:
+        if self.min is None and self.max is None and self.max_abs is None:
+            raise ValueError("a bound: 'min', 'max' or 'max_abs'")
+        if self.max_abs is not None and (self.min is not None or self.max is not None):
+            raise ValueError("either 'max_abs' or 'min'/'max', not both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"'min' at most 'max' (here {self.min} > {self.max})")
+        return self
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The allowed interval [low, high] of the disparity."""
+        if self.max_abs is not None:
+            return -self.max_abs, self.max_abs
+        low = self.min if self.min is not None else float("-inf")
+        high = self.max if self.max is not None else float("inf")
+        return low, high
+
+
+class SignificanceRule(_Strict):
+    """No group may show a significant disparity (after correction) on these metrics."""
+
+    id: str
+    no_significant_disparity: list[str]
+    attributes: list[list[str]] | None = None
+    description: str | None = None
+
+    @field_validator("no_significant_disparity")
+    @classmethod
+    def _known_metrics(cls, values: list[str]) -> list[str]:
+        return [_check_metric(v) for v in values]
+
+
+def _rule_tag(value: Any) -> str:
+    if isinstance(value, dict) and "no_significant_disparity" in value:
+        return "significance"
+    return "threshold"
+
+
+Rule = Annotated[
+    Annotated[ThresholdRule, Tag("threshold")] | Annotated[SignificanceRule, Tag("significance")],
+    Discriminator(_rule_tag),
+]
+
+
+class PolicySpec(_Strict):
+    """The release gate: rules, the evidence they need, and an optional baseline."""
+
+    evidence: Annotated[
+        Evidence,
+        Field(
+            description="'interval': a rule fails when the whole confidence interval lies "
+            "beyond its bound; 'point': when the estimate does"
+        ),
+    ] = "interval"
+    rules: list[Rule] = Field(default_factory=list)
+    baseline: Annotated[
+        str | None,
+        Field(
+            description="model in production (models:/NAME@champion) or a previous audit "
+            "(runs:/RUN_ID, or an assessment.json): the candidate fails when significantly "
+            "worse on a rule's metric"
+        ),
+    ] = None
+    regression_margin: Annotated[float, Field(ge=0)] = 0.0
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_ids(cls, rules: list[ThresholdRule | SignificanceRule]) -> list[Any]:
+        ids = [r.id for r in rules]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"unique rule ids (repeated: {', '.join(repeated)})")
+        return rules
+
+
+# --- sinks ------------------------------------------------------------------------------------
+
+
+class TrackingSpec(_Strict):
+    enabled: bool = True
+    uri: str = DEFAULT_TRACKING_URI
+    experiment: str | None = None
+    fallback_local: Annotated[
+        bool,
+        Field(description="log to the local store when the tracking server cannot be reached"),
+    ] = False
+
+
+class ReportSpec(_Strict):
+    dir: Path | None = Field(default=None, description="default: reports/<name>")
+    junit: bool = True
+
+
+class AuditSpec(_Strict):
+    """Everything an audit needs; see the module docstring."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
+    description: str | None = None
+    data: DataSpec
+    model: ModelSpec
+    outcome: str
+    decision: DecisionSpec = Field(default_factory=lambda: DecisionSpec(threshold=0.5))
+    attributes: Annotated[list[AttributeSpec], Field(min_length=1)]
+    intersections: Annotated[int, Field(ge=1, le=3)] = 1
+    legitimate_factors: list[str] = Field(default_factory=list)
+    statistics: StatisticsSpec = Field(default_factory=StatisticsSpec)
+    policy: PolicySpec = Field(default_factory=PolicySpec)
+    tracking: TrackingSpec = Field(default_factory=TrackingSpec)
+    report: ReportSpec = Field(default_factory=ReportSpec)
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _short_attributes(cls, value: Any) -> Any:
+        return [_attribute(v) for v in value] if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AuditSpec:
+        columns = [a.column for a in self.attributes]
+        if len(set(columns)) != len(columns):
+            raise ValueError("each attribute listed once")
+        if self.intersections > len(columns):
+            raise ValueError(
+                f"'intersections' at most the number of attributes ({len(columns)}), "
+                f"not {self.intersections}"
+            )
+        for rule in self.policy.rules:
+            for grouping in rule.attributes or []:
+                if not set(grouping) <= set(columns):
+                    raise ValueError(
+                        f"rule '{rule.id}' to name only audited attributes {columns}, "
+                        f"not {grouping}"
+                    )
+        return self
+
+    @property
+    def groups(self) -> list[str]:
+        return [a.column for a in self.attributes]
+
+    @property
+    def references(self) -> dict[str, str]:
+        return {a.column: a.reference for a in self.attributes if a.reference is not None}
+
+    @property
+    def report_dir(self) -> Path:
+        return self.report.dir or Path("reports") / self.name
+
+    @property
+    def experiment(self) -> str:
+        """MLflow experiment: one per audited model, so a model's audit history sits together."""
+        if self.tracking.experiment:
+            return self.tracking.experiment
+        return f"fairness-audit/{self.model.registry_name or self.name}"
+
+
+def _check_metric(value: str) -> str:
+    if value not in TESTED_METRICS:
+        raise ValueError(f"one of the metrics {', '.join(TESTED_METRICS)}")
+    return value
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load_spec(path: str | Path) -> AuditSpec:
+    """Read and validate a spec file; relative paths in it are taken from the current directory."""
+    path = Path(path)
+    if not path.is_file():
+        raise AuditInputError(
+            f"audit spec '{path}'",
+            expected="an existing YAML file",
+            found="no such file",
+            fix=f"check the path; {EXAMPLES_HINT}",
+        )
+    text = path.read_text(encoding="utf-8")
+    return parse_spec(text, source=str(path))
+
+
+def parse_spec(text: str, *, source: str = "<spec>") -> AuditSpec:
+    try:
+        document = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        raise AuditInputError(
+            where,
+            expected="valid YAML",
+            found=str(getattr(err, "problem", err)),
+            fix="check indentation and quoting on that line",
+        ) from None
+    if not isinstance(document, dict):
+        raise AuditInputError(
+            source,
+            expected="a YAML mapping with keys such as name, data, model, attributes",
+            found=type(document).__name__ if document is not None else "an empty file",
+            fix=EXAMPLES_HINT,
+        )
+    try:
+        return AuditSpec.model_validate(document)
+    except ValidationError as err:
+        raise _spec_error(err, root, source) from None
+
+
+def _spec_error(err: ValidationError, root: yaml.Node | None, source: str) -> AuditInputError:
+    """The first problem, with the file line and dotted key it is on."""
+    first = err.errors()[0]
+    loc = [
+        p for p in first["loc"] if not (isinstance(p, str) and p in {"threshold", "significance"})
+    ]
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    line = _line_of(root, loc)
+    where = f"{source}:{line}" if line else source
+    message = first["msg"].removeprefix("Value error, ")
+    kind = first["type"]
+    if kind == "missing":
+        expected, found = "this key, which is required", "nothing"
+    elif kind == "extra_forbidden":
+        expected, found = "only known keys here", "an unknown key"
+    else:
+        message = message.removeprefix("Input should be ")
+        expected = message[0].lower() + message[1:]
+        found = json.dumps(first.get("input"), default=str)
+        if len(found) > 120:
+            found = found[:117] + "..."
+    others = len(err.errors()) - 1
+    fix = EXAMPLES_HINT + (f" ({others} more problem(s) after this one)" if others else "")
+    return AuditInputError(
+        f"{where}: key '{key or '(top level)'}'", expected=expected, found=found, fix=fix
+    )
+
+
+def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
+    """1-based line of the YAML node at `loc`, or of its nearest existing parent."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            node = node.value[part]
+        else:
+            node = None
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def spec_schema() -> str:
+    """The JSON schema of the spec, for editors and for `audit run --schema`."""
+    return json.dumps(AuditSpec.model_json_schema(by_alias=True), indent=1)

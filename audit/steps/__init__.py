@@ -1,0 +1,1 @@
+"""The steps of `run_audit`, one module each: data, model, decisions, baseline, outputs."""

@@ -1,0 +1,72 @@
+"""Step 1, data: load a file or generate a synthetic population; split off training rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit.data import generate_population, load_people
+from audit.errors import AuditInputError
+from audit.manifest import file_fingerprint, frame_fingerprint
+from audit.spec import AuditSpec
+from audit.tables import read_table
+
+
+@dataclass(frozen=True)
+class AuditData:
+    audited: pd.DataFrame
+    train: pd.DataFrame | None
+    fingerprint: dict[str, Any]
+
+
+def load_data(spec: AuditSpec) -> AuditData:
+    """The rows audited (and trained on, when the spec trains a model), with their fingerprint."""
+    source = spec.data
+    if source.synthetic is not None:
+        syn = source.synthetic
+        people = generate_population(syn.n, scenario=syn.scenario, seed=syn.seed).people
+        fingerprint: dict[str, Any] = {
+            "source": f"synthetic:{syn.scenario}",
+            "n": syn.n,
+            "seed": syn.seed,
+            "sha256": frame_fingerprint(people),
+        }
+    else:
+        assert source.file is not None  # the spec guarantees one of the two
+        if source.schema_name == "people":
+            people = load_people(source.file)
+        else:
+            people = read_table(source.file, subject=f"data file '{source.file}'")
+        fingerprint = {"source": str(source.file), "sha256": file_fingerprint(source.file)}
+    _require_columns(people, spec)
+    train = None
+    audited = people
+    if spec.model.train is not None:
+        # A fixed, seeded split: the model never sees the people it is audited on.
+        order = np.random.default_rng(spec.statistics.seed).permutation(len(people))
+        cut = round(len(people) * source.train_share)
+        train = people.iloc[np.sort(order[:cut])].reset_index(drop=True)
+        audited = people.iloc[np.sort(order[cut:])].reset_index(drop=True)
+    fingerprint.update(n_rows=len(people), n_audited=len(audited))
+    return AuditData(audited=audited, train=train, fingerprint=fingerprint)
+
+
+def _require_columns(people: pd.DataFrame, spec: AuditSpec) -> None:
+    wanted = {
+        "outcome": [spec.outcome],
+        "attributes": spec.groups,
+        "legitimate_factors": spec.legitimate_factors,
+    }
+    for key, columns in wanted.items():
+        absent = [c for c in columns if c not in people.columns]
+        if absent:
+            shown = ", ".join(map(str, people.columns[:25]))
+            raise AuditInputError(
+                f"spec key '{key}'",
+                expected="columns of the data",
+                found=f"no column {', '.join(repr(c) for c in absent)} (the data has: {shown})",
+                fix="name the columns as they are spelled in the data",
+            )

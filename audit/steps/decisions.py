@@ -1,0 +1,100 @@
+"""Step 3, outputs: the model's output on the audited rows, turned into the decision examined.
+
+The result is a small table with the outcome, the decision, the score (when there is one) and
+the group columns: exactly what the statistics step reads, nothing of the model's inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from audit.errors import AuditError, AuditInputError
+from audit.models.importing import AuditableModel
+from audit.models.training import BandPolicy
+from audit.spec import AuditSpec
+
+OUTCOME, DECISION, SCORE = "_outcome", "_decision", "_score"
+
+
+def decide(spec: AuditSpec, model: AuditableModel, people: pd.DataFrame) -> pd.DataFrame:
+    rule = spec.decision
+    score = _score(model, people, rule.label) if _needs_score(spec, model) else None
+    if rule.bands is not None:
+        policy = BandPolicy(high=rule.bands.get("high", 0.66), low=rule.bands.get("low", 0.25))
+        assert score is not None and rule.examined is not None
+        decision = np.isin(policy.allocate(score).band, rule.examined)
+    elif rule.threshold is not None:
+        assert score is not None
+        decision = score >= rule.threshold
+    else:
+        labels = _call(model, "predict", people)
+        wanted = rule.label if rule.label is not None else _positive_label(model)
+        decision = np.asarray(labels).astype(str) == wanted
+    table = {
+        OUTCOME: people[spec.outcome].to_numpy(),
+        DECISION: decision.astype(np.int8),
+        **{c: people[c] for c in (*spec.groups, *spec.legitimate_factors)},
+    }
+    if score is not None and rule.use_score:
+        table[SCORE] = score
+    return pd.DataFrame(table)
+
+
+def _needs_score(spec: AuditSpec, model: AuditableModel) -> bool:
+    rule = spec.decision
+    if rule.bands is not None or rule.threshold is not None:
+        if model.kind == "decisions" and getattr(model, "score_column", None) is None:
+            raise AuditInputError(
+                "spec key 'decision'",
+                expected="a score to apply bands or a threshold to",
+                found="a decisions file without a score column",
+                fix="name model.decisions.score_column, or drop 'bands'/'threshold' to use "
+                "the file's decision column",
+            )
+        return True
+    if not rule.use_score:
+        return False
+    return model.kind != "decisions" or getattr(model, "score_column", None) is not None
+
+
+def _positive_label(model: AuditableModel) -> str:
+    if model.task == "track":
+        raise AuditInputError(
+            "spec key 'decision'",
+            expected="decision.label naming the track examined (e.g. sheltered)",
+            found="a track recommender and no label",
+            fix="add `decision: {label: sheltered}`",
+        )
+    return "1"
+
+
+def _score(model: AuditableModel, people: pd.DataFrame, label: str | None) -> np.ndarray:
+    proba = _call(model, "predict_proba", people)
+    classes = list(model.classes)
+    column = classes.index(label) if label in classes else len(classes) - 1
+    return np.asarray(proba[:, column], dtype=np.float64)
+
+
+def _call(model: AuditableModel, method: str, people: pd.DataFrame) -> np.ndarray:
+    """Runs the model; a model that cannot predict on this data is an input problem, said plainly."""
+    try:
+        out: np.ndarray = getattr(model, method)(people)
+    except AuditError:
+        raise
+    except Exception as err:
+        raise AuditInputError(
+            f"model '{model.identity.uri}'",
+            expected=f"{method} to run on the audited rows",
+            found=f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:400],
+            fix=f"check the model against the data with `audit model check {model.identity.uri} "
+            "--data FILE`",
+        ) from err
+    if len(out) != len(people):
+        raise AuditInputError(
+            f"model '{model.identity.uri}'",
+            expected=f"one prediction per audited row ({len(people)})",
+            found=f"{len(out)} predictions",
+            fix="check the model's output shape",
+        )
+    return out

@@ -1,0 +1,77 @@
+"""Step 2, model: train a reference model, or open the one named in the spec."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pandas as pd
+
+from audit.models.importing import AuditableModel, ModelIdentity, PipelineModel, load_model
+from audit.models.mlflow_io import log_trained_model
+from audit.models.training import FeatureSet, train_profiling_model, train_track_model
+from audit.spec import AuditSpec
+
+
+@dataclass(frozen=True)
+class AuditedModel:
+    model: AuditableModel
+    registry_name: str | None
+    registry_version: str | None
+
+
+def obtain_model(
+    spec: AuditSpec, train: pd.DataFrame | None, tracking_uri: str | None
+) -> AuditedModel:
+    m = spec.model
+    if m.train is not None:
+        assert train is not None  # load_data splits off training rows when the spec trains
+        return _train(spec, train, tracking_uri)
+    if m.uri is not None:
+        return _opened(load_model(m.uri, tracking_uri=tracking_uri))
+    assert m.decisions is not None
+    d = m.decisions
+    return _opened(
+        load_model(
+            d.file,
+            decision_column=d.decision_column,
+            score_column=d.score_column,
+            track_column=d.track_column,
+            id_column=d.id_column,
+        )
+    )
+
+
+def _opened(model: AuditableModel) -> AuditedModel:
+    identity = model.identity
+    return AuditedModel(model, identity.name, identity.version)
+
+
+def _train(spec: AuditSpec, train: pd.DataFrame, tracking_uri: str | None) -> AuditedModel:
+    t = spec.model.train
+    assert t is not None
+    fit = train_profiling_model if t.task == "profiling" else train_track_model
+    kwargs = {"target": t.target} if t.target else {}
+    trained = fit(
+        train, features=FeatureSet.preset(t.features), seed=spec.statistics.seed, **kwargs
+    )
+    if tracking_uri is not None:
+        # Logged (and registered when asked) so the audited model can be found again by its URI.
+        register = t.register_as
+        logged = log_trained_model(
+            trained,
+            tracking_uri=tracking_uri,
+            register=register.name if register else None,
+            alias=register.alias if register else None,
+        )
+        uri = logged.registry_uri or logged.model_uri
+        if register:
+            uri = f"models:/{register.name}/{logged.version}"
+        return _opened(load_model(uri, tracking_uri=tracking_uri))
+    import skops.io
+
+    blob = skops.io.dumps(trained.pipeline)
+    identity = ModelIdentity(
+        kind="skops", uri="trained-in-process", sha256=hashlib.sha256(blob).hexdigest()
+    )
+    return AuditedModel(PipelineModel(trained.pipeline, identity, trained.inputs), None, None)

@@ -1,0 +1,31 @@
+"""Step 4, statistics and metrics: the decisions table assessed as the spec says."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from audit.spec import AuditSpec
+from audit.stats.assess import assess
+from audit.stats.result import Assessment
+from audit.steps.decisions import DECISION, OUTCOME, SCORE
+
+
+def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
+    s = spec.statistics
+    return assess(
+        table,
+        y_true=OUTCOME,
+        y_pred=DECISION,
+        score=SCORE if SCORE in table.columns else None,
+        groups=spec.groups,
+        intersections=spec.intersections,
+        reference=spec.references,
+        reference_rule=s.reference_rule,
+        n_boot=s.n_boot,
+        bootstrap=s.bootstrap,
+        seed=s.seed,
+        alpha=s.alpha,
+        correction=s.correction,
+        test_margin=s.test_margin,
+        min_group_size=s.min_group_size,
+    )

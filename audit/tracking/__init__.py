@@ -1,0 +1,1 @@
+"""MLflow as the audit's sink: one run per audit, registry tags and aliases, the evaluator plugin."""

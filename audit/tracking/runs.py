@@ -1,0 +1,221 @@
+"""One MLflow run per audit: opened before the first step, closed FINISHED or FAILED with the reason.
+
+Only aggregates are logged: the flattened spec as parameters, every group figure as a metric,
+the verdict as tags, and the result files (which hold counts and rates, never rows) as artifacts.
+The client is explicit (`MlflowClient(uri)`), not MLflow's process-global fluent state, so an
+audit never changes where other code in the same process logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from filelock import FileLock
+
+from audit.errors import AuditInputError
+from audit.models.mlflow_io import default_artifact_location
+from audit.spec import DEFAULT_TRACKING_URI, TrackingSpec
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+BATCH_METRICS = 1000  # MLflow's limit per log_batch call
+BATCH_PARAMS = 100
+MAX_PARAM_LENGTH = 6000
+REACH_TIMEOUT_S = 5.0
+
+
+def resolve_tracking_uri(spec: TrackingSpec, override: str | None = None) -> str | None:
+    """The store this audit logs to, after checking a remote server answers.
+
+    A server that cannot be reached is an input error, not a reason to log somewhere else
+    quietly: an audit the analyst cannot find later is as good as lost. `fallback_local` asks
+    for the local store explicitly.
+    """
+    if not spec.enabled:
+        return None
+    uri = override or spec.uri
+    scheme = urlparse(uri).scheme
+    if scheme in ("http", "https"):
+        problem = _unreachable(uri)
+        if problem is None:
+            return uri
+        if spec.fallback_local:
+            return DEFAULT_TRACKING_URI
+        raise AuditInputError(
+            f"MLflow tracking server '{_redact(uri)}'",
+            expected="a running MLflow server answering at /health",
+            found=problem,
+            fix="start the server (mlflow server --host ... --port ...), correct tracking.uri, "
+            "or set tracking.fallback_local: true to log to the local store instead",
+        )
+    if scheme == "sqlite" or scheme in ("file", "") or scheme.startswith(("postgresql", "mysql")):
+        if scheme == "sqlite":
+            _local_store_folder(uri).mkdir(parents=True, exist_ok=True)
+        return uri
+    raise AuditInputError(
+        f"tracking URI '{_redact(uri)}'",
+        expected="sqlite:///PATH, http(s)://HOST:PORT, or a database URI MLflow accepts",
+        found=f"the scheme '{scheme}'",
+        fix=f"use the default {DEFAULT_TRACKING_URI} or the address of an MLflow server",
+    )
+
+
+def _unreachable(uri: str) -> str | None:
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=REACH_TIMEOUT_S) as r:
+            return None if r.status == 200 else f"HTTP status {r.status}"
+    except urllib.error.HTTPError as err:
+        return f"HTTP status {err.code}"
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        return f"no answer within {REACH_TIMEOUT_S:g} s ({reason})"
+
+
+def _redact(uri: str) -> str:
+    """The URI without a password, for messages and the manifest."""
+    parsed = urlparse(uri)
+    if parsed.password:
+        return uri.replace(f":{parsed.password}@", ":***@")
+    return uri
+
+
+def _local_store_folder(uri: str) -> Path:
+    return Path(uri.removeprefix("sqlite:///")).parent
+
+
+@contextlib.contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """Serialises creating a SQLite store and its experiments between concurrent audits.
+
+    Two processes that find no database both run MLflow's schema migrations, and two that find
+    no experiment both create it; one of each pair would fail. A lock file beside the database
+    makes the second wait a moment instead.
+    """
+    if urlparse(uri).scheme != "sqlite":
+        yield
+        return
+    folder = _local_store_folder(uri)
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / ".audit-store.lock"), timeout=120):
+        yield
+
+
+def client_for(uri: str) -> MlflowClient:
+    from mlflow import MlflowClient
+
+    with _store_lock(uri):
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        client.search_experiments(max_results=1)  # creates or migrates the store under the lock
+    return client
+
+
+def ensure_experiment(client: MlflowClient, uri: str, name: str) -> str:
+    from mlflow.exceptions import MlflowException
+
+    with _store_lock(uri):
+        found = client.get_experiment_by_name(name)
+        if found is not None:
+            return str(found.experiment_id)
+        try:
+            return str(
+                client.create_experiment(name, artifact_location=default_artifact_location(uri))
+            )
+        except MlflowException:  # created meanwhile by an audit on another machine
+            again = client.get_experiment_by_name(name)
+            if again is None:
+                raise
+            return str(again.experiment_id)
+
+
+@dataclass
+class AuditRun:
+    """The MLflow run of one audit; `open_audit_run` creates it."""
+
+    client: MlflowClient
+    uri: str
+    run_id: str
+    experiment_id: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k[:250], _param_text(v)) for k, v in params.items()]
+        for i in range(0, len(items), BATCH_PARAMS):
+            self.client.log_batch(self.run_id, params=items[i : i + BATCH_PARAMS])
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, v, now, 0) for k, v in metrics.items()]
+        for i in range(0, len(items), BATCH_METRICS):
+            self.client.log_batch(self.run_id, metrics=items[i : i + BATCH_METRICS])
+
+    def log_artifacts(self, folder: Path) -> None:
+        self.client.log_artifacts(self.run_id, str(folder))
+
+    @property
+    def url_hint(self) -> str:
+        return f"experiment {self.experiment_id}, run {self.run_id}"
+
+
+def _param_text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= MAX_PARAM_LENGTH else text[: MAX_PARAM_LENGTH - 3] + "..."
+
+
+@contextlib.contextmanager
+def open_audit_run(
+    uri: str, *, experiment: str, run_name: str, tags: Mapping[str, str]
+) -> Iterator[AuditRun]:
+    """A run that ends FINISHED when the block completes and FAILED when anything escapes it.
+
+    The reason is kept in the tag `audit.error`, so a failed audit is visible in the MLflow UI
+    next to the passing ones; an interruption (Ctrl-C, SIGTERM) is recorded the same way.
+    """
+    client = client_for(uri)
+    experiment_id = ensure_experiment(client, uri, experiment)
+    run = client.create_run(
+        experiment_id, run_name=run_name, tags={**tags, "audit.status": "running"}
+    )
+    handle = AuditRun(client, uri, run.info.run_id, experiment_id)
+    try:
+        yield handle
+    except BaseException as err:
+        reason = (
+            "interrupted" if isinstance(err, KeyboardInterrupt) else str(err) or type(err).__name__
+        )
+        with contextlib.suppress(Exception):  # the original error matters more than this one
+            handle.set_tags({"audit.status": "failed", "audit.error": reason[:5000]})
+            client.set_terminated(handle.run_id, status="FAILED")
+        raise
+    handle.set_tags({"audit.status": "finished"})
+    client.set_terminated(handle.run_id, status="FINISHED")
+
+
+def flatten_params(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested spec → dotted parameters; lists stay JSON so a rule list reads as one value."""
+    out: dict[str, Any] = {}
+    for key, value in document.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_params(value, f"{name}."))
+        elif value is not None:
+            out[name] = value
+    return out
