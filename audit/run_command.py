@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from audit.pipeline import AuditOutcome, RunOptions, run_audit
@@ -106,7 +107,7 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
         )
     console.print(table)
     for finding in verdict.failures[:10]:
-        console.print(f"  [red]✗[/] [{finding.rule_id}] {finding.sentence}")
+        console.print(f"  [red]✗[/] {escape(finding.rule_id)}: {escape(finding.sentence)}")
     if len(verdict.failures) > 10:
         console.print(f"  … and {len(verdict.failures) - 10} more in verdict.json")
     colour = "green" if verdict.passed else "red"

@@ -9,7 +9,13 @@ import pandas as pd
 
 from audit.models.importing import AuditableModel, ModelIdentity, PipelineModel, load_model
 from audit.models.mlflow_io import log_trained_model
-from audit.models.training import FeatureSet, train_profiling_model, train_track_model
+from audit.models.training import (
+    PROFILING_TARGET,
+    TRACK_TARGET,
+    FeatureSet,
+    train_profiling_model,
+    train_track_model,
+)
 from audit.spec import AuditSpec
 
 
@@ -50,11 +56,13 @@ def _opened(model: AuditableModel) -> AuditedModel:
 def _train(spec: AuditSpec, train: pd.DataFrame, tracking_uri: str | None) -> AuditedModel:
     t = spec.model.train
     assert t is not None
-    fit = train_profiling_model if t.task == "profiling" else train_track_model
-    kwargs = {"target": t.target} if t.target else {}
-    trained = fit(
-        train, features=FeatureSet.preset(t.features), seed=spec.statistics.seed, **kwargs
-    )
+    features, seed = FeatureSet.preset(t.features), spec.statistics.seed
+    if t.task == "profiling":
+        target = t.target or PROFILING_TARGET
+        trained = train_profiling_model(train, features=features, target=target, seed=seed)
+    else:
+        target = t.target or TRACK_TARGET
+        trained = train_track_model(train, features=features, target=target, seed=seed)
     if tracking_uri is not None:
         # Logged (and registered when asked) so the audited model can be found again by its URI.
         register = t.register_as
