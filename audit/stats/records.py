@@ -166,16 +166,21 @@ class RecordBuilder:
         boot: tuple[np.ndarray, np.ndarray] | None,
         analytic: tuple[np.ndarray, np.ndarray] | None,
         analytic_name: CiMethod,
+        degenerate: np.ndarray | None = None,
     ) -> tuple[list[CiMethod], np.ndarray, np.ndarray]:
         """Per entry: the bootstrap where it is reliable, else the analytic interval.
 
         The analytic interval takes over for small denominators and for rates of exactly 0 or
         1, where every bootstrap replicate repeats the estimate and the interval looks certain.
+        For a disparity, `degenerate` marks comparisons where either rate is 0 or 1.
         """
         finite = np.isfinite(value)
-        degenerate = (value == 0) | (value == 1) if analytic_name == "wilson" else False
+        if degenerate is None:
+            degenerate = (value == 0) | (value == 1) if analytic_name == "wilson" else None
         small = den_rows < self.s.min_group_size
-        use_analytic = finite & (analytic is not None) & ((boot is None) | small | degenerate)
+        if degenerate is not None:
+            small = small | degenerate
+        use_analytic = finite & (analytic is not None) & ((boot is None) | small)
         use_boot = finite & ~use_analytic & (boot is not None)
         nan = np.full(value.shape, np.nan)
         a_low, a_high = analytic if analytic is not None else (nan, nan)
@@ -235,8 +240,14 @@ class RecordBuilder:
         if not (name in defs.TESTED_METRICS or name == "auc"):
             p = nan
         small_den = np.minimum(den_rows, den_rows[r])
-        diff_ci = self._choose_ci(diff, small_den, diff_boot, diff_analytic, "newcombe")
-        ratio_ci = self._choose_ci(ratio, small_den, ratio_boot, ratio_analytic, "katz")
+        # A rate of exactly 0 or 1 on either side makes every replicate agree on it.
+        edge = None
+        if n_eff is not None:
+            edge = np.isin(value, (0.0, 1.0)) | np.isin(
+                np.broadcast_to(ref_value, value.shape), (0.0, 1.0)
+            )
+        diff_ci = self._choose_ci(diff, small_den, diff_boot, diff_analytic, "newcombe", edge)
+        ratio_ci = self._choose_ci(ratio, small_den, ratio_boot, ratio_analytic, "katz", edge)
         both_reliable = (reliable & reliable[r]).tolist()
         why = self._why_undefined(name, value, ref_value)
         ratio_why = [
