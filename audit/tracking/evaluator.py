@@ -215,6 +215,11 @@ class FairnessEvaluator(ModelEvaluator):
         predictions: str | None = None,
         **kwargs: Any,
     ) -> EvaluationResult:
+        """Audit the decisions, log the figures and the assessment into run ``run_id``.
+
+        ``extra_metrics`` and ``custom_artifacts`` belong to MLflow's built-in evaluators and are
+        not used here; ``predictions`` names the output column of a multi-column model output.
+        """
         config = parse_config(evaluator_config)
         features = dataset.features_data
         if not isinstance(features, pd.DataFrame):
@@ -318,7 +323,7 @@ def _model_output(model: Any, features: pd.DataFrame, dataset: Any, column: str 
         raise AuditInputError(
             "model input",
             expected="data the model accepts",
-            found=reason[0][:300] if reason else type(err).__name__,
+            found=reason[0][:300].rstrip(".") if reason else type(err).__name__,
             fix="pass the evaluation data with the columns and types of the model's signature",
         ) from None
     if isinstance(output, pd.DataFrame):
