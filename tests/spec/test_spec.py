@@ -1,0 +1,130 @@
+"""The audit spec: every example loads; every mistake names its file, line and key."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from audit.errors import AuditInputError
+from audit.spec import AuditSpec, load_spec, parse_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+GOOD = """\
+name: demo
+data:
+  synthetic: {n: 1000, seed: 1}
+model:
+  train: {register: {name: prof, alias: candidate}}
+outcome: job_28d_6m
+attributes:
+  - mental_health_history
+  - {column: housing_status, reference: stable}
+intersections: 2
+policy:
+  rules:
+    - {id: ff, metric: selection_rate, kind: ratio, min: 0.8}
+    - {id: sig, no_significant_disparity: [tpr]}
+"""
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_spec_is_valid(path: Path) -> None:
+    spec = load_spec(path)
+    assert spec.name and spec.attributes
+
+
+def test_defaults_and_derived_values() -> None:
+    spec = parse_spec(GOOD)
+    assert spec.groups == ["mental_health_history", "housing_status"]
+    assert spec.references == {"housing_status": "stable"}
+    assert spec.experiment == "fairness-audit/prof"  # one experiment per registered model
+    assert spec.report_dir == Path("reports/demo")
+    assert spec.tracking.uri == "sqlite:///mlruns/mlflow.db"
+    assert spec.policy.evidence == "interval"
+    assert [type(r).__name__ for r in spec.policy.rules] == ["ThresholdRule", "SignificanceRule"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ("min: 0.8", "min: five"),
+            "s.yaml:13: key 'policy.rules[0].min': expected a valid number, unable to parse "
+            'string as a number; found "five".',
+        ),
+        (
+            ("metric: selection_rate", "metric: selrate"),
+            "s.yaml:13: key 'policy.rules[0].metric': expected one of the metrics "
+            'selection_rate, tpr, fpr, ppv, npv, accuracy, balanced_accuracy; found "selrate".',
+        ),
+        (
+            ("intersections: 2", "intersections: 2\nintersection: 3"),
+            "s.yaml:11: key 'intersection': expected only known keys here; found an unknown key.",
+        ),
+        (
+            ("  synthetic: {n: 1000, seed: 1}", "  synthetic: {n: 1000}\n  file: x.csv"),
+            "s.yaml:3: key 'data': expected exactly one of 'file' or 'synthetic'; found",
+        ),
+        (
+            ("intersections: 2", "intersections: 3"),
+            "s.yaml:1: key '(top level)': expected 'intersections' at most the number of "
+            "attributes (2), not 3;",
+        ),
+        (
+            ("{id: sig,", "{id: ff,"),
+            "s.yaml:13: key 'policy.rules': expected unique rule ids (repeated: ff);",
+        ),
+    ],
+)
+def test_mistakes_point_at_the_line_and_key(edit: tuple[str, str], message: str) -> None:
+    with pytest.raises(AuditInputError) as err:
+        parse_spec(GOOD.replace(*edit), source="s.yaml")
+    assert str(err.value).startswith(message)
+    assert "Hint: see examples/*.yaml" in str(err.value)
+
+
+def test_missing_required_key() -> None:
+    with pytest.raises(
+        AuditInputError, match=r"key 'outcome': expected this key, which is required"
+    ):
+        parse_spec(GOOD.replace("outcome: job_28d_6m\n", ""))
+
+
+def test_broken_yaml_and_wrong_document() -> None:
+    with pytest.raises(AuditInputError, match=r"^s.yaml:2: expected valid YAML"):
+        parse_spec("name: x\n  bad: [", source="s.yaml")
+    with pytest.raises(AuditInputError, match="expected a YAML mapping"):
+        parse_spec("- just\n- a list\n", source="s.yaml")
+    with pytest.raises(AuditInputError, match="found an empty file"):
+        parse_spec("", source="s.yaml")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(AuditInputError, match="expected an existing YAML file; found no such file"):
+        load_spec(tmp_path / "nope.yaml")
+
+
+def test_rule_scope_must_name_audited_attributes() -> None:
+    bad = GOOD.replace("min: 0.8}", "min: 0.8, attributes: [[gender]]}")
+    with pytest.raises(AuditInputError, match=r"rule 'ff' to name only audited attributes"):
+        parse_spec(bad)
+
+
+def test_schema_command_prints_the_json_schema() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "audit.cli", "run", "--schema"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    schema = json.loads(out)
+    assert schema["title"] == "AuditSpec"
+    assert {"name", "data", "model", "outcome", "attributes"} <= set(schema["required"])
+    assert schema == json.loads(json.dumps(AuditSpec.model_json_schema(by_alias=True)))
