@@ -145,7 +145,8 @@ class DecisionSpec(_Strict):
     `bands` allocates support as the AMS and VDAB models do (chance >= high: band high, < low:
     band low) and `examined` names the band(s) whose membership is the decision; `threshold`
     decides on score >= threshold; `label` takes the model's predicted label (a track name for a
-    track recommender, e.g. 'sheltered'); `column` reads it from a decisions file.
+    track recommender, e.g. 'sheltered'). With none of them the model's own decision is taken:
+    its predicted label 1, or the decision column of a decisions file.
     """
 
     bands: dict[Literal["high", "low"], float] | None = None
@@ -319,7 +320,7 @@ class AuditSpec(_Strict):
     data: DataSpec
     model: ModelSpec
     outcome: str
-    decision: DecisionSpec = Field(default_factory=lambda: DecisionSpec(threshold=0.5))
+    decision: DecisionSpec = Field(default_factory=DecisionSpec)
     attributes: Annotated[list[AttributeSpec], Field(min_length=1)]
     intersections: Annotated[int, Field(ge=1, le=3)] = 1
     legitimate_factors: list[str] = Field(default_factory=list)
