@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs the embedded default audit end to end:
-# synthetic population -> model (registered in mlruns/) -> audit -> reports/demo/.
+# Sets everything up, then runs the embedded default audit end to end (examples/belgian-profiling.yaml):
+# synthetic population -> reference model (registered in mlruns/) -> audit -> MLflow run -> reports/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/python -m audit.demo "$@"
+status=0
+.venv/bin/audit run examples/belgian-profiling.yaml "$@" || status=$?
+if [ "$status" -eq 1 ]; then
+  # Exit 1 is the gate's verdict, not a breakdown: this population has every harm injected.
+  echo "The release gate failed, as it must on this population: every harm is injected."
+  echo "Results: reports/belgian-profiling/ (summary.md, verdict.json, assessment.json, junit.xml)"
+  echo "MLflow UI: .venv/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db"
+  exit 0
+fi
+exit "$status"
