@@ -320,6 +320,13 @@ class AuditSpec(_Strict):
     data: DataSpec
     model: ModelSpec
     outcome: str
+    outcome_positive: Annotated[
+        str | None,
+        Field(
+            description="for an outcome column with more than two values: the value that "
+            "counts as the outcome, e.g. warranted_track = sheltered"
+        ),
+    ] = None
     decision: DecisionSpec = Field(default_factory=DecisionSpec)
     attributes: Annotated[list[AttributeSpec], Field(min_length=1)]
     intersections: Annotated[int, Field(ge=1, le=3)] = 1

@@ -32,13 +32,29 @@ def decide(spec: AuditSpec, model: AuditableModel, people: pd.DataFrame) -> pd.D
         wanted = rule.label if rule.label is not None else _positive_label(model)
         decision = np.asarray(labels).astype(str) == wanted
     table = {
-        OUTCOME: people[spec.outcome].to_numpy(),
+        OUTCOME: _outcome(spec, people),
         DECISION: decision.astype(np.int8),
         **{c: people[c] for c in (*spec.groups, *spec.legitimate_factors)},
     }
     if score is not None and rule.use_score:
         table[SCORE] = score
     return pd.DataFrame(table)
+
+
+def _outcome(spec: AuditSpec, people: pd.DataFrame) -> np.ndarray:
+    column = people[spec.outcome]
+    if spec.outcome_positive is None:
+        return column.to_numpy()
+    text = column.astype(str)
+    if not (text == spec.outcome_positive).any():
+        values = ", ".join(sorted(text.unique())[:12])
+        raise AuditInputError(
+            "spec key 'outcome_positive'",
+            expected=f"a value of the column '{spec.outcome}'",
+            found=f"'{spec.outcome_positive}', which no row has (values: {values})",
+            fix="spell the value as it appears in the data",
+        )
+    return (text == spec.outcome_positive).to_numpy().astype(np.int8)
 
 
 def _needs_score(spec: AuditSpec, model: AuditableModel) -> bool:
