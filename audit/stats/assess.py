@@ -8,6 +8,7 @@ reference group, intervals and tests, and finally correct the tests for their nu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -15,16 +16,23 @@ from pydantic import ValidationError
 
 from audit.errors import AuditInputError
 from audit.metrics import definitions as defs
-from audit.metrics import scores, significance
+from audit.metrics import intervals, scores, significance
+from audit.metrics.conditional import (
+    CONDITIONAL_METRICS,
+    conditional_difference,
+    delta_standard_error,
+)
 from audit.metrics.disparities import ReferenceRule, choose_reference
-from audit.stats.bootstrap import BootstrapKind, resample
+from audit.stats.bootstrap import BootstrapKind, percentile_interval, resample
 from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, count_groups
-from audit.stats.encoding import encode_table
+from audit.stats.encoding import EncodedInput, encode_table
 from audit.stats.grouping import Grouping, groupings, slice_grouping, stack
 from audit.stats.records import CALIBRATION_BINS, RecordBuilder
-from audit.stats.result import Assessment, Settings
+from audit.stats.result import Assessment, ConditionalCiMethod, ConditionalDisparity, Settings
 
 BOOTSTRAP_SCORE_BINS = 50  # score histograms are resampled on a coarser grid to stay fast
+# Conditional bootstrap replicates are drawn in batches of at most this many cells (8 bytes each).
+BOOT_BATCH_CELLS = 4_000_000
 
 
 def assess(
@@ -48,12 +56,17 @@ def assess(
     min_group_size: int = 30,
     power: float = 0.8,
     score_bins: int = DEFAULT_SCORE_BINS,
+    legitimate_factors: Sequence[str] = (),
 ) -> Assessment:
     """Group metrics, disparities, intervals and corrected tests for a table of decisions.
 
     `intersections` is the highest order of attribute combinations examined: 1 for each attribute
     alone, 2 adds every pair, 3 every triple. `reference` maps an attribute to its reference level;
     other attributes get one by `reference_rule`.
+
+    `legitimate_factors` are columns that may legitimately affect the decision (education,
+    region): each attribute's groups are then also compared with their reference among people in
+    the same stratum of those factors (`Assessment.conditional`). The other results do not change.
 
     >>> df = pd.DataFrame({"y": [1, 0, 1, 0] * 25, "d": [1, 0, 0, 0] * 25,
     ...                    "homeless": ["no", "no", "yes", "yes"] * 25})
@@ -79,18 +92,39 @@ def assess(
         min_group_size=min_group_size,
         power=power,
         score_bins=score_bins,
+        legitimate_factors=tuple(legitimate_factors),
     )
+    factors = settings.legitimate_factors
+    _check_factor_names(data, settings.groups, factors)
     encoded = encode_table(
         data,
         y_true=y_true,
         y_pred=y_pred,
-        groups=groups,
+        groups=[*groups, *factors] if groups else groups,  # no groups: encode_table says so
         score=score,
         weight=weight,
         pos_label=pos_label,
     )
-    counts = count_groups(encoded, score_bins=score_bins)
-    return assess_counts(counts, settings)
+    k = len(groups)
+    _check_factor_levels(encoded, k)
+    counts = count_groups(
+        replace(encoded, attributes=encoded.attributes[:k]), score_bins=score_bins
+    )
+    result = assess_counts(counts, settings)
+    if not factors:
+        return result
+    # A second counting pass, over groups × factors and without scores, feeds the conditional
+    # comparisons; the first pass stays exactly what it is without factors.
+    try:
+        strata = count_groups(replace(encoded, score=None), score_bins=score_bins)
+    except AuditInputError as err:  # too many strata: the factors are to blame, not the groups
+        raise AuditInputError(
+            "group columns and legitimate factors",
+            expected=err.expected,
+            found=err.found,
+            fix="list fewer legitimate factors, or coarser ones (merge rare levels)",
+        ) from None
+    return conditional_comparisons(strata, result)
 
 
 def make_settings(**values: object) -> Settings:
@@ -133,6 +167,160 @@ def make_settings(**values: object) -> Settings:
             fix="name the reference as COLUMN=LEVEL for one of the group columns",
         )
     return settings
+
+
+def _check_factor_names(data: pd.DataFrame, groups: Sequence[str], factors: Sequence[str]) -> None:
+    for i, name in enumerate(factors):
+        subject = f"legitimate factor {name!r}"
+        if name not in data.columns:
+            available = ", ".join(map(str, data.columns[:20]))
+            raise AuditInputError(
+                subject,
+                expected="a column of the data",
+                found=f"no such column (columns are: {available})",
+                fix="name a column of the decisions table, or remove it from legitimate_factors",
+            )
+        if name in groups:
+            raise AuditInputError(
+                subject,
+                expected="a column other than the group columns",
+                found=f"{name!r} is also a group column",
+                fix="a factor cannot explain the gaps between its own levels: remove it from "
+                "legitimate_factors or from the groups",
+            )
+        if name in factors[:i]:
+            raise AuditInputError(
+                "legitimate factors",
+                expected="each factor named once",
+                found=f"{list(factors)}",
+                fix="remove the repeated name",
+            )
+
+
+def _check_factor_levels(encoded: EncodedInput, k: int) -> None:
+    """A factor must put several people in some level, and have more than one level."""
+    for attribute in encoded.attributes[k:]:
+        rows = np.bincount(attribute.codes, minlength=len(attribute.levels))
+        subject = f"legitimate factor {attribute.name!r}"
+        if np.count_nonzero(rows) < 2:
+            raise AuditInputError(
+                subject,
+                expected="at least two values",
+                found=f"a single value {attribute.levels[int(np.argmax(rows))]!r}",
+                fix="remove it from legitimate_factors: a constant explains no gap",
+            )
+        if encoded.n_rows > 1 and rows.max() <= 1:
+            raise AuditInputError(
+                subject,
+                expected="levels shared by several people, to compare people within a level",
+                found=f"a different value in each of the {encoded.n_rows} rows",
+                fix="use a coarser column (categories or bands), not an identifier or a "
+                "continuous value",
+            )
+
+
+def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessment:
+    """`result` with its conditional comparisons, from counts over groups then factors.
+
+    `strata` has the attributes of `result` first, then the legitimate factors. Each attribute's
+    groups are compared with the reference group of `result`, metric by metric.
+    """
+    s = result.settings
+    k, level = len(s.groups), 1 - s.alpha
+    rng = np.random.default_rng(np.random.SeedSequence(s.seed).spawn(3)[2])
+    z = intervals.z_value(level)
+    rows: list[dict[str, object]] = []
+    p_values: list[float] = []
+    factor_axes = list(range(k, len(strata.attributes)))
+    for j, name in enumerate(s.groups):
+        levels = strata.levels[j]
+        ref_levels = next(
+            g.levels for g in result.groups if g.attributes == (name,) and g.is_reference
+        )
+        ref = levels.index(ref_levels[0])
+
+        def cut(array: np.ndarray, j: int = j) -> np.ndarray:
+            out = strata.marginal(array, [j, *factor_axes])
+            return out.reshape(out.shape[0], -1, 2, 2)
+
+        n = cut(strata.n)
+        live = n.sum(axis=(0, 2, 3)) > 0
+        n, w = n[:, live], cut(strata.w)[:, live]
+        w2 = None if strata.w2 is None else cut(strata.w2)[:, live]
+        estimates = {m: conditional_difference(w, ref, m) for m in CONDITIONAL_METRICS}
+        replicates = _conditional_replicates(n, w, ref, s, rng)
+        reliable = (n.sum(axis=(1, 2, 3)) >= s.min_group_size).tolist()
+        for metric in CONDITIONAL_METRICS:
+            est = estimates[metric]
+            se = delta_standard_error(w, w2, ref, metric)
+            p = significance.wald_test(est.value, se, margin=s.test_margin)
+            method: ConditionalCiMethod
+            if metric in replicates:
+                low, high, _ = percentile_interval(replicates[metric], level)
+                method = "bootstrap"
+            else:
+                low, high = est.value - z * se, est.value + z * se
+                method = "normal"
+            for i, group_levels in enumerate(levels):
+                if i == ref:
+                    continue
+                value = _number(est.value[i])
+                ci = (None, None) if value is None else (_number(low[i]), _number(high[i]))
+                rows.append(
+                    dict(
+                        attributes=(name,),
+                        levels=(group_levels,),
+                        reference_levels=ref_levels,
+                        factors=s.legitimate_factors,
+                        metric=metric,
+                        value=value,
+                        unconditional=_number(est.unconditional[i]),
+                        ci_low=ci[0],
+                        ci_high=ci[1],
+                        ci_method=method if None not in ci else "none",
+                        p_value=_number(p[i]),
+                        coverage=_number(est.coverage[i]),
+                        reliable=reliable[i],
+                    )
+                )
+                p_values.append(float(p[i]))
+    adjusted = significance.adjust(np.array(p_values), s.correction)
+    records = []
+    for row, q in zip(rows, adjusted.tolist(), strict=True):
+        q_opt = q if np.isfinite(q) else None
+        significant = None if q_opt is None else q_opt < s.alpha
+        records.append(ConditionalDisparity(**row, p_adjusted=q_opt, significant=significant))  # type: ignore[arg-type]
+    notes = list(result.notes)
+    if any(r.coverage is not None and r.coverage < 1 for r in records):
+        notes.append(
+            "conditional comparisons leave out strata where the reference group has no one; "
+            "coverage gives the share of each group's weight kept"
+        )
+    return replace(result, conditional=tuple(records), notes=tuple(notes))
+
+
+def _number(x: float | np.floating) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _conditional_replicates(
+    n: np.ndarray, w: np.ndarray, ref: int, s: Settings, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Bootstrap replicates (n_boot, groups) of each conditional difference.
+
+    Every (group, stratum, y_true, y_pred) cell of the attribute is resampled jointly, like the
+    joint table of the other results; batches bound the memory when there are many strata.
+    """
+    if s.n_boot == 0:
+        return {}
+    batch = max(1, BOOT_BATCH_CELLS // n.size)
+    parts: dict[str, list[np.ndarray]] = {m: [] for m in CONDITIONAL_METRICS}
+    for start in range(0, s.n_boot, batch):
+        size = min(batch, s.n_boot - start)
+        boot = resample(n, w, n_boot=size, rng=rng, kind=s.bootstrap, group_axes=2)
+        for metric in CONDITIONAL_METRICS:
+            parts[metric].append(conditional_difference(boot, ref, metric).value)
+    return {m: np.concatenate(v) for m, v in parts.items()}
 
 
 def _score_values(g: Grouping, coarse: int) -> None:

@@ -24,8 +24,16 @@ GROUP_SEPARATOR = " × "
 
 CiMethod = Literal["bootstrap", "wilson", "newcombe", "katz", "none"]
 DisparityKind = Literal["difference", "ratio"]
+ConditionalCiMethod = Literal["bootstrap", "normal", "none"]
 Table = Literal[
-    "groups", "metrics", "disparities", "summaries", "worst_groups", "cross_auc", "reliability"
+    "groups",
+    "metrics",
+    "disparities",
+    "summaries",
+    "worst_groups",
+    "cross_auc",
+    "reliability",
+    "conditional",
 ]
 
 
@@ -102,6 +110,40 @@ class Disparity(GroupKey):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConditionalDisparity(GroupKey):
+    """A difference against the reference among people with the same legitimate factors."""
+
+    reference_levels: tuple[str, ...]
+    factors: Annotated[
+        tuple[str, ...], Field(description="legitimate factors whose cross defines the strata")
+    ]
+    metric: str
+    value: Annotated[
+        float | None,
+        Field(
+            description="Σ_s w_s (rate(group, s) - rate(reference, s)), w_s the group's share "
+            "of its metric denominator in stratum s, over strata where both rates are defined"
+        ),
+    ]
+    unconditional: Annotated[
+        float | None, Field(description="the plain difference, for comparison")
+    ] = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_method: ConditionalCiMethod = "none"
+    p_value: Annotated[float | None, Field(description="Wald test of no conditional gap")] = None
+    p_adjusted: Annotated[
+        float | None, Field(description="after the correction within the conditional tests")
+    ] = None
+    significant: bool | None = None
+    coverage: Annotated[
+        float | None,
+        Field(description="share of the group's weight in strata where the reference has people"),
+    ] = None
+    reliable: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class Summary(Record):
     attributes: tuple[str, ...]
     measure: str
@@ -160,6 +202,7 @@ class Settings(BaseModel):
     min_group_size: int
     power: float
     score_bins: int
+    legitimate_factors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,6 +220,7 @@ class Assessment(Record):
     worst_groups: tuple[WorstGroup, ...]
     cross_auc: tuple[CrossAuc, ...] = ()
     reliability: tuple[ReliabilityBin, ...] = ()
+    conditional: tuple[ConditionalDisparity, ...] = ()
     notes: tuple[str, ...] = ()
 
     def to_frame(self, table: Table = "metrics") -> pd.DataFrame:
@@ -242,6 +286,7 @@ _TABLE_TYPES: dict[str, type[Record]] = {
     "worst_groups": WorstGroup,
     "cross_auc": CrossAuc,
     "reliability": ReliabilityBin,
+    "conditional": ConditionalDisparity,
 }
 
 

@@ -28,4 +28,5 @@ def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
         correction=s.correction,
         test_margin=s.test_margin,
         min_group_size=s.min_group_size,
+        legitimate_factors=spec.legitimate_factors,
     )

@@ -6,6 +6,7 @@ lets the MLflow UI chart a model's audit history and compare runs:
     tpr/housing_status.homeless                          group metric
     tpr.difference/housing_status.homeless               disparity against the reference group
     tpr.difference.ci_low/housing_status.homeless        its interval bounds
+    tpr.conditional_difference/housing_status.homeless   the same, within legitimate factors
     demographic_parity_difference/housing_status         summary over an attribute's groups
 
 Intersections add one path segment per attribute. MLflow accepts only letters, digits, `_ - . /`
@@ -56,6 +57,12 @@ def flatten_metrics(assessment: Assessment) -> dict[str, float]:
         put(f"{stem}.ci_low/{path}", d.ci_low)
         put(f"{stem}.ci_high/{path}", d.ci_high)
         put(f"{stem}.p_adjusted/{path}", d.p_adjusted)
+    for c in assessment.conditional:
+        path = group_path(c.attributes, c.levels)
+        stem = f"{c.metric}.conditional_difference"
+        put(f"{stem}/{path}", c.value)
+        put(f"{stem}.ci_low/{path}", c.ci_low)
+        put(f"{stem}.ci_high/{path}", c.ci_high)
     for s in assessment.summaries:
         path = "/".join(safe(a) for a in s.attributes)
         put(f"{s.measure}/{path}", s.value)
