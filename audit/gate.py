@@ -25,7 +25,7 @@ from scipy import stats
 
 from audit.metrics.significance import adjust
 from audit.spec import Evidence, PolicySpec, SignificanceRule, ThresholdRule
-from audit.stats.result import Assessment, Disparity
+from audit.stats.result import Assessment, ConditionalDisparity, Disparity
 
 RuleStatus = Literal["pass", "fail", "not_evaluable"]
 FindingCode = Literal[
@@ -123,7 +123,41 @@ def evaluate_policy(
     return Verdict(passed=passed, rules=tuple(outcomes), baseline=policy.baseline)
 
 
-def _in_scope(d: Disparity, rule: ThresholdRule | SignificanceRule) -> bool:
+@dataclass(frozen=True)
+class Comparison:
+    """A group against its reference: a plain disparity, or one conditional on legitimate factors."""
+
+    attributes: tuple[str, ...]
+    levels: tuple[str, ...]
+    reference_levels: tuple[str, ...]
+    metric: str
+    kind: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_adjusted: float | None
+    significant: bool | None
+    reliable: bool
+
+    @classmethod
+    def of(cls, d: Disparity | ConditionalDisparity) -> Comparison:
+        kind = d.kind if isinstance(d, Disparity) else "conditional_difference"
+        return cls(
+            d.attributes,
+            d.levels,
+            d.reference_levels,
+            d.metric,
+            kind,
+            d.value,
+            d.ci_low,
+            d.ci_high,
+            d.p_adjusted,
+            d.significant,
+            d.reliable,
+        )
+
+
+def _in_scope(d: Comparison, rule: ThresholdRule | SignificanceRule) -> bool:
     if rule.attributes is None:
         return True
     return any(tuple(a) == d.attributes for a in rule.attributes)
@@ -131,14 +165,19 @@ def _in_scope(d: Disparity, rule: ThresholdRule | SignificanceRule) -> bool:
 
 def _candidates(
     assessment: Assessment, rule: ThresholdRule | SignificanceRule, metric: str, kind: str
-) -> list[Disparity]:
+) -> list[Comparison]:
+    """The comparisons a rule reads; `conditional` rules read the within-strata differences."""
+    records: tuple[Disparity | ConditionalDisparity, ...] = (
+        assessment.conditional if rule.conditional else assessment.disparities
+    )
+    wanted = "conditional_difference" if rule.conditional else kind
     return [
-        d
-        for d in assessment.disparities
-        if d.metric == metric
-        and d.kind == kind
-        and _in_scope(d, rule)
-        and d.levels != d.reference_levels
+        c
+        for c in map(Comparison.of, records)
+        if c.metric == metric
+        and c.kind == wanted
+        and _in_scope(c, rule)
+        and c.levels != c.reference_levels
     ]
 
 
@@ -147,6 +186,8 @@ def _describe(rule: ThresholdRule) -> str:
         return rule.description
     low, high = rule.bounds
     what = f"{rule.metric} {rule.kind} of each group to its reference"
+    if rule.conditional:
+        what += " within strata of the legitimate factors"
     if rule.max_abs is not None:
         return f"|{what}| <= {rule.max_abs:g}"
     parts = [f">= {low:g}"] if math.isfinite(low) else []
@@ -220,7 +261,7 @@ def _outcome(
 def _finding(
     code: FindingCode,
     rule_id: str,
-    d: Disparity,
+    d: Comparison,
     *,
     decides: bool,
     bound: float | None = None,
@@ -257,7 +298,7 @@ def sentence(f: Finding) -> str:
         if f.ci_low is not None and f.ci_high is not None
         else ""
     )
-    what = f"{f.metric} {f.kind} for {group} vs {ref} is {est}{ci}"
+    what = f"{f.metric} {f.kind.replace('_', ' ')} for {group} vs {ref} is {est}{ci}"
     if f.code == "BOUND_BREACHED":
         return f"{what}: beyond the bound {f.bound:g}."
     if f.code == "BOUND_INCONCLUSIVE":
@@ -284,7 +325,7 @@ def _badness(value: float, low: float, high: float) -> float:
     return -value if math.isfinite(low) else value
 
 
-def _standard_error(d: Disparity, z: float) -> float | None:
+def _standard_error(d: Comparison, z: float) -> float | None:
     if d.ci_low is None or d.ci_high is None:
         return None
     return (d.ci_high - d.ci_low) / (2 * z)
@@ -305,7 +346,7 @@ def _regressions(
     """
     z = float(stats.norm.ppf(1 - candidate.settings.alpha / 2))
     alpha = candidate.settings.alpha
-    pairs: list[tuple[ThresholdRule, Disparity, Disparity, float]] = []
+    pairs: list[tuple[ThresholdRule, Comparison, Comparison, float]] = []
     counts: dict[str, int] = {}
     for rule in rules:
         low, high = rule.bounds

@@ -210,6 +210,13 @@ class ThresholdRule(_Strict):
         "[housing_status, digital_literacy]]; default: every grouping examined",
     )
     evidence: Evidence | None = None
+    conditional: Annotated[
+        bool,
+        Field(
+            description="bound the difference within strata of the legitimate factors "
+            "(kind must be 'difference')"
+        ),
+    ] = False
     description: str | None = None
 
     @field_validator("metric")
@@ -223,6 +230,8 @@ class ThresholdRule(_Strict):
             raise ValueError("a bound: 'min', 'max' or 'max_abs'")
         if self.max_abs is not None and (self.min is not None or self.max is not None):
             raise ValueError("either 'max_abs' or 'min'/'max', not both")
+        if self.conditional and self.kind != "difference":
+            raise ValueError("kind 'difference' for a conditional rule")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"'min' at most 'max' (here {self.min} > {self.max})")
         return self
@@ -243,6 +252,7 @@ class SignificanceRule(_Strict):
     id: str
     no_significant_disparity: list[str]
     attributes: list[list[str]] | None = None
+    conditional: bool = False
     description: str | None = None
 
     @field_validator("no_significant_disparity")
@@ -352,6 +362,10 @@ class AuditSpec(_Strict):
                 f"not {self.intersections}"
             )
         for rule in self.policy.rules:
+            if rule.conditional and not self.legitimate_factors:
+                raise ValueError(f"legitimate_factors for the conditional rule '{rule.id}'")
+            if rule.conditional and any(len(g) > 1 for g in rule.attributes or []):
+                raise ValueError(f"single attributes in the conditional rule '{rule.id}'")
             for grouping in rule.attributes or []:
                 if not set(grouping) <= set(columns):
                     raise ValueError(

@@ -190,3 +190,41 @@ def test_a_breach_beyond_any_doubt_fails_under_both_evidence_modes(evidence: str
     verdict = evaluate_policy(policy(FOUR_FIFTHS, evidence=evidence), result)
     assert not verdict.passed
     assert np.all([f.code == "BOUND_BREACHED" for f in verdict.failures])
+
+
+# --- conditional rules ------------------------------------------------------------------------
+
+
+def education_confounded(seed: int, within_gap: float = 0.0, n: int = 20000) -> pd.DataFrame:
+    """Decisions that depend on education only; homeless people have less of it."""
+    rng = np.random.default_rng(seed)
+    housing = rng.choice(["stable", "homeless"], n, p=[0.8, 0.2])
+    p_high = np.where(housing == "homeless", 0.15, 0.5)
+    edu = np.where(rng.random(n) < p_high, "high", "low")
+    y = (rng.random(n) < np.where(edu == "high", 0.6, 0.3)).astype(int)
+    p = np.where(edu == "high", 0.7, 0.3) + within_gap * (housing == "homeless")
+    d = (rng.random(n) < p).astype(int)
+    return pd.DataFrame({"housing": housing, "edu": edu, "y": y, "d": d})
+
+
+def test_conditional_rule_separates_a_legitimate_factor_from_a_real_gap() -> None:
+    plain = {"id": "sr", "metric": "selection_rate", "max_abs": 0.05}
+    given = {**plain, "id": "sr-given-edu", "conditional": True}
+    for within_gap, conditional_passes in ((0.0, True), (-0.1, False)):
+        frame = education_confounded(seed=21, within_gap=within_gap)
+        result = assess(
+            frame,
+            y_true="y",
+            y_pred="d",
+            groups=["housing"],
+            reference={"housing": "stable"},
+            legitimate_factors=["edu"],
+            n_boot=300,
+            seed=1,
+        )
+        verdict = evaluate_policy(policy(plain, given), result)
+        status = {r.rule_id: r.status for r in verdict.rules}
+        assert status["sr"] == "fail"  # the unconditional gap (~-0.14) is there either way
+        assert status["sr-given-edu"] == ("pass" if conditional_passes else "fail")
+    failing = verdict.rules[1].findings[0]
+    assert failing.kind == "conditional_difference" and "conditional difference" in failing.sentence
