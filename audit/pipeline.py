@@ -70,6 +70,12 @@ def run_audit(
     console = console or Console(stderr=True)
     registry.require_registry_model(options.promote, spec.model.registry_name)
     uri = resolve_tracking_uri(spec.tracking, options.tracking_uri)
+    asked = options.tracking_uri or spec.tracking.uri
+    if uri is not None and uri != asked:
+        console.print(
+            f"[yellow]tracking server {asked} did not answer; logging to {uri} "
+            "as tracking.fallback_local asks[/]"
+        )
     baseline_source = options.baseline or spec.policy.baseline
     steps = _Steps(console)
     started = time.perf_counter()
