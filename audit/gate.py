@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from functools import cache
 from typing import Literal
 
@@ -38,9 +38,9 @@ FindingCode = Literal[
 
 
 @dataclass(frozen=True, kw_only=True)
-class Finding:
-    code: FindingCode
-    rule_id: str
+class Compared:
+    """A group's estimate against its reference group, with its interval."""
+
     attributes: tuple[str, ...]
     levels: tuple[str, ...]
     reference_levels: tuple[str, ...]
@@ -49,6 +49,12 @@ class Finding:
     value: float | None
     ci_low: float | None
     ci_high: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding(Compared):
+    code: FindingCode
+    rule_id: str
     bound: float | None = None
     baseline_value: float | None = None
     p_adjusted: float | None = None
@@ -123,37 +129,22 @@ def evaluate_policy(
     return Verdict(passed=passed, rules=tuple(outcomes), baseline=policy.baseline)
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """A group against its reference: a plain disparity, or one conditional on legitimate factors."""
+@dataclass(frozen=True, kw_only=True)
+class Comparison(Compared):
+    """What a rule reads: a plain disparity, or one conditional on legitimate factors."""
 
-    attributes: tuple[str, ...]
-    levels: tuple[str, ...]
-    reference_levels: tuple[str, ...]
-    metric: str
-    kind: str
-    value: float | None
-    ci_low: float | None
-    ci_high: float | None
     p_adjusted: float | None
     significant: bool | None
     reliable: bool
 
     @classmethod
     def of(cls, d: Disparity | ConditionalDisparity) -> Comparison:
-        kind = d.kind if isinstance(d, Disparity) else "conditional_difference"
         return cls(
-            d.attributes,
-            d.levels,
-            d.reference_levels,
-            d.metric,
-            kind,
-            d.value,
-            d.ci_low,
-            d.ci_high,
-            d.p_adjusted,
-            d.significant,
-            d.reliable,
+            **{c.name: getattr(d, c.name) for c in fields(Compared) if c.name != "kind"},
+            kind=d.kind if isinstance(d, Disparity) else "conditional_difference",
+            p_adjusted=d.p_adjusted,
+            significant=d.significant,
+            reliable=d.reliable,
         )
 
 
@@ -269,16 +260,9 @@ def _finding(
     p_adjusted: float | None = None,
 ) -> Finding:
     f = Finding(
+        **{c.name: getattr(d, c.name) for c in fields(Compared)},
         code=code,
         rule_id=rule_id,
-        attributes=d.attributes,
-        levels=d.levels,
-        reference_levels=d.reference_levels,
-        metric=d.metric,
-        kind=d.kind,
-        value=d.value,
-        ci_low=d.ci_low,
-        ci_high=d.ci_high,
         bound=bound,
         baseline_value=baseline_value,
         p_adjusted=p_adjusted if p_adjusted is not None else d.p_adjusted,

@@ -19,7 +19,9 @@ import math
 import re
 from collections.abc import Iterable
 
-from audit.stats.result import Assessment
+from audit.stats.result import Assessment, ConditionalDisparity, Disparity, MetricValue, Summary
+
+Estimate = MetricValue | Disparity | ConditionalDisparity | Summary
 
 _UNSAFE = re.compile(r"[^\w.\- ]")
 
@@ -45,27 +47,19 @@ def flatten_metrics(assessment: Assessment) -> dict[str, float]:
         if value is not None and math.isfinite(value):
             out[key] = float(value)
 
+    def put_estimate(stem: str, path: str, record: Estimate) -> None:
+        put(f"{stem}/{path}", record.value)
+        put(f"{stem}.ci_low/{path}", record.ci_low)
+        put(f"{stem}.ci_high/{path}", record.ci_high)
+
     for m in assessment.metrics:
-        path = group_path(m.attributes, m.levels)
-        put(f"{m.metric}/{path}", m.value)
-        put(f"{m.metric}.ci_low/{path}", m.ci_low)
-        put(f"{m.metric}.ci_high/{path}", m.ci_high)
+        put_estimate(m.metric, group_path(m.attributes, m.levels), m)
     for d in assessment.disparities:
         path = group_path(d.attributes, d.levels)
-        stem = f"{d.metric}.{d.kind}"
-        put(f"{stem}/{path}", d.value)
-        put(f"{stem}.ci_low/{path}", d.ci_low)
-        put(f"{stem}.ci_high/{path}", d.ci_high)
-        put(f"{stem}.p_adjusted/{path}", d.p_adjusted)
+        put_estimate(f"{d.metric}.{d.kind}", path, d)
+        put(f"{d.metric}.{d.kind}.p_adjusted/{path}", d.p_adjusted)
     for c in assessment.conditional:
-        path = group_path(c.attributes, c.levels)
-        stem = f"{c.metric}.conditional_difference"
-        put(f"{stem}/{path}", c.value)
-        put(f"{stem}.ci_low/{path}", c.ci_low)
-        put(f"{stem}.ci_high/{path}", c.ci_high)
+        put_estimate(f"{c.metric}.conditional_difference", group_path(c.attributes, c.levels), c)
     for s in assessment.summaries:
-        path = "/".join(safe(a) for a in s.attributes)
-        put(f"{s.measure}/{path}", s.value)
-        put(f"{s.measure}.ci_low/{path}", s.ci_low)
-        put(f"{s.measure}.ci_high/{path}", s.ci_high)
+        put_estimate(s.measure, "/".join(safe(a) for a in s.attributes), s)
     return out
