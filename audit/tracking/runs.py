@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -78,7 +82,9 @@ def _unreachable(uri: str) -> str | None:
         return f"HTTP status {err.code}"
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
-        return f"no answer within {REACH_TIMEOUT_S:g} s ({reason})"
+        if isinstance(reason, (TimeoutError, socket.timeout)):
+            return f"no answer within {REACH_TIMEOUT_S:g} s"
+        return f"no connection ({reason})"
 
 
 def _redact(uri: str) -> str:
@@ -188,25 +194,72 @@ def open_audit_run(
 
     The reason is kept in the tag `audit.error`, so a failed audit is visible in the MLflow UI
     next to the passing ones; an interruption (Ctrl-C, SIGTERM) is recorded the same way.
+    Ctrl-C and SIGTERM are held back while the run is created and while it is closed, so an
+    interruption at that moment cannot leave the run RUNNING for ever: one during creation
+    interrupts the audit as soon as the run exists, one while it is marked FAILED adds nothing
+    to the error being raised, one while it is marked FINISHED comes after all the work. A
+    second signal is never held back, so a store that hangs can still be abandoned.
     """
     client = client_for(uri)
     experiment_id = ensure_experiment(client, uri, experiment)
-    run = client.create_run(
-        experiment_id, run_name=run_name, tags={**tags, "audit.status": "running"}
-    )
-    handle = AuditRun(client, uri, run.info.run_id, experiment_id)
+    with _signals_held() as held:
+        run = client.create_run(
+            experiment_id, run_name=run_name, tags={**tags, "audit.status": "running"}
+        )
+        handle = AuditRun(client, uri, run.info.run_id, experiment_id)
     try:
+        _deliver(held)  # an interruption during create_run interrupts the audit from here
         yield handle
     except BaseException as err:
         reason = (
             "interrupted" if isinstance(err, KeyboardInterrupt) else str(err) or type(err).__name__
         )
-        with contextlib.suppress(Exception):  # the original error matters more than this one
+        with _signals_held(), contextlib.suppress(Exception):
+            # The original error matters more than one from here.
             handle.set_tags({"audit.status": "failed", "audit.error": reason[:5000]})
             client.set_terminated(handle.run_id, status="FAILED")
         raise
-    handle.set_tags({"audit.status": "finished"})
-    client.set_terminated(handle.run_id, status="FINISHED")
+    # Everything is done: an interruption now has nothing left to stop, and is dropped.
+    with _signals_held():
+        handle.set_tags({"audit.status": "finished"})
+        client.set_terminated(handle.run_id, status="FINISHED")
+
+
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[list[int]]:
+    """Records Ctrl-C and SIGTERM instead of acting on them; yields the list of those received.
+
+    A second signal while one is held acts at once (KeyboardInterrupt). Only the main thread
+    can change signal handlers, and only handlers set from Python can be put back; otherwise
+    nothing is held.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread() or any(
+        signal.getsignal(s) is None for s in _HELD_SIGNALS
+    ):
+        yield received
+        return
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+
+    previous = {s: signal.signal(s, hold) for s in _HELD_SIGNALS}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _deliver(held: list[int]) -> None:
+    """Raises the signals held back, now that the handlers in place before are restored."""
+    for signum in held:
+        signal.raise_signal(signum)
 
 
 def flatten_params(document: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
