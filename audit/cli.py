@@ -1,12 +1,15 @@
 """Command line: a thin layer over the package API.
 
 Exit codes are part of the interface that CI pipelines rely on:
-0 success, 1 the audit ran and a policy failed, 2 usage or input error.
+0 success, 1 the audit ran and a policy failed, 2 the audit could not run (usage or input error,
+an unwritable folder, or a bug), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
+from typing import NoReturn
 
 import typer
 
@@ -52,8 +55,24 @@ def main() -> None:
     try:
         app()
     except AuditError as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        sys.exit(EXIT_INPUT_ERROR)
+        _fail(str(err))
+    except OSError as err:
+        # A folder that cannot be written or a file that vanished: the environment, not the
+        # model, so never the gate's exit code 1.
+        where = f" ({err.filename})" if err.filename else ""
+        _fail(
+            f"{err.strerror or err}{where}\nHint: check the paths in the spec and their permissions"
+        )
+    except Exception as err:  # a bug: keep the traceback for the report, still not exit 1
+        traceback.print_exc()
+        _fail(
+            f"unexpected {type(err).__name__}: {err}\nHint: this is a bug; please report it with the traceback above"
+        )
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    sys.exit(EXIT_INPUT_ERROR)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,8 @@ def run_audit(
         written = write_files(report_dir, files)
         if options.junit is not None:
             written += write_files(options.junit.parent, {options.junit.name: files["junit.xml"]})
+        if run is not None:
+            _tag_verdict(run, verdict)
         promoted = None
         target = registry.audited_version(
             audited_model.registry_name, audited_model.registry_version
@@ -171,18 +173,22 @@ def _log(
     params: dict[str, Any] = flatten_params(spec.model_dump(mode="json", by_alias=True))
     run.log_params(params)
     run.log_metrics(flatten_metrics(assessment))
+    with tempfile.TemporaryDirectory() as tmp:
+        write_files(Path(tmp), files)
+        run.log_artifacts(Path(tmp))
+
+
+def _tag_verdict(run: AuditRun, verdict: Verdict) -> None:
+    """Last of all, so a run that fails on the way never shows a verdict."""
     worst = verdict.worst
+    failed = [r.rule_id for r in verdict.rules if r.status == "fail"]
     run.set_tags(
         {
             "audit.verdict": verdict.label,
             "audit.worst_finding": worst.sentence if worst else "none",
-            "audit.rules_failed": ",".join(r.rule_id for r in verdict.rules if r.status == "fail")
-            or "none",
+            "audit.rules_failed": ",".join(failed) or "none",
         }
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        write_files(Path(tmp), files)
-        run.log_artifacts(Path(tmp))
 
 
 class _Steps:

@@ -12,16 +12,17 @@ models are refused.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import numpy as np
 
 from audit.errors import AuditInputError
 from audit.models.skops_io import TRUSTED_TYPES
+from audit.tracking import store
 
 if TYPE_CHECKING:
     from audit.models.training import TrainedModel
@@ -65,49 +66,44 @@ class MlflowArtifact:
 
 @contextlib.contextmanager
 def tracking(tracking_uri: str | None) -> Iterator[None]:
-    """Point MLflow's tracking and registry at ``tracking_uri`` and restore them afterwards."""
+    """Point MLflow's fluent API (tracking and registry) at ``tracking_uri``, then put it back.
+
+    MLflow keeps both URIs in module globals and mirrors them into environment variables; reading
+    them back with ``get_*_uri`` would pin today's default for good, so the raw values are saved
+    and restored instead, and later code in the process resolves its defaults as before.
+    """
     import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
 
     if tracking_uri is None:
         yield
         return
-    previous = mlflow.get_tracking_uri()
-    previous_registry = mlflow.get_registry_uri()
+    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    saved_tracking, saved_registry = tracking_utils._tracking_uri, registry_utils._registry_uri
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     try:
         yield
     finally:
-        mlflow.set_tracking_uri(previous)
-        mlflow.set_registry_uri(previous_registry)
-
-
-def default_artifact_location(tracking_uri: str) -> str | None:
-    """Artifacts next to a SQLite store rather than in ./mlruns of whatever the cwd is."""
-    parsed = urlparse(tracking_uri)
-    if parsed.scheme == "sqlite" and tracking_uri.startswith("sqlite:///"):
-        db = Path(tracking_uri.removeprefix("sqlite:///"))
-        if not db.is_absolute():
-            db = Path.cwd() / db
-        return (db.parent / "mlartifacts").resolve().as_uri()
-    return None
+        mlflow.set_tracking_uri(saved_tracking)  # type: ignore[arg-type]  # None: MLflow's default
+        registry_utils._registry_uri = saved_registry
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def ensure_experiment(name: str, *, tracking_uri: str, artifact_location: str | None = None) -> str:
-    """The id of experiment ``name``, created with artifacts beside a SQLite store if new.
+    """The id of experiment ``name`` in the store at ``tracking_uri``, created if new.
 
     MLflow's own default puts the artifacts of a SQLite store in ./mlruns of the current
     directory, wherever that is; this keeps them next to the database instead.
     """
-    import mlflow
-
-    with tracking(tracking_uri):
-        client = mlflow.MlflowClient()
-        found = client.get_experiment_by_name(name)
-        if found is not None:
-            return str(found.experiment_id)
-        location = artifact_location or default_artifact_location(tracking_uri)
-        return str(client.create_experiment(name, artifact_location=location))
+    return store.ensure_experiment(
+        store.client_for(tracking_uri), tracking_uri, name, artifact_location
+    )
 
 
 def log_trained_model(

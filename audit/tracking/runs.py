@@ -23,11 +23,9 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from filelock import FileLock
-
 from audit.errors import AuditInputError
-from audit.models.mlflow_io import default_artifact_location
 from audit.spec import DEFAULT_TRACKING_URI, TrackingSpec
+from audit.tracking.store import client_for, ensure_experiment, local_store_folder
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -64,7 +62,7 @@ def resolve_tracking_uri(spec: TrackingSpec, override: str | None = None) -> str
         )
     if scheme == "sqlite" or scheme in ("file", "") or scheme.startswith(("postgresql", "mysql")):
         if scheme == "sqlite":
-            _local_store_folder(uri).mkdir(parents=True, exist_ok=True)
+            local_store_folder(uri).mkdir(parents=True, exist_ok=True)
         return uri
     raise AuditInputError(
         f"tracking URI '{_redact(uri)}'",
@@ -93,54 +91,6 @@ def _redact(uri: str) -> str:
     if parsed.password:
         return uri.replace(f":{parsed.password}@", ":***@")
     return uri
-
-
-def _local_store_folder(uri: str) -> Path:
-    return Path(uri.removeprefix("sqlite:///")).parent
-
-
-@contextlib.contextmanager
-def _store_lock(uri: str) -> Iterator[None]:
-    """Serialises creating a SQLite store and its experiments between concurrent audits.
-
-    Two processes that find no database both run MLflow's schema migrations, and two that find
-    no experiment both create it; one of each pair would fail. A lock file beside the database
-    makes the second wait a moment instead.
-    """
-    if urlparse(uri).scheme != "sqlite":
-        yield
-        return
-    folder = _local_store_folder(uri)
-    folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / ".audit-store.lock"), timeout=120):
-        yield
-
-
-def client_for(uri: str) -> MlflowClient:
-    from mlflow import MlflowClient
-
-    with _store_lock(uri):
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        client.search_experiments(max_results=1)  # creates or migrates the store under the lock
-    return client
-
-
-def ensure_experiment(client: MlflowClient, uri: str, name: str) -> str:
-    from mlflow.exceptions import MlflowException
-
-    with _store_lock(uri):
-        found = client.get_experiment_by_name(name)
-        if found is not None:
-            return str(found.experiment_id)
-        try:
-            return str(
-                client.create_experiment(name, artifact_location=default_artifact_location(uri))
-            )
-        except MlflowException:  # created meanwhile by an audit on another machine
-            again = client.get_experiment_by_name(name)
-            if again is None:
-                raise
-            return str(again.experiment_id)
 
 
 @dataclass

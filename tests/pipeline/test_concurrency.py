@@ -94,12 +94,6 @@ sys.exit(1 if failures else 0)
 """
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="audit/models/mlflow_io.py ensure_experiment (used by log_trained_model for the "
-    "'reference-models' experiment) neither takes the store lock nor re-reads the experiment "
-    "when creating it fails: two audits training at once can fail with 'already exists'",
-)
 def test_trained_model_experiment_is_created_safely_by_concurrent_audits(
     tmp_path: Path, every_run: Callable[[str], list[Any]]
 ) -> None:

@@ -175,11 +175,6 @@ def test_spec_error_stops_before_any_tracking(
     assert not spec.report_dir.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit/cli.py main() maps only AuditError to exit 2: an OSError writing the report "
-    "escapes with a traceback and Python's exit 1, the code for 'gate failed'",
-)
 def test_unwritable_report_folder_is_not_a_gate_failure(
     make_spec: Callable[..., Any],
     audit_cli: Callable[..., Any],
