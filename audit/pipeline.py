@@ -33,7 +33,13 @@ from audit.steps.outputs import result_files, write_files
 from audit.steps.statistics import assess_decisions
 from audit.tracking import registry
 from audit.tracking.naming import flatten_metrics
-from audit.tracking.runs import AuditRun, flatten_params, open_audit_run, resolve_tracking_uri
+from audit.tracking.runs import (
+    AuditRun,
+    flatten_params,
+    open_audit_run,
+    redact,
+    resolve_tracking_uri,
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ def run_audit(
     asked = options.tracking_uri or spec.tracking.uri
     if uri is not None and uri != asked:
         console.print(
-            f"[yellow]tracking server {asked} did not answer; logging to {uri} "
+            f"[yellow]tracking server {redact(asked)} did not answer; logging to {uri} "
             "as tracking.fallback_local asks[/]"
         )
     baseline_source = options.baseline or spec.policy.baseline
@@ -104,7 +110,7 @@ def run_audit(
             data=data.fingerprint,
             model=model.identity.as_dict(),
             seed=spec.statistics.seed,
-            tracking={"uri": uri, "run_id": run.run_id if run else None},
+            tracking={"uri": redact(uri) if uri else None, "run_id": run.run_id if run else None},
         )
         files = result_files(
             assessment=assessment,
@@ -171,6 +177,7 @@ def _log(
     run: AuditRun, spec: AuditSpec, assessment: Assessment, verdict: Verdict, files: dict[str, str]
 ) -> None:
     params: dict[str, Any] = flatten_params(spec.model_dump(mode="json", by_alias=True))
+    params["tracking.uri"] = redact(spec.tracking.uri)  # a database URI may carry a password
     run.log_params(params)
     run.log_metrics(flatten_metrics(assessment))
     with tempfile.TemporaryDirectory() as tmp:

@@ -54,7 +54,7 @@ def resolve_tracking_uri(spec: TrackingSpec, override: str | None = None) -> str
         if spec.fallback_local:
             return DEFAULT_TRACKING_URI
         raise AuditInputError(
-            f"MLflow tracking server '{_redact(uri)}'",
+            f"MLflow tracking server '{redact(uri)}'",
             expected="a running MLflow server answering at /health",
             found=problem,
             fix="start the server (mlflow server --host ... --port ...), correct tracking.uri, "
@@ -65,7 +65,7 @@ def resolve_tracking_uri(spec: TrackingSpec, override: str | None = None) -> str
             local_store_folder(uri).mkdir(parents=True, exist_ok=True)
         return uri
     raise AuditInputError(
-        f"tracking URI '{_redact(uri)}'",
+        f"tracking URI '{redact(uri)}'",
         expected="sqlite:///PATH, http(s)://HOST:PORT, or a database URI MLflow accepts",
         found=f"the scheme '{scheme}'",
         fix=f"use the default {DEFAULT_TRACKING_URI} or the address of an MLflow server",
@@ -85,7 +85,7 @@ def _unreachable(uri: str) -> str | None:
         return f"no connection ({reason})"
 
 
-def _redact(uri: str) -> str:
+def redact(uri: str) -> str:
     """The URI without a password, for messages and the manifest."""
     parsed = urlparse(uri)
     if parsed.password:

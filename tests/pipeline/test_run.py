@@ -196,3 +196,12 @@ def test_callers_data_is_not_modified(tmp_path: Path, store: str) -> None:
     run_audit(parse_spec(text), spec_text=text)
     assert (data.read_bytes(), decisions.read_bytes()) == before
     assert pd.read_csv(data).shape == (20000, 5)
+
+
+def test_passwords_in_tracking_uris_are_never_written() -> None:
+    from audit.tracking.runs import redact
+
+    assert redact("postgresql://audit:s3cret@db.internal/mlflow") == (
+        "postgresql://audit:***@db.internal/mlflow"
+    )
+    assert redact("sqlite:///mlruns/mlflow.db") == "sqlite:///mlruns/mlflow.db"
