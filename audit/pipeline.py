@@ -123,7 +123,7 @@ def run_audit(
         )
         if run is not None:
             with steps("logging to MLflow"):
-                _log(run, spec, assessment, verdict, files)
+                _log(run, spec, model.identity.as_dict(), assessment, files)
         report_dir = options.report_dir or spec.report_dir
         written = write_files(report_dir, files)
         if options.junit is not None:
@@ -174,10 +174,15 @@ def _model_tags(identity: dict[str, str | None]) -> dict[str, str]:
 
 
 def _log(
-    run: AuditRun, spec: AuditSpec, assessment: Assessment, verdict: Verdict, files: dict[str, str]
+    run: AuditRun,
+    spec: AuditSpec,
+    identity: dict[str, str | None],
+    assessment: Assessment,
+    files: dict[str, str],
 ) -> None:
     params: dict[str, Any] = flatten_params(spec.model_dump(mode="json", by_alias=True))
     params["tracking.uri"] = redact(spec.tracking.uri)  # a database URI may carry a password
+    params.update({f"audited_model.{k}": v for k, v in identity.items() if v is not None})
     run.log_params(params)
     run.log_metrics(flatten_metrics(assessment))
     with tempfile.TemporaryDirectory() as tmp:

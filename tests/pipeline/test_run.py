@@ -105,6 +105,8 @@ def test_trained_model_audit_lands_in_mlflow_on_disk_and_in_the_registry(
     assert run.data.metrics == pytest.approx(flatten_metrics(assessment))
     assert run.data.params["statistics.n_boot"] == "200"
     assert run.data.params["model.train.register.name"] == "prof"
+    assert run.data.params["audited_model.version"] == "1"
+    assert len(run.data.params["audited_model.sha256"]) == 64
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert artifacts == files
 
