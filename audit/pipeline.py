@@ -74,8 +74,8 @@ def run_audit(
 ) -> AuditOutcome:
     options = options or RunOptions()
     console = console or Console(stderr=True)
-    registry.require_registry_model(options.promote, spec.model.registry_name)
     uri = resolve_tracking_uri(spec.tracking, options.tracking_uri)
+    registry.require_registry_model(options.promote, spec.model.registry_name, uri)
     asked = options.tracking_uri or spec.tracking.uri
     if uri is not None and uri != asked:
         console.print(

@@ -25,8 +25,17 @@ def audited_version(name: str | None, version: str | None) -> RegistryVersion | 
     return RegistryVersion(name, version)
 
 
-def require_registry_model(promote: str | None, registry_name: str | None) -> None:
+def require_registry_model(
+    promote: str | None, registry_name: str | None, tracking_uri: str | None
+) -> None:
     """`--promote` only makes sense for a model that lives in the registry; say so up front."""
+    if promote and tracking_uri is None:
+        raise AuditInputError(
+            "--promote",
+            expected="MLflow tracking switched on, to reach the registry",
+            found="tracking.enabled: false",
+            fix="switch tracking on in the spec, or drop --promote",
+        )
     if promote and registry_name is None:
         raise AuditInputError(
             "--promote",

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from audit.data import generate_population
+from audit.errors import AuditInputError
 from audit.gate import Verdict
 from audit.manifest import frame_fingerprint
 from audit.pipeline import RunOptions, run_audit
@@ -207,3 +208,18 @@ def test_passwords_in_tracking_uris_are_never_written() -> None:
         "postgresql://audit:***@db.internal/mlflow"
     )
     assert redact("sqlite:///mlruns/mlflow.db") == "sqlite:///mlruns/mlflow.db"
+
+
+def test_promote_needs_a_registry_model_and_tracking(tmp_path: Path, store: str) -> None:
+    data, decisions = write_decisions(tmp_path, "p", 6, None)
+    text = decisions_spec(tmp_path, "p", data, decisions, store)
+    with pytest.raises(
+        AuditInputError, match="--promote: expected an audited model from the MLflow registry"
+    ):
+        run_audit(parse_spec(text), spec_text=text, options=RunOptions(promote="champion"))
+    off = TRAINED.format(uri="x", out=tmp_path / "r").replace(
+        'tracking: {uri: "x"}', "tracking: {enabled: false}"
+    )
+    with pytest.raises(AuditInputError, match="--promote: expected MLflow tracking switched on"):
+        run_audit(parse_spec(off), spec_text=off, options=RunOptions(promote="champion"))
+    assert not (tmp_path / "p").exists() and not (tmp_path / "r").exists()
