@@ -1,5 +1,6 @@
-"""Benchmark of the whole `audit run` flow, with fairlearn, aif360 and MLflow's fluent API on the
-same decisions in the same run.
+"""Benchmark of the whole `audit run` flow, against fairlearn, aif360 and MLflow's fluent API.
+
+All on the same decisions, in the same run:
 
     .venv/bin/python benchmarks/bench_pipeline.py [--sizes 100000 1000000] [--repeat 3]
         [--max-seconds 120] [--out FILE]
