@@ -72,9 +72,8 @@ def _train(spec: AuditSpec, train: pd.DataFrame, tracking_uri: str | None) -> Au
             register=register.name if register else None,
             alias=register.alias if register else None,
         )
-        uri = logged.registry_uri or logged.model_uri
-        if register:
-            uri = f"models:/{register.name}/{logged.version}"
+        # By version, not alias: an alias moved meanwhile must not swap the model audited.
+        uri = f"models:/{register.name}/{logged.version}" if register else logged.model_uri
         return _opened(load_model(uri, tracking_uri=tracking_uri))
     import skops.io
 

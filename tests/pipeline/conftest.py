@@ -402,3 +402,16 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
             continue
         if sig == signal.SIGTERM:
             time.sleep(0.5)  # a moment for its workers to follow; then make sure
+
+
+@pytest.fixture
+def result_files() -> set[str]:
+    """The files every successful audit leaves, in its report folder and as MLflow artifacts."""
+    return {
+        "assessment.json",
+        "verdict.json",
+        "manifest.json",
+        "junit.xml",
+        "spec.yaml",
+        "summary.md",
+    }
