@@ -2,7 +2,8 @@
 
 Exit codes are part of the interface that CI pipelines rely on:
 0 success, 1 the audit ran and a policy failed, 2 the audit could not run (usage or input error,
-an unwritable folder, or a bug), 130 interrupted.
+an unwritable folder, or a bug), 3 the audit ran and the data cannot tell whether the policy holds
+(inconclusive; 0 when the policy lets an inconclusive gate through), 130 interrupted.
 """
 
 from __future__ import annotations

@@ -1,39 +1,65 @@
 """The release gate: policy rules read against an `Assessment`, giving a verdict with reasons.
 
-A rule fails only on evidence. With `evidence: interval` (the default) a group breaches a bound
-when its whole confidence interval lies beyond it; when only the estimate does, the group is
-reported as *inconclusive* and does not fail the rule. Groups below the minimum size are
-reported but never decide the verdict alone. Every breach is a `Finding` record with a stable
-code, a plain sentence and its evidence (Architecture decision 6: findings are records).
+A verdict is a claim, so it is three-valued and drawn on evidence both ways (interval evidence,
+the default):
 
-Non-regression compares the candidate with a baseline assessment (the model in production, or a
-previous audit) on every threshold rule's metric: the candidate fails when it is significantly
-further from the rule's allowed range than the baseline, Holm-corrected over all comparisons.
+- a group **passes** a threshold rule when its whole confidence interval lies inside the allowed
+  range: the data show the disparity is acceptable;
+- it **fails** when its interval lies beyond the bound, after the confirmatory correction below;
+- it is **inconclusive** otherwise: the data cannot tell, and the outcome says how large a gap the
+  audit could have detected for that group at its size.
+
+Groups below the minimum size (or whose metric rests on too few people) are reported as
+unreliable and never decide. A rule passes when every reliable group passes, fails when one
+fails, and is inconclusive otherwise; a rule that nothing reliable could evaluate is
+`not_evaluable`, which never counts as a pass. The overall verdict is FAIL, INCONCLUSIVE or PASS,
+and the policy's `on_inconclusive` says whether an inconclusive gate lets a release through.
+
+Confirmatory and exploratory tests. The comparisons the rules decide on form one family, corrected
+together (the spec's correction, Holm by default): a threshold breach is a one-sided test that
+the disparity lies beyond its bound, a significance rule's test is the two-sided test of no
+disparity. With one comparison the correction changes nothing and "interval beyond the bound"
+is exactly the test. Passing needs no correction: "every group inside the range" is an
+intersection-union claim, which holds at the stated level without one. The assessment's own
+p-values, corrected over every metric and group of the audit, are the exploratory ones.
+
+Non-regression compares the candidate with a baseline on every threshold rule's metric: the
+candidate fails when it is significantly further from the rule's allowed range than the baseline.
+When both models were scored on the same people the comparison is paired (the same bootstrap
+resamples for both, `audit.stats.paired`); otherwise the two assessments are treated as independent.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import TypeAdapter
 from scipy import stats
 
+from audit.metrics.bounds import above, below
 from audit.metrics.significance import adjust
-from audit.spec import Evidence, PolicySpec, SignificanceRule, ThresholdRule
+from audit.spec import Evidence, OnInconclusive, PolicySpec, SignificanceRule, ThresholdRule
 from audit.stats.result import Assessment, ConditionalDisparity, Disparity
 
-RuleStatus = Literal["pass", "fail", "not_evaluable"]
+if TYPE_CHECKING:
+    from audit.stats.paired import PairedChange
+
+RuleStatus = Literal["pass", "fail", "inconclusive", "not_evaluable"]
+VerdictLabel = Literal["pass", "fail", "inconclusive"]
+GroupStatus = Literal["pass", "fail", "inconclusive", "unreliable", "undefined"]
 FindingCode = Literal[
     "BOUND_BREACHED",  # the evidence places the group beyond the rule's bound
-    "BOUND_INCONCLUSIVE",  # the estimate is beyond the bound, the interval is not
+    "BOUND_INCONCLUSIVE",  # the interval reaches both sides of the bound: the data cannot tell
     "SMALL_GROUP",  # beyond the bound, but the group is below the minimum size
     "SIGNIFICANT_DISPARITY",  # a corrected test rejects "no disparity"
+    "UNDERPOWERED",  # no significant disparity, but the audit could not see a gap of the size asked
     "REGRESSION",  # significantly worse than the baseline
+    "NOT_EVALUABLE",  # the rule had nothing reliable to read
 ]
 
 
@@ -52,12 +78,28 @@ class Compared:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GroupOutcome(Compared):
+    """What one rule concluded for one group, with the evidence behind it."""
+
+    status: GroupStatus
+    detectable: float | None  # smallest gap this comparison detects with the stated power
+    p_confirmatory: float | None = None  # corrected within the gate's family of decided tests
+    baseline_value: float | None = None
+    change: float | None = None  # non-regression: candidate's distance to the range - baseline's
+    change_ci_low: float | None = None
+    change_ci_high: float | None = None
+    paired: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Finding(Compared):
     code: FindingCode
     rule_id: str
     bound: float | None = None
     baseline_value: float | None = None
     p_adjusted: float | None = None
+    detectable: float | None = None
+    estimate_beyond: bool | None = None
     decides: bool
     sentence: str
 
@@ -67,19 +109,38 @@ class RuleOutcome:
     rule_id: str
     description: str
     status: RuleStatus
-    evaluated: int
+    evaluated: int  # reliable comparisons that could be read
     findings: tuple[Finding, ...]
+    groups: tuple[GroupOutcome, ...] = ()
+    reason: str | None = None  # why the rule is not evaluable
+
+    @property
+    def largest_detectable(self) -> float | None:
+        """The largest of the smallest detectable gaps among the groups that count."""
+        gaps = [g.detectable for g in self.groups if g.detectable is not None and _counts(g)]
+        return max(gaps) if gaps else None
 
 
 @dataclass(frozen=True, kw_only=True)
 class Verdict:
-    passed: bool
+    status: VerdictLabel
     rules: tuple[RuleOutcome, ...]
+    on_inconclusive: OnInconclusive = "fail"
     baseline: str | None = None
+    confirmatory_tests: int = 0  # size of the family the deciding tests were corrected in
 
     @property
     def label(self) -> str:
-        return "pass" if self.passed else "fail"
+        return self.status
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    @property
+    def release_allowed(self) -> bool:
+        """What the gate means for a release: a pass, or an inconclusive gate the policy lets by."""
+        return self.passed or (self.status == "inconclusive" and self.on_inconclusive == "pass")
 
     @property
     def failures(self) -> tuple[Finding, ...]:
@@ -112,29 +173,66 @@ def _excess(f: Finding) -> float:
     return abs(f.value - f.bound)
 
 
+def _counts(g: GroupOutcome) -> bool:
+    return g.status in ("pass", "fail", "inconclusive")
+
+
 def evaluate_policy(
-    policy: PolicySpec, assessment: Assessment, baseline: Assessment | None = None
+    policy: PolicySpec,
+    assessment: Assessment,
+    baseline: Assessment | None = None,
+    paired: Mapping[str, Sequence[PairedChange]] | None = None,
 ) -> Verdict:
-    """The verdict: every rule on the assessment, then non-regression against the baseline."""
-    outcomes: list[RuleOutcome] = []
+    """The verdict: every rule on the assessment, then non-regression against the baseline.
+
+    `paired` maps each threshold rule's id to its paired changes when the baseline model was
+    scored on the same people (`audit.stats.paired.regression_changes`); without them a baseline
+    assessment is compared as an independent sample.
+    """
+    detectable = _Detectable(assessment)
+    reads: list[_Read] = []
     for rule in policy.rules:
         if isinstance(rule, ThresholdRule):
-            outcomes.append(_threshold(rule, assessment, rule.evidence or policy.evidence))
+            reads.extend(_threshold_reads(rule, assessment, rule.evidence or policy.evidence))
         else:
-            outcomes.append(_significance(rule, assessment))
-    if baseline is not None:
+            reads.extend(_significance_reads(rule, assessment))
+    family = [r for r in reads if r.p_value is not None]
+    adjusted = adjust(np.array([r.p_value for r in family]), assessment.settings.correction)
+    for r, q in zip(family, adjusted.tolist(), strict=True):
+        r.p_confirmatory = q
+    alpha = assessment.settings.alpha
+    outcomes = [
+        _rule_outcome(rule, [r for r in reads if r.rule is rule], alpha, detectable)
+        for rule in policy.rules
+    ]
+    if baseline is not None or paired is not None:
         thresholds = [r for r in policy.rules if isinstance(r, ThresholdRule)]
-        outcomes.extend(_regressions(thresholds, assessment, baseline, policy.regression_margin))
-    passed = all(o.status != "fail" for o in outcomes)
-    return Verdict(passed=passed, rules=tuple(outcomes), baseline=policy.baseline)
+        outcomes.extend(
+            _regressions(thresholds, assessment, baseline, paired, policy.regression_margin)
+        )
+    return Verdict(
+        status=_overall([o.status for o in outcomes]),
+        rules=tuple(outcomes),
+        on_inconclusive=policy.on_inconclusive,
+        baseline=policy.baseline,
+        confirmatory_tests=len(family),
+    )
+
+
+def _overall(statuses: Sequence[RuleStatus]) -> VerdictLabel:
+    if "fail" in statuses:
+        return "fail"
+    if "inconclusive" in statuses or "not_evaluable" in statuses:
+        return "inconclusive"
+    return "pass"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Comparison(Compared):
     """What a rule reads: a plain disparity, or one conditional on legitimate factors."""
 
-    p_adjusted: float | None
-    significant: bool | None
+    p_value: float | None
+    detectable: float | None
     reliable: bool
 
     @classmethod
@@ -142,10 +240,23 @@ class Comparison(Compared):
         return cls(
             **{c.name: getattr(d, c.name) for c in fields(Compared) if c.name != "kind"},
             kind=d.kind if isinstance(d, Disparity) else "conditional_difference",
-            p_adjusted=d.p_adjusted,
-            significant=d.significant,
+            p_value=d.p_value,
+            detectable=d.detectable if isinstance(d, Disparity) else None,
             reliable=d.reliable,
         )
+
+
+@dataclass(kw_only=True)
+class _Read:
+    """One comparison as one rule reads it, before and after the confirmatory correction."""
+
+    rule: ThresholdRule | SignificanceRule
+    d: Comparison
+    status: GroupStatus  # provisional for tests still to be corrected
+    bound: float | None = None
+    beyond: bool = False  # the estimate itself lies beyond the bound
+    p_value: float | None = None  # enters the confirmatory family when set
+    p_confirmatory: float | None = None
 
 
 def _in_scope(d: Comparison, rule: ThresholdRule | SignificanceRule) -> bool:
@@ -186,78 +297,189 @@ def _describe(rule: ThresholdRule) -> str:
     return f"{what} {' and '.join(parts)}"
 
 
-def _threshold(rule: ThresholdRule, assessment: Assessment, evidence: Evidence) -> RuleOutcome:
+def _threshold_reads(
+    rule: ThresholdRule, assessment: Assessment, evidence: Evidence
+) -> list[_Read]:
     low, high = rule.bounds
-    findings: list[Finding] = []
-    evaluated = 0
+    z = _z(assessment.settings.alpha)
+    reads = []
     for d in _candidates(assessment, rule, rule.metric, rule.kind):
         if d.value is None:
+            reads.append(_Read(rule=rule, d=d, status="undefined"))
             continue
-        evaluated += 1
-        bound = low if d.value < low else high if d.value > high else None
-        if bound is None:
-            continue
-        has_interval = d.ci_low is not None and d.ci_high is not None
-        beyond = (
-            (d.ci_high is not None and d.ci_high < low)
-            or (d.ci_low is not None and d.ci_low > high)
-            if evidence == "interval" and has_interval
-            else True
-        )
+        bound = low if below(d.value, low) else high if above(d.value, high) else None
         if not d.reliable:
-            code: FindingCode = "SMALL_GROUP"
-        elif beyond:
-            code = "BOUND_BREACHED"
-        else:
-            code = "BOUND_INCONCLUSIVE"
-        findings.append(_finding(code, rule.id, d, bound=bound, decides=code == "BOUND_BREACHED"))
-    return _outcome(rule.id, _describe(rule), evaluated, findings)
+            reads.append(_Read(rule=rule, d=d, status="unreliable", bound=bound))
+            continue
+        if evidence == "point":
+            reads.append(_Read(rule=rule, d=d, status="pass" if bound is None else "fail", bound=bound))
+            continue
+        if d.ci_low is None or d.ci_high is None:  # no interval: the data cannot show either way
+            reads.append(_Read(rule=rule, d=d, status="inconclusive", bound=bound))
+            continue
+        inside = not below(d.ci_low, low) and not above(d.ci_high, high)
+        nearest = bound if bound is not None else (low if d.value - low < high - d.value else high)
+        reads.append(
+            _Read(
+                rule=rule,
+                d=d,
+                status="pass" if inside else "inconclusive",
+                bound=nearest if not inside else bound,
+                beyond=bound is not None,
+                p_value=_breach_p_value(d, low, high, z),
+            )
+        )
+    return reads
 
 
-def _significance(rule: SignificanceRule, assessment: Assessment) -> RuleOutcome:
-    findings: list[Finding] = []
-    evaluated = 0
+def _breach_p_value(d: Comparison, low: float, high: float, z: float) -> float:
+    """Two-sided-equivalent p-value of "the disparity lies beyond the allowed range".
+
+    The interval's half-width on the side facing the bound gives the standard error, so an
+    interval that just touches the bound gives p = alpha: with a family of one, "p < alpha" is
+    "the whole interval lies beyond the bound". A value inside the range gives p >= 1.
+    """
+    assert d.value is not None and d.ci_low is not None and d.ci_high is not None
+    candidates = []
+    if math.isfinite(high):
+        half = d.value - d.ci_low
+        candidates.append(_one_sided(d.value - high, half, z))
+    if math.isfinite(low):
+        half = d.ci_high - d.value
+        candidates.append(_one_sided(low - d.value, half, z))
+    return min(1.0, 2 * min(candidates)) if candidates else 1.0
+
+
+def _one_sided(excess: float, half_width: float, z: float) -> float:
+    """P(beyond) for an estimate `excess` past the bound with this interval half-width."""
+    if half_width <= 0:
+        return 0.0 if excess > 0 else 1.0
+    return float(stats.norm.sf(z * excess / half_width))
+
+
+def _significance_reads(rule: SignificanceRule, assessment: Assessment) -> list[_Read]:
+    reads = []
     for metric in rule.no_significant_disparity:
         for d in _candidates(assessment, rule, metric, "difference"):
-            if d.significant is None:
-                continue
-            evaluated += 1
-            if d.significant:
-                findings.append(_finding("SIGNIFICANT_DISPARITY", rule.id, d, decides=d.reliable))
-    description = rule.description or (
-        "no significant disparity in " + ", ".join(rule.no_significant_disparity)
+            if d.value is None or d.p_value is None:
+                reads.append(_Read(rule=rule, d=d, status="undefined"))
+            elif not d.reliable:
+                reads.append(_Read(rule=rule, d=d, status="unreliable"))
+            else:
+                reads.append(_Read(rule=rule, d=d, status="pass", p_value=d.p_value))
+    return reads
+
+
+def _rule_outcome(
+    rule: ThresholdRule | SignificanceRule,
+    reads: list[_Read],
+    alpha: float,
+    detectable: _Detectable,
+) -> RuleOutcome:
+    findings: list[Finding] = []
+    groups: list[GroupOutcome] = []
+    significance = isinstance(rule, SignificanceRule)
+    for r in reads:
+        d, status = r.d, r.status
+        gap = detectable.of(d)
+        if r.p_confirmatory is not None and r.p_confirmatory < alpha:
+            status = "fail"
+        elif significance and status == "pass":
+            asked = rule.detectable_gap if isinstance(rule, SignificanceRule) else None
+            if asked is not None and (gap is None or gap > asked):
+                status = "inconclusive"
+        code = _code(r, status, significance)
+        if code is not None:
+            findings.append(
+                _finding(
+                    code,
+                    rule.id,
+                    d,
+                    decides=status == "fail",
+                    bound=r.bound,
+                    p_adjusted=r.p_confirmatory,
+                    detectable=gap,
+                    estimate_beyond=r.beyond,
+                )
+            )
+        groups.append(
+            GroupOutcome(
+                **{c.name: getattr(d, c.name) for c in fields(Compared)},
+                status=status,
+                detectable=gap,
+                p_confirmatory=r.p_confirmatory,
+            )
+        )
+    description = (
+        _describe(rule)
+        if isinstance(rule, ThresholdRule)
+        else rule.description
+        or "no significant disparity in " + ", ".join(rule.no_significant_disparity)
     )
-    return _outcome(rule.id, description, evaluated, findings)
+    return _outcome(rule.id, description, findings, groups)
+
+
+def _code(r: _Read, status: GroupStatus, significance: bool) -> FindingCode | None:
+    if status == "fail":
+        return "SIGNIFICANT_DISPARITY" if significance else "BOUND_BREACHED"
+    if status == "inconclusive":
+        return "UNDERPOWERED" if significance else "BOUND_INCONCLUSIVE"
+    if status == "unreliable" and r.bound is not None:
+        return "SMALL_GROUP"
+    return None
 
 
 def _outcome(
-    rule_id: str, description: str, evaluated: int, findings: Sequence[Finding]
+    rule_id: str,
+    description: str,
+    findings: Sequence[Finding],
+    groups: Sequence[GroupOutcome],
 ) -> RuleOutcome:
     status: RuleStatus
+    counted = [g for g in groups if _counts(g)]
+    reason = None
     if any(f.decides for f in findings):
         status = "fail"
-    elif evaluated == 0:
+    elif not counted:
         status = "not_evaluable"
+        reason = _why_not_evaluable(groups)
+    elif any(g.status == "inconclusive" for g in counted):
+        status = "inconclusive"
     else:
         status = "pass"
     return RuleOutcome(
         rule_id=rule_id,
         description=description,
         status=status,
-        evaluated=evaluated,
+        evaluated=len(counted),
         findings=tuple(findings),
+        groups=tuple(groups),
+        reason=reason,
+    )
+
+
+def _why_not_evaluable(groups: Sequence[GroupOutcome]) -> str:
+    if not groups:
+        return "no comparison matches the rule's metric, kind and attributes"
+    if all(g.status == "undefined" for g in groups):
+        return f"the metric is undefined for every one of the {len(groups)} groups compared"
+    return (
+        f"none of the {len(groups)} groups compared reaches the minimum size "
+        "(or the metric rests on too few people in each)"
     )
 
 
 def _finding(
     code: FindingCode,
     rule_id: str,
-    d: Comparison,
+    d: Compared,
     *,
     decides: bool,
     bound: float | None = None,
     baseline_value: float | None = None,
     p_adjusted: float | None = None,
+    detectable: float | None = None,
+    estimate_beyond: bool | None = None,
 ) -> Finding:
     f = Finding(
         **{c.name: getattr(d, c.name) for c in fields(Compared)},
@@ -265,38 +487,95 @@ def _finding(
         rule_id=rule_id,
         bound=bound,
         baseline_value=baseline_value,
-        p_adjusted=p_adjusted if p_adjusted is not None else d.p_adjusted,
+        p_adjusted=p_adjusted,
+        detectable=detectable,
+        estimate_beyond=estimate_beyond,
         decides=decides,
         sentence="",
     )
     return replace(f, sentence=sentence(f))
 
 
+def _number(x: float) -> str:
+    """Three decimals, without the '-0.000' of a tiny negative number."""
+    text = f"{x:.3f}"
+    return "0.000" if text == "-0.000" else text
+
+
 def sentence(f: Finding) -> str:
     """One plain sentence a reader of the report understands without the tables."""
     group = " × ".join(f"{a}={v}" for a, v in zip(f.attributes, f.levels, strict=True))
     ref = " × ".join(f.reference_levels)
-    est = f"{f.value:.3f}" if f.value is not None else "undefined"
+    est = _number(f.value) if f.value is not None else "undefined"
     ci = (
-        f" (95% CI {f.ci_low:.3f} to {f.ci_high:.3f})"
+        f" (95% CI {_number(f.ci_low)} to {_number(f.ci_high)})"
         if f.ci_low is not None and f.ci_high is not None
-        else ""
+        else " (no interval)"
     )
     what = f"{f.metric} {f.kind.replace('_', ' ')} for {group} vs {ref} is {est}{ci}"
-    if f.code == "BOUND_BREACHED":
-        return f"{what}: beyond the bound {f.bound:g}."
-    if f.code == "BOUND_INCONCLUSIVE":
-        return f"{what}: the estimate is beyond {f.bound:g} but the interval is not; not decisive."
-    if f.code == "SMALL_GROUP":
-        return (
-            f"{what}: beyond {f.bound:g}, but the group is below the minimum size; reported only."
-        )
-    if f.code == "SIGNIFICANT_DISPARITY":
-        return f"{what}: significant after correction (p = {f.p_adjusted:.2g})."
-    return (
-        f"{what}: significantly worse than the baseline's {f.baseline_value:.3f} "
-        f"(p = {f.p_adjusted:.2g})."
+    seen = (
+        f"; at this size the audit detects gaps of {f.detectable:.3f} or more"
+        if f.detectable is not None
+        else ""
     )
+    if f.code == "BOUND_BREACHED":
+        return f"{what}: beyond the bound {f.bound:g}{_p(f)}."
+    if f.code == "BOUND_INCONCLUSIVE":
+        side = "beyond" if f.estimate_beyond else "within"
+        return (
+            f"{what}: the estimate is {side} the bound {f.bound:g} but the interval reaches "
+            "both sides of it; "
+            f"the data cannot tell{seen}."
+        )
+    if f.code == "SMALL_GROUP":
+        return f"{what}: beyond {f.bound:g}, but the group is below the minimum size; reported only."
+    if f.code == "SIGNIFICANT_DISPARITY":
+        return f"{what}: significant after the confirmatory correction{_p(f)}."
+    if f.code == "UNDERPOWERED":
+        return f"{what}: not significant, but the audit could not see the gap asked for{seen}."
+    return (
+        f"{what}: significantly worse than the baseline's {_number(f.baseline_value or 0.0)}"
+        f"{_p(f)}."
+    )
+
+
+def _p(f: Finding) -> str:
+    return f" (corrected p = {f.p_adjusted:.2g})" if f.p_adjusted is not None else ""
+
+
+def _z(alpha: float) -> float:
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+class _Detectable:
+    """The smallest gap each comparison detects at the audit's level and power.
+
+    Rate differences carry it from the assessment (two-proportion power calculation). A ratio's is
+    that gap over the reference group's rate; any other comparison's comes from its interval
+    (normal approximation: (z_alpha/2 + z_power) standard errors).
+    """
+
+    def __init__(self, assessment: Assessment) -> None:
+        s = assessment.settings
+        self.z = _z(s.alpha)
+        self.factor = (self.z + float(stats.norm.ppf(s.power))) / self.z
+        self.differences = {
+            (d.metric, d.attributes, d.levels): d.detectable
+            for d in assessment.disparities
+            if d.kind == "difference"
+        }
+        self.values = {(m.metric, m.attributes, m.levels): m.value for m in assessment.metrics}
+
+    def of(self, d: Comparison) -> float | None:
+        gap = self.differences.get((d.metric, d.attributes, d.levels))
+        if d.kind == "difference" and gap is not None:
+            return gap
+        if d.kind == "ratio" and gap is not None:
+            ref = self.values.get((d.metric, d.attributes, d.reference_levels))
+            return gap / ref if ref else None
+        if d.ci_low is None or d.ci_high is None:
+            return None
+        return self.factor * (d.ci_high - d.ci_low) / 2
 
 
 # --- non-regression ---------------------------------------------------------------------------
@@ -315,62 +594,150 @@ def _standard_error(d: Comparison, z: float) -> float | None:
     return (d.ci_high - d.ci_low) / (2 * z)
 
 
+@dataclass(frozen=True)
+class _Change:
+    rule: ThresholdRule
+    d: Compared
+    baseline: float | None
+    change: float | None
+    ci: tuple[float | None, float | None]
+    p: float | None
+    reliable: bool
+    paired: bool
+
+
 def _regressions(
     rules: Iterable[ThresholdRule],
     candidate: Assessment,
-    baseline: Assessment,
+    baseline: Assessment | None,
+    paired: Mapping[str, Sequence[PairedChange]] | None,
     margin: float,
 ) -> list[RuleOutcome]:
-    """One outcome per threshold rule: is the candidate significantly worse than the baseline?
-
-    Each group's disparity is compared between the two assessments with a one-sided z test whose
-    standard errors come from the two intervals. When both are measured on the same people the
-    estimates are positively correlated, so treating them as independent overstates the variance:
-    the test is conservative and fails a release only on clear evidence.
-    """
-    z = float(stats.norm.ppf(1 - candidate.settings.alpha / 2))
-    alpha = candidate.settings.alpha
-    pairs: list[tuple[ThresholdRule, Comparison, Comparison, float]] = []
-    counts: dict[str, int] = {}
+    """One outcome per threshold rule: is the candidate significantly worse than the baseline?"""
+    rules = list(rules)
+    changes: list[_Change] = []
     for rule in rules:
-        low, high = rule.bounds
-        base = {
-            (d.attributes, d.levels): d for d in _candidates(baseline, rule, rule.metric, rule.kind)
-        }
-        counts[rule.id] = 0
-        for d in _candidates(candidate, rule, rule.metric, rule.kind):
-            b = base.get((d.attributes, d.levels))
-            if b is None or d.value is None or b.value is None:
-                continue
-            se_c, se_b = _standard_error(d, z), _standard_error(b, z)
-            if se_c is None or se_b is None or not (d.reliable and b.reliable):
-                continue
-            counts[rule.id] += 1
-            worse = _badness(d.value, low, high) - _badness(b.value, low, high) - margin
-            se = math.hypot(se_c, se_b)
-            p = float(stats.norm.sf(worse / se)) if se > 0 else float(worse <= 0)
-            pairs.append((rule, d, b, p))
-    adjusted = adjust(np.array([p for *_, p in pairs]), "holm") if pairs else np.array([])
-    findings: dict[str, list[Finding]] = {rule.id: [] for rule in rules}
-    for (rule, d, b, _), p_adj in zip(pairs, adjusted, strict=True):
-        if p_adj < alpha:
-            findings[rule.id].append(
-                _finding(
-                    "REGRESSION",
-                    rule.id,
-                    d,
-                    decides=True,
-                    baseline_value=b.value,
-                    p_adjusted=float(p_adj),
-                    bound=None,
+        if paired is not None:
+            changes.extend(_paired_changes(rule, paired.get(rule.id, ())))
+        elif baseline is not None:
+            changes.extend(_independent_changes(rule, candidate, baseline, margin))
+    tested = [c for c in changes if c.p is not None and c.reliable]
+    adjusted = adjust(np.array([c.p for c in tested]), "holm") if tested else np.array([])
+    p_adj = {id(c): float(q) for c, q in zip(tested, adjusted.tolist(), strict=True)}
+    alpha = candidate.settings.alpha
+    out = []
+    for rule in rules:
+        findings: list[Finding] = []
+        groups: list[GroupOutcome] = []
+        for c in (c for c in changes if c.rule is rule):
+            q = p_adj.get(id(c))
+            if c.change is None:
+                status: GroupStatus = "undefined"
+            elif not c.reliable:
+                status = "unreliable"
+            elif q is not None and q < alpha:
+                status = "fail"
+            elif c.ci[1] is not None and not above(c.ci[1], margin):
+                status = "pass"  # the interval excludes any worsening beyond the margin
+            else:
+                status = "inconclusive"
+            if status == "fail":
+                findings.append(
+                    _finding("REGRESSION", f"{rule.id}.non_regression", c.d, decides=True,
+                             baseline_value=c.baseline, p_adjusted=q)
+                )
+            groups.append(
+                GroupOutcome(
+                    **{f.name: getattr(c.d, f.name) for f in fields(Compared)},
+                    status=status,
+                    detectable=None,
+                    p_confirmatory=q,
+                    baseline_value=c.baseline,
+                    change=c.change,
+                    change_ci_low=c.ci[0],
+                    change_ci_high=c.ci[1],
+                    paired=c.paired,
                 )
             )
-    return [
-        _outcome(
-            f"{rule.id}.non_regression",
-            f"{rule.metric} {rule.kind} not significantly worse than the baseline",
-            counts[rule.id],
-            findings[rule.id],
+        out.append(
+            _regression_outcome(
+                f"{rule.id}.non_regression",
+                f"{rule.metric} {rule.kind} not significantly worse than the baseline",
+                findings,
+                groups,
+            )
         )
-        for rule in rules
-    ]
+    return out
+
+
+def _regression_outcome(
+    rule_id: str, description: str, findings: list[Finding], groups: list[GroupOutcome]
+) -> RuleOutcome:
+    """A regression check fails on a significant worsening; otherwise it passes.
+
+    Unlike a bound, "not worse" is the null hypothesis of the test: a candidate whose change could
+    not be shown is kept (the absolute rules still judge it), and the change and its interval are
+    reported beside the candidate's and the baseline's figures.
+    """
+    outcome = _outcome(rule_id, description, findings, groups)
+    if outcome.status == "inconclusive":
+        return replace(outcome, status="pass")
+    return outcome
+
+
+def _independent_changes(
+    rule: ThresholdRule, candidate: Assessment, baseline: Assessment, margin: float
+) -> list[_Change]:
+    """Candidate and baseline as independent samples: standard errors from the two intervals.
+
+    When both were measured on the same people the estimates are positively correlated, so this
+    overstates the variance: conservative, and used only when no paired comparison is possible
+    (a baseline read from a previous run or an assessment file).
+    """
+    z = _z(candidate.settings.alpha)
+    low, high = rule.bounds
+    base = {(d.attributes, d.levels): d for d in _candidates(baseline, rule, rule.metric, rule.kind)}
+    out = []
+    for d in _candidates(candidate, rule, rule.metric, rule.kind):
+        b = base.get((d.attributes, d.levels))
+        if b is None:
+            continue
+        if d.value is None or b.value is None:
+            out.append(_Change(rule, d, b.value, None, (None, None), None, False, False))
+            continue
+        change = _badness(d.value, low, high) - _badness(b.value, low, high)
+        se_c, se_b = _standard_error(d, z), _standard_error(b, z)
+        p: float | None = None
+        ci: tuple[float | None, float | None] = (None, None)
+        if se_c is not None and se_b is not None:
+            se = math.hypot(se_c, se_b)
+            p = float(stats.norm.sf((change - margin) / se)) if se > 0 else float(change <= margin)
+            ci = (change - z * se, change + z * se)
+        out.append(_Change(rule, d, b.value, change, ci, p, d.reliable and b.reliable, False))
+    return out
+
+
+def _paired_changes(rule: ThresholdRule, paired: Sequence[PairedChange]) -> list[_Change]:
+    out = []
+    for c in paired:
+        if c.metric != rule.metric or c.kind != rule.kind or c.levels == c.reference_levels:
+            continue
+        if rule.attributes is not None and list(c.attributes) not in rule.attributes:
+            continue
+        compared = Compared(
+            attributes=c.attributes,
+            levels=c.levels,
+            reference_levels=c.reference_levels,
+            metric=c.metric,
+            kind=c.kind,
+            value=c.candidate,
+            ci_low=None,
+            ci_high=None,
+        )
+        out.append(
+            _Change(
+                rule, compared, c.baseline, c.change, (c.ci_low, c.ci_high), c.p_value,
+                c.reliable, True,
+            )
+        )
+    return out

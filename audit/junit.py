@@ -1,21 +1,32 @@
 """JUnit XML for CI systems: one test case per gate rule, so each rule shows as its own check.
 
 GitLab, Jenkins, Azure DevOps and GitHub test-report actions all read this format. A failed rule
-is a `<failure>` whose text lists its deciding findings; a rule with nothing to evaluate is
-`<skipped>`; findings that do not decide (small groups, inconclusive intervals) are listed in
-`<system-out>` of a passing case so they are not lost.
+is a `<failure>` whose text lists its deciding findings. An inconclusive or not-evaluable rule is
+a `<failure>` of its own type when the policy blocks a release on it (`on_inconclusive: fail`),
+and `<skipped>` when it lets the release through: never a plain pass. Findings that do not decide
+(small groups, uncertain groups) are listed in `<system-out>` so they are not lost, with the
+smallest gap the audit could detect.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from audit.gate import Verdict
+from audit.gate import RuleOutcome, Verdict
+
+FAILURE_TYPES = {
+    "fail": "FairnessRuleFailed",
+    "inconclusive": "FairnessRuleInconclusive",
+    "not_evaluable": "FairnessRuleNotEvaluable",
+}
 
 
 def junit_xml(verdict: Verdict, *, suite: str, seconds: float = 0.0) -> str:
-    failures = sum(r.status == "fail" for r in verdict.rules)
-    skipped = sum(r.status == "not_evaluable" for r in verdict.rules)
+    blocking = {"fail"} | (
+        set() if verdict.on_inconclusive == "pass" else {"inconclusive", "not_evaluable"}
+    )
+    failures = sum(r.status in blocking for r in verdict.rules)
+    skipped = sum(r.status not in blocking and r.status != "pass" for r in verdict.rules)
     root = ET.Element("testsuites", name="fairness-audit")
     ts = ET.SubElement(
         root,
@@ -29,20 +40,35 @@ def junit_xml(verdict: Verdict, *, suite: str, seconds: float = 0.0) -> str:
     )
     for rule in verdict.rules:
         case = ET.SubElement(ts, "testcase", classname=suite, name=rule.rule_id, time="0")
-        lines = [f"{rule.description} ({rule.evaluated} comparisons)"]
-        lines += [f"[{f.code}] {f.sentence}" for f in rule.findings]
-        if rule.status == "fail":
-            deciding = [f for f in rule.findings if f.decides]
+        lines = _lines(rule)
+        if rule.status in blocking:
             failure = ET.SubElement(
-                case,
-                "failure",
-                message=f"{len(deciding)} group(s) fail: {deciding[0].sentence}",
-                type="FairnessRuleFailed",
+                case, "failure", message=_message(rule), type=FAILURE_TYPES[rule.status]
             )
             failure.text = "\n".join(lines)
-        elif rule.status == "not_evaluable":
-            ET.SubElement(case, "skipped", message="no defined comparison to evaluate")
-        if rule.status != "fail" and rule.findings:
+        elif rule.status != "pass":
+            ET.SubElement(case, "skipped", message=_message(rule) + " (on_inconclusive: pass)")
+        if rule.status not in blocking:
             ET.SubElement(case, "system-out").text = "\n".join(lines)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _lines(rule: RuleOutcome) -> list[str]:
+    gap = rule.largest_detectable
+    lines = [f"{rule.description} ({rule.evaluated} comparisons)"]
+    if gap is not None:
+        lines.append(f"smallest detectable gap, largest over the groups compared: {gap:.3f}")
+    if rule.reason:
+        lines.append(f"not evaluable: {rule.reason}")
+    return lines + [f"[{f.code}] {f.sentence}" for f in rule.findings]
+
+
+def _message(rule: RuleOutcome) -> str:
+    if rule.status == "fail":
+        deciding = [f for f in rule.findings if f.decides]
+        return f"{len(deciding)} group(s) fail: {deciding[0].sentence}"
+    if rule.status == "not_evaluable":
+        return f"not evaluable: {rule.reason}"
+    unsure = sum(g.status == "inconclusive" for g in rule.groups)
+    return f"inconclusive: the data cannot place {unsure} group(s) inside or beyond the bound"

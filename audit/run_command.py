@@ -13,11 +13,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from audit.gate import Verdict
 from audit.pipeline import AuditOutcome, RunOptions, run_audit
 from audit.spec import load_spec, spec_schema
 
-EXIT_OK, EXIT_POLICY_FAILED, EXIT_INTERRUPTED = 0, 1, 130
-STATUS_STYLE = {"pass": "green", "fail": "bold red", "not_evaluable": "yellow"}
+# 2 is "could not run" (AuditError, in audit.cli); 3 tells "the data cannot tell" from a failure.
+EXIT_OK, EXIT_POLICY_FAILED, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 3, 130
+STATUS_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "inconclusive": "yellow",
+    "not_evaluable": "yellow",
+}
+COLUMNS_EXPLAINED = (
+    "compared: groups large enough to count; pass / fail / inconclusive: how many of them the "
+    "evidence places inside the range, beyond it, or cannot place; detectable: the largest of "
+    "the smallest gaps the audit could see for those groups"
+)
 
 
 def run(
@@ -53,7 +65,11 @@ def run(
         bool, typer.Option("--schema", help="Print the JSON schema of the spec and exit.")
     ] = False,
 ) -> None:
-    """Run the audit a spec describes; exit 0 when the gate passes, 1 when it fails, 2 on bad input."""
+    """Run the audit a spec describes.
+
+    Exit 0 when the gate passes, 1 when it fails, 3 when it is inconclusive (the data cannot tell;
+    0 instead when the policy says on_inconclusive: pass), 2 when the audit could not run.
+    """
     if schema:
         print(spec_schema())
         return
@@ -84,7 +100,13 @@ def run(
     finally:
         signal.signal(signal.SIGTERM, previous)
     print_verdict(outcome, Console())
-    sys.exit(EXIT_OK if outcome.verdict.passed else EXIT_POLICY_FAILED)
+    sys.exit(exit_code(outcome.verdict))
+
+
+def exit_code(verdict: Verdict) -> int:
+    if verdict.status == "fail":
+        return EXIT_POLICY_FAILED
+    return EXIT_OK if verdict.release_allowed else EXIT_INCONCLUSIVE
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -93,27 +115,44 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def print_verdict(outcome: AuditOutcome, console: Console) -> None:
     verdict = outcome.verdict
-    table = Table(title="release gate", title_justify="left")
-    for column in ("rule", "status", "compared", "deciding", "reported"):
+    table = Table(title="release gate", title_justify="left", caption=COLUMNS_EXPLAINED)
+    for column in ("rule", "status", "compared", "pass", "fail", "inconclusive", "detectable"):
         table.add_column(column)
     for r in verdict.rules:
-        deciding = sum(f.decides for f in r.findings)
+        statuses = [g.status for g in r.groups]
+        gap = r.largest_detectable
         table.add_row(
-            f"{r.rule_id}\n[dim]{r.description}[/]",
+            f"{escape(r.rule_id)}\n[dim]{escape(r.description)}[/]",
             f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
             str(r.evaluated),
-            str(deciding),
-            str(len(r.findings) - deciding),
+            str(statuses.count("pass")),
+            str(statuses.count("fail")),
+            str(statuses.count("inconclusive")),
+            "-" if gap is None else f"{gap:.3f}",
         )
     console.print(table)
+    for r in verdict.rules:
+        if r.reason:
+            console.print(f"  [yellow]?[/] {escape(r.rule_id)}: not evaluable: {escape(r.reason)}")
     for finding in verdict.failures[:10]:
         console.print(f"  [red]✗[/] {escape(finding.rule_id)}: {escape(finding.sentence)}")
     if len(verdict.failures) > 10:
         console.print(f"  … and {len(verdict.failures) - 10} more in verdict.json")
-    colour = "green" if verdict.passed else "red"
+    unsure = [f for r in verdict.rules for f in r.findings if f.code in ("BOUND_INCONCLUSIVE", "UNDERPOWERED")]
+    for finding in unsure[:5]:
+        console.print(f"  [yellow]?[/] {escape(finding.rule_id)}: {escape(finding.sentence)}")
+    if len(unsure) > 5:
+        console.print(f"  … and {len(unsure) - 5} more inconclusive groups in verdict.json")
+    colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[verdict.status]
     console.print(f"\n[bold {colour}]verdict: {verdict.label.upper()}[/]")
+    if verdict.status == "inconclusive":
+        console.print(
+            "the data cannot show that every group is within the rules: "
+            + ("the release is allowed (on_inconclusive: pass)" if verdict.release_allowed
+               else "the release is blocked (on_inconclusive: fail)")
+        )
     console.print(f"results: {outcome.report_dir}/")
     if outcome.run_id:
         console.print(f"MLflow run {outcome.run_id} in {outcome.tracking_uri}")
     if outcome.promoted is not None:
-        console.print("alias moved" if outcome.promoted else "alias NOT moved: the gate failed")
+        console.print("alias moved" if outcome.promoted else "alias NOT moved: the gate did not pass")

@@ -193,6 +193,7 @@ class StatisticsSpec(_Strict):
 # --- policy -----------------------------------------------------------------------------------
 
 Evidence = Literal["interval", "point"]
+OnInconclusive = Literal["fail", "pass"]
 
 
 class ThresholdRule(_Strict):
@@ -253,6 +254,15 @@ class SignificanceRule(_Strict):
     no_significant_disparity: list[str]
     attributes: list[list[str]] | None = None
     conditional: bool = False
+    detectable_gap: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            le=1,
+            description="the gap the audit must be able to see: a group whose test could not "
+            "detect a disparity this large (at the stated power) is inconclusive, not a pass",
+        ),
+    ] = None
     description: str | None = None
 
     @field_validator("no_significant_disparity")
@@ -283,6 +293,13 @@ class PolicySpec(_Strict):
             "beyond its bound; 'point': when the estimate does"
         ),
     ] = "interval"
+    on_inconclusive: Annotated[
+        OnInconclusive,
+        Field(
+            description="what an INCONCLUSIVE gate (the data cannot tell) means for a release: "
+            "'fail' blocks it (exit 3), 'pass' lets it through (exit 0, still reported)"
+        ),
+    ] = "fail"
     rules: list[Rule] = Field(default_factory=list)
     baseline: Annotated[
         str | None,

@@ -28,7 +28,15 @@ from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, count_groups
 from audit.stats.encoding import EncodedInput, encode_table
 from audit.stats.grouping import Grouping, groupings, slice_grouping, stack
 from audit.stats.records import CALIBRATION_BINS, RecordBuilder
-from audit.stats.result import Assessment, ConditionalCiMethod, ConditionalDisparity, Settings
+from audit.stats.result import (
+    GROUP_SEPARATOR,
+    Assessment,
+    ConditionalCiMethod,
+    ConditionalDisparity,
+    ReferenceChoice,
+    ReferenceHow,
+    Settings,
+)
 
 BOOTSTRAP_SCORE_BINS = 50  # score histograms are resampled on a coarser grid to stay fast
 # Conditional bootstrap replicates are drawn in batches of at most this many cells (8 bytes each).
@@ -375,31 +383,87 @@ def assess_counts(counts: GroupCounts, settings: Settings) -> Assessment:
 
     builder = RecordBuilder(settings, level)
     parts = []
-    for keep in groupings(counts, settings.intersections):
+    references: list[ReferenceChoice] = []
+    for keep in groupings(counts, settings.intersections):  # single attributes come first
         g = slice_grouping(counts, keep, boot, boot_hist)
         g.values = defs.confusion_metrics(g.w)
         if g.boot is not None:
             g.boot_values = defs.confusion_metrics(g.boot)
         _score_values(g, coarse)
-        g.ref = _reference_index(g, settings)
+        choice = _reference(g, settings, {r.attributes[0]: r.levels[0] for r in references[:k]})
+        g.ref = g.levels.index(choice.levels)
+        references.append(choice)
         builder.add(g)
         parts.append(g)
     builder.add_comparisons(stack(parts))
-    return builder.finish(counts)
+    result = builder.finish(counts)
+    fallbacks = [
+        f"{r.grouping}: reference {r.label} instead of {GROUP_SEPARATOR.join(r.intended)} ({r.reason})"
+        for r in references
+        if r.reason is not None
+    ]
+    return replace(result, references=tuple(references), notes=(*result.notes, *fallbacks))
 
 
-def _reference_index(g: Grouping, settings: Settings) -> int:
-    explicit: tuple[str, ...] | None = None
-    if all(a in settings.reference for a in g.attributes):
-        explicit = tuple(str(settings.reference[a]) for a in g.attributes)
-        if len(g.attributes) > 1 and explicit not in g.levels:
-            explicit = None  # the references' intersection is empty: fall back to the rule
-    reliable = g.n_rows >= settings.min_group_size
-    return choose_reference(
-        g.levels,
-        g.w.sum(axis=(1, 2)),
-        g.values["selection_rate"],
-        reliable,
-        rule=settings.reference_rule,
-        explicit=explicit,
+def _reference(g: Grouping, settings: Settings, single: Mapping[str, str]) -> ReferenceChoice:
+    """The reference group of a grouping; an intersection's is composed of its attributes' own.
+
+    `single` maps each attribute to its own reference level, chosen before any intersection.
+    """
+    n_rows = g.n_rows
+    reliable = n_rows >= settings.min_group_size
+    if len(g.attributes) == 1:
+        name = g.attributes[0]
+        named = settings.reference.get(name)
+        index = choose_reference(
+            g.levels,
+            g.w.sum(axis=(1, 2)),
+            g.values["selection_rate"],
+            reliable,
+            rule=settings.reference_rule,
+            explicit=None if named is None else (str(named),),
+        )
+        how: ReferenceHow = "named" if named is not None else settings.reference_rule
+        reason = None
+        if not reliable[index]:
+            reason = f"the reference group has {int(n_rows[index])} people, below the minimum size"
+        return ReferenceChoice(
+            attributes=g.attributes,
+            levels=g.levels[index],
+            intended=g.levels[index],
+            how=how,
+            n_rows=int(n_rows[index]),
+            reason=reason,
+        )
+    intended = tuple(single[a] for a in g.attributes)
+    if intended in g.levels and reliable[g.levels.index(intended)]:
+        index = g.levels.index(intended)
+        return ReferenceChoice(
+            attributes=g.attributes,
+            levels=intended,
+            intended=intended,
+            how="composed",
+            n_rows=int(n_rows[index]),
+        )
+    if intended in g.levels:
+        size = int(n_rows[g.levels.index(intended)])
+        reason = f"that group has {size} people, below the minimum size {settings.min_group_size}"
+    else:
+        reason = "no one is in that group"
+    # The fallback keeps as many attributes as possible at their own reference, then the largest.
+    pool = np.flatnonzero(reliable) if reliable.any() else np.arange(len(g.levels))
+    weight = g.w.sum(axis=(1, 2))
+    index = int(
+        max(
+            pool,
+            key=lambda i: (sum(a == b for a, b in zip(g.levels[i], intended, strict=True)), weight[i]),
+        )
+    )
+    return ReferenceChoice(
+        attributes=g.attributes,
+        levels=g.levels[index],
+        intended=intended,
+        how="fallback",
+        n_rows=int(n_rows[index]),
+        reason=reason,
     )

@@ -34,6 +34,7 @@ Table = Literal[
     "cross_auc",
     "reliability",
     "conditional",
+    "references",
 ]
 
 
@@ -180,6 +181,25 @@ class ReliabilityBin(GroupKey):
     observed_rate: float | None
 
 
+ReferenceHow = Literal["named", "largest", "most_advantaged", "composed", "fallback"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferenceChoice(GroupKey):
+    """The reference group of one grouping (its `levels`), and how it was chosen.
+
+    An intersection's reference is the combination of each attribute's own reference
+    (`intended`); when that cell is empty or below the minimum size, the reliable cell that keeps
+    the most attributes at their reference (then the largest) is used instead, and `reason` says
+    why.
+    """
+
+    intended: tuple[str, ...]
+    how: ReferenceHow
+    n_rows: int
+    reason: str | None = None
+
+
 class Settings(BaseModel):
     """The options of an assessment, validated when it starts."""
 
@@ -221,6 +241,7 @@ class Assessment(Record):
     cross_auc: tuple[CrossAuc, ...] = ()
     reliability: tuple[ReliabilityBin, ...] = ()
     conditional: tuple[ConditionalDisparity, ...] = ()
+    references: tuple[ReferenceChoice, ...] = ()
     notes: tuple[str, ...] = ()
 
     def to_frame(self, table: Table = "metrics") -> pd.DataFrame:
@@ -287,6 +308,7 @@ _TABLE_TYPES: dict[str, type[Record]] = {
     "cross_auc": CrossAuc,
     "reliability": ReliabilityBin,
     "conditional": ConditionalDisparity,
+    "references": ReferenceChoice,
 }
 
 

@@ -51,16 +51,61 @@ def write_files(folder: Path, files: Mapping[str, str]) -> list[Path]:
 
 def summary_markdown(verdict: Verdict, suite: str) -> str:
     lines = [f"# Fairness audit `{suite}`: {verdict.label.upper()}", ""]
+    if verdict.status == "inconclusive":
+        release = "allowed" if verdict.release_allowed else "blocked"
+        lines += [
+            "The data cannot show that every group is within the rules, nor that one is beyond "
+            f"them: the release is {release} (`on_inconclusive: {verdict.on_inconclusive}`).",
+            "",
+        ]
     if verdict.baseline:
         lines += [f"Baseline: `{verdict.baseline}`", ""]
-    lines += ["| rule | status | comparisons | deciding findings |", "|---|---|---|---|"]
+    lines += [
+        "| rule | status | compared | pass | fail | inconclusive | detectable gap |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in verdict.rules:
-        deciding = sum(f.decides for f in r.findings)
+        statuses = [g.status for g in r.groups]
+        gap = r.largest_detectable
         lines.append(
-            f"| `{r.rule_id}`: {r.description} | {r.status} | {r.evaluated} | {deciding} |"
+            f"| `{r.rule_id}`: {r.description} | {r.status} | {r.evaluated} | "
+            f"{statuses.count('pass')} | {statuses.count('fail')} | "
+            f"{statuses.count('inconclusive')} | {'-' if gap is None else f'{gap:.3f}'} |"
         )
+    lines += [
+        "",
+        "*compared*: groups large enough to count (smaller ones are reported, never decisive); "
+        "*pass*: the whole interval lies inside the allowed range; *fail*: beyond it, after the "
+        "confirmatory correction over "
+        f"{verdict.confirmatory_tests} tests; *inconclusive*: the interval reaches both sides; "
+        "*detectable gap*: the largest, over those groups, of the smallest gap the audit could "
+        "detect (80% power).",
+    ]
     for r in verdict.rules:
-        if r.findings:
+        if r.findings or r.reason:
             lines += ["", f"## {r.rule_id}", ""]
+            if r.reason:
+                lines.append(f"- **NOT_EVALUABLE** {r.reason}.")
             lines += [f"- **{f.code}** {f.sentence}" for f in r.findings]
+        changes = [g for g in r.groups if g.change is not None]
+        if changes:
+            lines += [
+                "",
+                "| group | candidate | baseline | change (worse > 0) | 95% CI | status |",
+                "|---|---|---|---|---|---|",
+            ]
+            for g in changes:
+                ci = (
+                    f"{g.change_ci_low:.3f} to {g.change_ci_high:.3f}"
+                    if g.change_ci_low is not None and g.change_ci_high is not None
+                    else "-"
+                )
+                lines.append(
+                    f"| {' × '.join(g.levels)} | {_fmt(g.value)} | {_fmt(g.baseline_value)} | "
+                    f"{_fmt(g.change)} | {ci} | {g.status} |"
+                )
     return "\n".join(lines) + "\n"
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"

@@ -62,8 +62,8 @@ def tag_version(
 
 
 def promote(client: MlflowClient, target: RegistryVersion, alias: str, verdict: Verdict) -> bool:
-    """Moves `alias` to the audited version when the gate passed; returns whether it moved."""
-    if not verdict.passed:
+    """Moves `alias` to the audited version when the gate lets the release through."""
+    if not verdict.release_allowed:
         return False
     client.set_registered_model_alias(target.name, alias, target.version)
     return True

@@ -40,26 +40,58 @@ EQUAL_OPPORTUNITY = {"id": "eo", "metric": "tpr", "kind": "difference", "max_abs
 FOUR_FIFTHS = {"id": "ff", "metric": "selection_rate", "kind": "ratio", "min": 0.8}
 
 
-def test_no_injected_gap_passes_and_an_injected_one_fails_naming_the_group() -> None:
+def _statuses(rules: PolicySpec, frames: list[pd.DataFrame]) -> list[str]:
+    return [evaluate_policy(rules, assessed(f, seed)).status for seed, f in enumerate(frames)]
+
+
+def test_a_fair_model_on_enough_people_passes() -> None:
+    # 60,000 people: the smallest group (homeless, 10%) has ~2,400 people with the outcome, so
+    # its TPR-gap interval is about ±0.02, well inside ±0.05; the ratio's about ±0.05 around 1.
+    statuses = _statuses(
+        policy(EQUAL_OPPORTUNITY, FOUR_FIFTHS), [simulate_decisions(60000, s) for s in range(40)]
+    )
+    assert statuses.count("pass") >= 38
+    assert statuses.count("fail") <= 1
+
+
+def test_an_injected_gap_fails_and_only_that_group_is_blamed() -> None:
     rules = policy(EQUAL_OPPORTUNITY, FOUR_FIFTHS)
-    passed_fair, failed_biased = 0, 0
+    failed = 0
     for seed in range(40):
-        fair = evaluate_policy(rules, assessed(simulate_decisions(6000, seed), seed))
-        passed_fair += fair.passed
-        biased = evaluate_policy(
-            rules, assessed(simulate_decisions(6000, seed, shift={"housing=homeless": -0.2}), seed)
-        )
-        failed_biased += not biased.passed
-        blamed = {(f.attributes, f.levels) for f in biased.failures}
-        assert blamed <= {(("housing",), ("homeless",))}
-    assert passed_fair >= 38  # a fair model is not failed on noise
-    assert failed_biased >= 38  # a real 20-point gap is caught
+        frame = simulate_decisions(6000, seed, shift={"housing=homeless": -0.2})
+        verdict = evaluate_policy(rules, assessed(frame, seed))
+        failed += verdict.status == "fail"
+        assert {(f.attributes, f.levels) for f in verdict.failures} <= {(("housing",), ("homeless",))}
+    assert failed >= 38
 
 
-def test_interval_evidence_reports_an_uncertain_breach_without_failing() -> None:
-    # A small homeless group (n ~ 120) with a true TPR gap of -0.1: the estimate often lies
-    # beyond 0.05 while the interval (about ±0.15 wide) still reaches inside. Take the first
-    # seed where that happens, then check what each evidence mode makes of it.
+def test_an_audit_too_small_to_tell_is_inconclusive_never_a_pass() -> None:
+    # 450 people: ~45 homeless, intervals of ±0.25: no bound of 0.05 can be shown either way.
+    statuses = _statuses(
+        policy(EQUAL_OPPORTUNITY, FOUR_FIFTHS), [simulate_decisions(450, s) for s in range(40)]
+    )
+    assert statuses.count("pass") == 0
+    assert statuses.count("inconclusive") >= 38
+
+
+def test_an_uncertain_gap_states_what_the_audit_could_have_seen() -> None:
+    frame = simulate_decisions(450, seed=3, shift={"housing=homeless": -0.1})
+    rule = {"id": "sr", "metric": "selection_rate", "max_abs": 0.05, "attributes": [["housing"]]}
+    verdict = evaluate_policy(policy(rule), assessed(frame, 3))
+    assert verdict.status == "inconclusive" and not verdict.release_allowed
+    outcome = verdict.rules[0]
+    homeless = next(g for g in outcome.groups if g.levels == ("homeless",))
+    assert homeless.status == "inconclusive"
+    assert homeless.detectable is not None and homeless.detectable > 0.15  # ~45 people
+    finding = next(f for f in outcome.findings if f.levels == ("homeless",))
+    assert finding.code == "BOUND_INCONCLUSIVE"
+    assert f"detects gaps of {homeless.detectable:.3f} or more" in finding.sentence
+    assert outcome.largest_detectable == max(g.detectable or 0 for g in outcome.groups)
+    loose = evaluate_policy(policy(rule, on_inconclusive="pass"), assessed(frame, 3))
+    assert loose.status == "inconclusive" and loose.release_allowed
+
+
+def test_point_evidence_decides_on_the_estimate_alone() -> None:
     for seed in range(50):
         frame = simulate_decisions(1200, seed=seed, shift={"housing=homeless": -0.1})
         result = assessed(frame, seed=seed)
@@ -69,52 +101,137 @@ def test_interval_evidence_reports_an_uncertain_breach_without_failing() -> None
             break
     else:
         pytest.fail("no seed gave an uncertain breach")
-    by_interval = evaluate_policy(policy(EQUAL_OPPORTUNITY), result)
-    by_point = evaluate_policy(policy(EQUAL_OPPORTUNITY, evidence="point"), result)
+    scoped = {**EQUAL_OPPORTUNITY, "attributes": [["housing"]]}
+    by_interval = evaluate_policy(policy(scoped), result)
+    by_point = evaluate_policy(policy(scoped, evidence="point"), result)
     codes = {f.code for f in by_interval.rules[0].findings if f.levels == ("homeless",)}
     assert codes == {"BOUND_INCONCLUSIVE"}
-    assert by_interval.passed is True
-    assert by_point.passed is False
+    assert by_interval.status == "inconclusive"
+    assert by_point.status == "fail"
     assert ("homeless",) in {f.levels for f in by_point.failures}
 
 
 def test_groups_below_the_minimum_size_are_reported_but_do_not_decide() -> None:
-    frame = simulate_decisions(4000, seed=5)
+    frame = simulate_decisions(60000, seed=5)
     tiny = frame.sample(12, random_state=1).assign(housing="squat", d=0)  # never selected
     result = assessed(pd.concat([frame, tiny], ignore_index=True), seed=5, min_group_size=30)
     verdict = evaluate_policy(policy(FOUR_FIFTHS), result)
     squat = [f for f in verdict.rules[0].findings if f.levels == ("squat",)]
     assert [f.code for f in squat] == ["SMALL_GROUP"]
     assert not squat[0].decides
-    assert verdict.passed
+    assert next(g for g in verdict.rules[0].groups if g.levels == ("squat",)).status == "unreliable"
+    assert verdict.status == "pass"
+
+
+def _at_the_bound(seed: int, groups: int = 10, n: int = 400, gap: float = 0.1) -> pd.DataFrame:
+    """`groups` groups whose true selection-rate gap to a large reference is exactly `gap`."""
+    rng = np.random.default_rng(seed)
+    sizes = [20 * n] + [n] * groups
+    rates = [0.5] + [0.5 - gap] * groups
+    g = np.repeat([f"g{i}" for i in range(groups + 1)], sizes)
+    d = np.concatenate([rng.random(m) < r for m, r in zip(sizes, rates, strict=True)])
+    return pd.DataFrame({"g": g, "d": d.astype(int), "y": rng.integers(0, 2, len(g))})
+
+
+@pytest.mark.parametrize(("correction", "low", "high"), [("holm", 0, 15), ("none", 40, 300)])
+def test_breaches_are_corrected_as_one_confirmatory_family(
+    correction: str, low: int, high: int
+) -> None:
+    # Ten groups each exactly at the bound (the worst case of "no breach"): each interval lies
+    # wholly beyond it with probability alpha/2 = 2.5%, so uncorrected some group does in
+    # 1 - 0.975^10 = 22% of audits (66 of 300). Holm keeps it at or below 2.5%: 7.5 of 300, and
+    # the limit 15 is 7.5 + 2.8 binomial SE; a correction twice too weak (5%) would average 15.
+    rule = {"id": "sr", "metric": "selection_rate", "max_abs": 0.1}
+    fails = 0
+    for seed in range(300):
+        result = assess(
+            _at_the_bound(seed), y_true="y", y_pred="d", groups=["g"], reference={"g": "g0"},
+            n_boot=0, correction=correction,  # type: ignore[arg-type]
+        )
+        fails += evaluate_policy(policy(rule), result).status == "fail"
+    assert low <= fails <= high
+
+
+def test_one_preregistered_question_is_not_diluted_by_the_exploratory_family() -> None:
+    # 450 of 1,000 against 500 of 1,000 selected (p = 0.025), among six other attributes: the
+    # assessment's exploratory Holm family (every metric, group and attribute) washes it out;
+    # the gate's family, made of the one comparison the rule decides on, does not.
+    rng = np.random.default_rng(4)
+    n = 2000
+    frame = pd.DataFrame({f"a{i}": rng.choice(["x", "y", "z"], n) for i in range(6)})
+    frame["mh"] = ["yes"] * 1000 + ["no"] * 1000
+    frame["y"] = rng.integers(0, 2, n)
+    frame["d"] = [1] * 450 + [0] * 550 + [1] * 500 + [0] * 500
+    result = assess(frame, y_true="y", y_pred="d", groups=["mh", *[f"a{i}" for i in range(6)]],
+                    reference={"mh": "no"}, n_boot=0)
+    d = result.disparity("selection_rate", ("mh",), ("yes",))
+    assert d.p_value is not None and d.p_value < 0.05
+    assert d.p_adjusted is not None and d.p_adjusted > 0.05  # exploratory: not significant
+    rule = {"id": "sr", "no_significant_disparity": ["selection_rate"], "attributes": [["mh"]]}
+    verdict = evaluate_policy(policy(rule), result)
+    assert verdict.confirmatory_tests == 1
+    assert verdict.status == "fail"
+    assert verdict.failures[0].p_adjusted == pytest.approx(d.p_value)
 
 
 def test_significance_rule_follows_the_corrected_tests() -> None:
     rule = {"id": "sig", "no_significant_disparity": ["selection_rate", "tpr"]}
     false_alarms = sum(
-        not evaluate_policy(policy(rule), assessed(simulate_decisions(5000, s), s, n_boot=0)).passed
+        evaluate_policy(policy(rule), assessed(simulate_decisions(5000, s), s, n_boot=0)).status
+        == "fail"
         for s in range(60)
     )
     assert false_alarms <= 6  # Holm keeps the family-wise error near alpha = 0.05
     biased = assessed(simulate_decisions(5000, 1, shift={"digital=low": -0.12}), 1, n_boot=0)
     verdict = evaluate_policy(policy(rule), biased)
-    assert not verdict.passed
+    assert verdict.status == "fail"
     assert {f.levels for f in verdict.failures} == {("low",)}
 
 
+def test_a_significance_rule_that_cannot_see_the_gap_asked_is_inconclusive() -> None:
+    rule = {"id": "sig", "no_significant_disparity": ["selection_rate"], "detectable_gap": 0.05}
+    small = evaluate_policy(policy(rule), assessed(simulate_decisions(800, 2), 2, n_boot=0))
+    large = evaluate_policy(policy(rule), assessed(simulate_decisions(80000, 2), 2, n_boot=0))
+    assert small.status == "inconclusive"
+    assert {f.code for f in small.rules[0].findings} == {"UNDERPOWERED"}
+    assert large.status == "pass"
+
+
 def test_rule_scope_limits_the_groupings_examined() -> None:
-    result = assessed(simulate_decisions(6000, 2, shift={"housing=homeless": -0.25}), 2)
+    result = assessed(simulate_decisions(60000, 2, shift={"housing=homeless": -0.25}), 2)
     scoped = {**FOUR_FIFTHS, "attributes": [["digital"], ["mh"]]}
-    assert evaluate_policy(policy(scoped), result).passed
-    assert not evaluate_policy(policy(FOUR_FIFTHS), result).passed
+    assert evaluate_policy(policy(scoped), result).status == "pass"
+    assert evaluate_policy(policy(FOUR_FIFTHS), result).status == "fail"
 
 
-def test_a_rule_with_nothing_to_compare_is_not_evaluable_and_does_not_fail() -> None:
+def test_a_rule_with_nothing_to_compare_is_not_evaluable_and_never_passes() -> None:
     frame = simulate_decisions(3000, 4).assign(y=1)  # everyone has the outcome: FPR undefined
     result = assessed(frame, 4)
     verdict = evaluate_policy(policy({"id": "fpr", "metric": "fpr", "max_abs": 0.05}), result)
     assert verdict.rules[0].status == "not_evaluable"
-    assert verdict.passed
+    assert verdict.rules[0].reason == "the metric is undefined for every one of the 5 groups compared"
+    assert verdict.status == "inconclusive" and not verdict.release_allowed
+
+
+def test_only_small_groups_leave_a_rule_not_evaluable() -> None:
+    result = assessed(simulate_decisions(3000, 4), 4, min_group_size=5000)
+    verdict = evaluate_policy(policy(FOUR_FIFTHS), result)
+    assert verdict.rules[0].status == "not_evaluable"
+    assert "reaches the minimum size" in (verdict.rules[0].reason or "")
+    assert verdict.status == "inconclusive"
+
+
+def test_exactly_four_fifths_passes_the_rule_under_point_evidence() -> None:
+    # 5/9 against 4/9... as rates 0.4 and 0.5: 0.4 / 0.5 = 0.8 exactly on paper.
+    frame = pd.DataFrame(
+        {"g": ["a"] * 10 + ["b"] * 10, "d": [1] * 4 + [0] * 6 + [1] * 5 + [0] * 5, "y": [1, 0] * 10}
+    )
+    result = assess(frame, y_true="y", y_pred="d", groups=["g"], reference={"g": "b"}, n_boot=0,
+                    min_group_size=5)
+    ratio = result.disparity("selection_rate", ("g",), ("a",), "ratio").value
+    assert ratio is not None and abs(ratio - 0.8) < 1e-12
+    verdict = evaluate_policy(policy(FOUR_FIFTHS, evidence="point"), result)
+    assert verdict.status == "pass"
 
 
 # --- non-regression ---------------------------------------------------------------------------
@@ -159,7 +276,10 @@ def test_verdict_round_trips_through_json() -> None:
     assert verdict.worst is not None and verdict.worst.levels == ("yes",)
 
 
-def test_junit_has_one_case_per_rule_with_failures_and_skips() -> None:
+@pytest.mark.parametrize("on_inconclusive", ["fail", "pass"])
+def test_junit_has_one_case_per_rule_and_never_shows_an_unevaluable_rule_as_passed(
+    on_inconclusive: str,
+) -> None:
     frame = simulate_decisions(4000, 7, shift={"mh=yes": -0.2}).assign(y=1)
     result = assessed(frame, 7)
     verdict = evaluate_policy(
@@ -167,6 +287,7 @@ def test_junit_has_one_case_per_rule_with_failures_and_skips() -> None:
             FOUR_FIFTHS,
             {"id": "fpr", "metric": "fpr", "max_abs": 0.05},
             {"id": "loose", "metric": "selection_rate", "max_abs": 0.9},
+            on_inconclusive=on_inconclusive,
         ),
         result,
     )
@@ -175,13 +296,20 @@ def test_junit_has_one_case_per_rule_with_failures_and_skips() -> None:
     assert suite is not None
     cases = {c.get("name"): c for c in suite.iter("testcase")}
     assert list(cases) == ["ff", "fpr", "loose"]
-    assert (
-        suite.get("tests") == "3" and suite.get("failures") == "1" and suite.get("skipped") == "1"
-    )
     failure = cases["ff"].find("failure")
     assert failure is not None and "mh=yes" in (failure.get("message") or "")
-    assert cases["fpr"].find("skipped") is not None
+    assert failure.get("type") == "FairnessRuleFailed"
+    unevaluable = cases["fpr"].find("failure" if on_inconclusive == "fail" else "skipped")
+    assert unevaluable is not None
+    assert "not evaluable: the metric is undefined" in (unevaluable.get("message") or "")
+    blocked = on_inconclusive == "fail"
+    assert suite.get("failures") == ("2" if blocked else "1")
+    assert suite.get("skipped") == ("0" if blocked else "1")
     assert cases["loose"].find("failure") is None and cases["loose"].find("skipped") is None
+    gap = verdict.rules[2].largest_detectable
+    assert gap is not None
+    out = cases["loose"].find("system-out")
+    assert out is not None and f"smallest detectable gap, largest over the groups compared: {gap:.3f}" in (out.text or "")
 
 
 @pytest.mark.parametrize("evidence", ["interval", "point"])
