@@ -312,7 +312,9 @@ def _threshold_reads(
             reads.append(_Read(rule=rule, d=d, status="unreliable", bound=bound))
             continue
         if evidence == "point":
-            reads.append(_Read(rule=rule, d=d, status="pass" if bound is None else "fail", bound=bound))
+            reads.append(
+                _Read(rule=rule, d=d, status="pass" if bound is None else "fail", bound=bound)
+            )
             continue
         if d.ci_low is None or d.ci_high is None:  # no interval: the data cannot show either way
             reads.append(_Read(rule=rule, d=d, status="inconclusive", bound=bound))
@@ -528,7 +530,9 @@ def sentence(f: Finding) -> str:
             f"the data cannot tell{seen}."
         )
     if f.code == "SMALL_GROUP":
-        return f"{what}: beyond {f.bound:g}, but the group is below the minimum size; reported only."
+        return (
+            f"{what}: beyond {f.bound:g}, but the group is below the minimum size; reported only."
+        )
     if f.code == "SIGNIFICANT_DISPARITY":
         return f"{what}: significant after the confirmatory correction{_p(f)}."
     if f.code == "UNDERPOWERED":
@@ -617,8 +621,8 @@ def _regressions(
     rules = list(rules)
     changes: list[_Change] = []
     for rule in rules:
-        if paired is not None:
-            changes.extend(_paired_changes(rule, paired.get(rule.id, ())))
+        if paired is not None and rule.id in paired:
+            changes.extend(_paired_changes(rule, paired[rule.id]))
         elif baseline is not None:
             changes.extend(_independent_changes(rule, candidate, baseline, margin))
     tested = [c for c in changes if c.p is not None and c.reliable]
@@ -643,8 +647,14 @@ def _regressions(
                 status = "inconclusive"
             if status == "fail":
                 findings.append(
-                    _finding("REGRESSION", f"{rule.id}.non_regression", c.d, decides=True,
-                             baseline_value=c.baseline, p_adjusted=q)
+                    _finding(
+                        "REGRESSION",
+                        f"{rule.id}.non_regression",
+                        c.d,
+                        decides=True,
+                        baseline_value=c.baseline,
+                        p_adjusted=q,
+                    )
                 )
             groups.append(
                 GroupOutcome(
@@ -696,7 +706,9 @@ def _independent_changes(
     """
     z = _z(candidate.settings.alpha)
     low, high = rule.bounds
-    base = {(d.attributes, d.levels): d for d in _candidates(baseline, rule, rule.metric, rule.kind)}
+    base = {
+        (d.attributes, d.levels): d for d in _candidates(baseline, rule, rule.metric, rule.kind)
+    }
     out = []
     for d in _candidates(candidate, rule, rule.metric, rule.kind):
         b = base.get((d.attributes, d.levels))
@@ -720,9 +732,7 @@ def _independent_changes(
 def _paired_changes(rule: ThresholdRule, paired: Sequence[PairedChange]) -> list[_Change]:
     out = []
     for c in paired:
-        if c.metric != rule.metric or c.kind != rule.kind or c.levels == c.reference_levels:
-            continue
-        if rule.attributes is not None and list(c.attributes) not in rule.attributes:
+        if c.levels == c.reference_levels:
             continue
         compared = Compared(
             attributes=c.attributes,
@@ -736,8 +746,14 @@ def _paired_changes(rule: ThresholdRule, paired: Sequence[PairedChange]) -> list
         )
         out.append(
             _Change(
-                rule, compared, c.baseline, c.change, (c.ci_low, c.ci_high), c.p_value,
-                c.reliable, True,
+                rule,
+                compared,
+                c.baseline,
+                c.change,
+                (c.ci_low, c.ci_high),
+                c.p_value,
+                c.reliable,
+                True,
             )
         )
     return out

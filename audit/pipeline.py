@@ -25,7 +25,7 @@ from audit.gate import Verdict, evaluate_policy
 from audit.manifest import build_manifest
 from audit.spec import AuditSpec
 from audit.stats.result import Assessment
-from audit.steps.baseline import load_baseline
+from audit.steps.baseline import load_baseline, paired_regressions
 from audit.steps.data import load_data
 from audit.steps.decisions import decide
 from audit.steps.model import obtain_model
@@ -97,12 +97,18 @@ def run_audit(
             table = decide(spec, model, data.audited)
         with steps(f"statistics ({spec.statistics.n_boot} bootstrap replicates)"):
             assessment = assess_decisions(spec, table)
-        baseline = None
+        baseline, paired = None, None
         if baseline_source:
             with steps(f"baseline {baseline_source}"):
-                baseline = load_baseline(baseline_source, spec, data.audited, uri)
+                loaded = load_baseline(baseline_source, spec, data.audited, uri)
+                baseline = loaded.assessment
+                if loaded.decisions is not None:  # same people: compare them person by person
+                    paired = paired_regressions(spec, assessment, table, loaded.decisions)
         verdict = evaluate_policy(
-            spec.policy.model_copy(update={"baseline": baseline_source}), assessment, baseline
+            spec.policy.model_copy(update={"baseline": baseline_source}),
+            assessment,
+            baseline,
+            paired,
         )
         manifest = build_manifest(
             spec=spec.model_dump(mode="json", by_alias=True),

@@ -138,7 +138,12 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
         console.print(f"  [red]✗[/] {escape(finding.rule_id)}: {escape(finding.sentence)}")
     if len(verdict.failures) > 10:
         console.print(f"  … and {len(verdict.failures) - 10} more in verdict.json")
-    unsure = [f for r in verdict.rules for f in r.findings if f.code in ("BOUND_INCONCLUSIVE", "UNDERPOWERED")]
+    unsure = [
+        f
+        for r in verdict.rules
+        for f in r.findings
+        if f.code in ("BOUND_INCONCLUSIVE", "UNDERPOWERED")
+    ]
     for finding in unsure[:5]:
         console.print(f"  [yellow]?[/] {escape(finding.rule_id)}: {escape(finding.sentence)}")
     if len(unsure) > 5:
@@ -148,11 +153,16 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
     if verdict.status == "inconclusive":
         console.print(
             "the data cannot show that every group is within the rules: "
-            + ("the release is allowed (on_inconclusive: pass)" if verdict.release_allowed
-               else "the release is blocked (on_inconclusive: fail)")
+            + (
+                "the release is allowed (on_inconclusive: pass)"
+                if verdict.release_allowed
+                else "the release is blocked (on_inconclusive: fail)"
+            )
         )
     console.print(f"results: {outcome.report_dir}/")
     if outcome.run_id:
         console.print(f"MLflow run {outcome.run_id} in {outcome.tracking_uri}")
     if outcome.promoted is not None:
-        console.print("alias moved" if outcome.promoted else "alias NOT moved: the gate did not pass")
+        console.print(
+            "alias moved" if outcome.promoted else "alias NOT moved: the gate did not pass"
+        )

@@ -1,41 +1,108 @@
 """The baseline a candidate must not fall behind: the production model, or a previous audit.
 
 `models:/NAME@champion` (or any model source) is audited on the same rows with the same
-settings as the candidate; `runs:/RUN_ID` reads the assessment a previous audit logged to MLflow;
-a path to an `assessment.json` reads that file.
+settings as the candidate, and its decisions are kept so that the gate compares the two models
+person by person (paired: `audit.stats.paired`); `runs:/RUN_ID` reads the assessment a previous
+audit logged to MLflow, and a path to an `assessment.json` reads that file: those can only be
+compared as independent samples.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from audit.errors import AuditInputError
 from audit.models.importing import load_model
-from audit.spec import AuditSpec
+from audit.spec import AuditSpec, ThresholdRule
+from audit.stats.paired import (
+    PAIRED_METRICS,
+    PairedChange,
+    paired_disparities,
+    references_from,
+    regression_changes,
+)
 from audit.stats.result import Assessment
-from audit.steps.decisions import decide
+from audit.steps.decisions import DECISION, OUTCOME, decide
 from audit.steps.statistics import assess_decisions
+
+BASELINE_DECISION = "_baseline_decision"
 
 _PREVIOUS_RUN = re.compile(r"^runs:/([0-9a-f]{32})/?$")
 
 
+@dataclass(frozen=True)
+class Baseline:
+    assessment: Assessment
+    decisions: pd.DataFrame | None = None  # the baseline model's decisions on the audited rows
+
+
 def load_baseline(
     source: str, spec: AuditSpec, people: pd.DataFrame, tracking_uri: str | None
-) -> Assessment:
+) -> Baseline:
     previous = _PREVIOUS_RUN.match(source)
+    decisions = None
     if previous:
         baseline = _from_run(previous.group(1), tracking_uri)
     elif source.endswith(".json"):
         baseline = _from_file(Path(source))
     else:
         model = load_model(source, tracking_uri=tracking_uri)
-        baseline = assess_decisions(spec, decide(spec, model, people))
+        decisions = decide(spec, model, people)
+        baseline = assess_decisions(spec, decisions)
     _require_same_groups(source, spec, baseline)
-    return baseline
+    return Baseline(baseline, decisions)
+
+
+def paired_regressions(
+    spec: AuditSpec, candidate: Assessment, table: pd.DataFrame, baseline: pd.DataFrame
+) -> dict[str, list[PairedChange]]:
+    """Each threshold rule's paired change per group, candidate and baseline on the same people.
+
+    Rules on score metrics or on conditional differences are left out: the gate compares those
+    from the two assessments as independent samples.
+    """
+    rules = [
+        r
+        for r in spec.policy.rules
+        if isinstance(r, ThresholdRule) and not r.conditional and r.metric in PAIRED_METRICS
+    ]
+    if not rules:
+        return {}
+    joint = table[[OUTCOME, DECISION, *spec.groups]].assign(
+        **{BASELINE_DECISION: baseline[DECISION].to_numpy()}
+    )
+    s = spec.statistics
+    paired = paired_disparities(
+        joint,
+        y_true=OUTCOME,
+        candidate=DECISION,
+        baseline=BASELINE_DECISION,
+        groups=spec.groups,
+        intersections=spec.intersections,
+        references=references_from(candidate),
+        metrics=sorted({(r.metric, r.kind) for r in rules}),
+        n_boot=s.n_boot,
+        bootstrap=s.bootstrap,
+        seed=s.seed,
+        min_group_size=s.min_group_size,
+    )
+    return {
+        r.id: regression_changes(
+            paired,
+            r.metric,
+            r.kind,
+            *r.bounds,
+            margin=spec.policy.regression_margin,
+            alpha=s.alpha,
+            attributes=r.attributes,
+        )
+        for r in rules
+    }
 
 
 def _from_file(path: Path) -> Assessment:

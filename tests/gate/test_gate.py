@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -12,8 +13,10 @@ from audit.gate import Verdict, evaluate_policy
 from audit.junit import junit_xml
 from audit.spec import PolicySpec
 from audit.stats.assess import assess
+from audit.stats.paired import paired_disparities, references_from, regression_changes
 from audit.stats.result import Assessment
 from audit.stats.simulate import simulate_decisions
+from audit.steps.outputs import summary_markdown
 
 GROUPS = ["mh", "housing", "digital"]
 REFERENCE = {"mh": "no", "housing": "stable", "digital": "high"}
@@ -61,7 +64,9 @@ def test_an_injected_gap_fails_and_only_that_group_is_blamed() -> None:
         frame = simulate_decisions(6000, seed, shift={"housing=homeless": -0.2})
         verdict = evaluate_policy(rules, assessed(frame, seed))
         failed += verdict.status == "fail"
-        assert {(f.attributes, f.levels) for f in verdict.failures} <= {(("housing",), ("homeless",))}
+        assert {(f.attributes, f.levels) for f in verdict.failures} <= {
+            (("housing",), ("homeless",))
+        }
     assert failed >= 38
 
 
@@ -145,8 +150,13 @@ def test_breaches_are_corrected_as_one_confirmatory_family(
     fails = 0
     for seed in range(300):
         result = assess(
-            _at_the_bound(seed), y_true="y", y_pred="d", groups=["g"], reference={"g": "g0"},
-            n_boot=0, correction=correction,  # type: ignore[arg-type]
+            _at_the_bound(seed),
+            y_true="y",
+            y_pred="d",
+            groups=["g"],
+            reference={"g": "g0"},
+            n_boot=0,
+            correction=correction,  # type: ignore[arg-type]
         )
         fails += evaluate_policy(policy(rule), result).status == "fail"
     assert low <= fails <= high
@@ -162,8 +172,14 @@ def test_one_preregistered_question_is_not_diluted_by_the_exploratory_family() -
     frame["mh"] = ["yes"] * 1000 + ["no"] * 1000
     frame["y"] = rng.integers(0, 2, n)
     frame["d"] = [1] * 450 + [0] * 550 + [1] * 500 + [0] * 500
-    result = assess(frame, y_true="y", y_pred="d", groups=["mh", *[f"a{i}" for i in range(6)]],
-                    reference={"mh": "no"}, n_boot=0)
+    result = assess(
+        frame,
+        y_true="y",
+        y_pred="d",
+        groups=["mh", *[f"a{i}" for i in range(6)]],
+        reference={"mh": "no"},
+        n_boot=0,
+    )
     d = result.disparity("selection_rate", ("mh",), ("yes",))
     assert d.p_value is not None and d.p_value < 0.05
     assert d.p_adjusted is not None and d.p_adjusted > 0.05  # exploratory: not significant
@@ -209,7 +225,9 @@ def test_a_rule_with_nothing_to_compare_is_not_evaluable_and_never_passes() -> N
     result = assessed(frame, 4)
     verdict = evaluate_policy(policy({"id": "fpr", "metric": "fpr", "max_abs": 0.05}), result)
     assert verdict.rules[0].status == "not_evaluable"
-    assert verdict.rules[0].reason == "the metric is undefined for every one of the 5 groups compared"
+    assert (
+        verdict.rules[0].reason == "the metric is undefined for every one of the 5 groups compared"
+    )
     assert verdict.status == "inconclusive" and not verdict.release_allowed
 
 
@@ -226,8 +244,15 @@ def test_exactly_four_fifths_passes_the_rule_under_point_evidence() -> None:
     frame = pd.DataFrame(
         {"g": ["a"] * 10 + ["b"] * 10, "d": [1] * 4 + [0] * 6 + [1] * 5 + [0] * 5, "y": [1, 0] * 10}
     )
-    result = assess(frame, y_true="y", y_pred="d", groups=["g"], reference={"g": "b"}, n_boot=0,
-                    min_group_size=5)
+    result = assess(
+        frame,
+        y_true="y",
+        y_pred="d",
+        groups=["g"],
+        reference={"g": "b"},
+        n_boot=0,
+        min_group_size=5,
+    )
     ratio = result.disparity("selection_rate", ("g",), ("a",), "ratio").value
     assert ratio is not None and abs(ratio - 0.8) < 1e-12
     verdict = evaluate_policy(policy(FOUR_FIFTHS, evidence="point"), result)
@@ -264,6 +289,70 @@ def test_an_improvement_is_not_a_regression() -> None:
     baseline = assessed(simulate_decisions(20000, 12, shift={"housing=homeless": -0.15}), 12)
     better = assessed(simulate_decisions(20000, 13), 13)
     assert evaluate_policy(policy(LOOSE), better, baseline).passed
+
+
+def _paired_verdict(seed: int, change: float) -> Verdict:
+    """A rule "selection-rate gap >= -0.1" read on a baseline at -0.1 and a changed candidate."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(["ref", "grp"], [3000, 600])
+    y = rng.random(g.size) < 0.4
+    rate = np.where(y, 0.6, 0.3) - 0.1 * (g == "grp")
+    base = rng.random(g.size) < rate
+    cand = np.where(rng.random(g.size) < 0.1, rng.random(g.size) < rate, base)
+    current = rate[g == "grp"].mean()
+    cand = np.where((g == "grp") & cand & (rng.random(g.size) < -change / current), False, cand)
+    frame = pd.DataFrame(
+        {"g": g, "y": y.astype(int), "cand": cand.astype(int), "base": base.astype(int)}
+    )
+    options = dict(y_true="y", groups=["g"], reference={"g": "ref"}, n_boot=200, seed=seed)
+    candidate = assess(frame, y_pred="cand", **options)  # type: ignore[arg-type]
+    baseline = assess(frame, y_pred="base", **options)  # type: ignore[arg-type]
+    rule = {"id": "sr", "metric": "selection_rate", "min": -0.1}
+    joint = paired_disparities(
+        frame,
+        y_true="y",
+        candidate="cand",
+        baseline="base",
+        groups=["g"],
+        references=references_from(candidate),
+        metrics=[("selection_rate", "difference")],
+        n_boot=200,
+        seed=seed,
+    )
+    changes = {"sr": regression_changes(joint, "selection_rate", "difference", -0.1, math.inf)}
+    return evaluate_policy(policy(rule), candidate, baseline, changes)
+
+
+def test_paired_non_regression_finds_a_ten_point_worsening_at_600_people() -> None:
+    found = sum(_paired_verdict(seed, -0.1).rules[1].status == "fail" for seed in range(30))
+    alarms = sum(_paired_verdict(100 + seed, 0.0).rules[1].status == "fail" for seed in range(60))
+    assert found >= 27  # at least 80% required; paired, the power is close to 1
+    assert alarms <= 7  # 5% of 60 is 3; 7 is 3 + 2.3 binomial SE
+    # Half that worsening: still found nearly always when paired; comparing the two models as
+    # independent samples finds it about half the time (tests/stats/test_paired.py).
+    small = sum(_paired_verdict(200 + seed, -0.05).rules[1].status == "fail" for seed in range(30))
+    assert small >= 25
+
+
+def test_non_regression_shows_candidate_baseline_and_change_side_by_side() -> None:
+    verdict = _paired_verdict(3, -0.1)
+    regression = verdict.rules[1]
+    (group,) = [g for g in regression.groups if g.levels == ("grp",)]
+    assert group.paired is True and group.status == "fail"
+    assert group.value is not None and group.baseline_value is not None
+    assert group.change == pytest.approx(group.baseline_value - group.value)  # a lower bound only
+    assert group.change_ci_low is not None and group.change_ci_high is not None
+    assert group.change_ci_low <= group.change <= group.change_ci_high
+    text = summary_markdown(verdict, "demo")
+    assert (
+        f"| grp | {group.value:.3f} | {group.baseline_value:.3f} | {group.change:.3f} | "
+        f"{group.change_ci_low:.3f} to {group.change_ci_high:.3f} | fail |" in text
+    )
+    finding = regression.findings[0]
+    assert (
+        finding.code == "REGRESSION"
+        and f"baseline's {group.baseline_value:.3f}" in finding.sentence
+    )
 
 
 # --- records and JUnit ------------------------------------------------------------------------
@@ -309,7 +398,11 @@ def test_junit_has_one_case_per_rule_and_never_shows_an_unevaluable_rule_as_pass
     gap = verdict.rules[2].largest_detectable
     assert gap is not None
     out = cases["loose"].find("system-out")
-    assert out is not None and f"smallest detectable gap, largest over the groups compared: {gap:.3f}" in (out.text or "")
+    assert (
+        out is not None
+        and f"smallest detectable gap, largest over the groups compared: {gap:.3f}"
+        in (out.text or "")
+    )
 
 
 @pytest.mark.parametrize("evidence", ["interval", "point"])

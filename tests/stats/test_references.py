@@ -46,7 +46,9 @@ def test_the_intersection_is_compared_with_the_combination_of_the_references() -
         "composed",
         None,
     )
-    assert {(r.attributes, r.levels, r.how) for r in result.references if len(r.attributes) == 1} == {
+    assert {
+        (r.attributes, r.levels, r.how) for r in result.references if len(r.attributes) == 1
+    } == {
         (("digital_literacy",), ("high",), "named"),
         (("gender",), ("male",), "largest"),
     }
@@ -74,7 +76,9 @@ def test_an_empty_combined_reference_falls_back_and_says_so() -> None:
     # The fallback keeps one attribute at its reference, and of the two such cells the larger:
     # high × stable (~1,600 people) rather than low × homeless (~600).
     assert choice.levels == ("high", "stable")
-    assert any("reference high × stable instead of high × homeless" in note for note in result.notes)
+    assert any(
+        "reference high × stable instead of high × homeless" in note for note in result.notes
+    )
     refs = {d.reference_levels for d in result.disparities if len(d.attributes) == 2}
     assert refs == {("high", "stable")}
 
