@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 RuleStatus = Literal["pass", "fail", "inconclusive", "not_evaluable"]
 VerdictLabel = Literal["pass", "fail", "inconclusive"]
 GroupStatus = Literal["pass", "fail", "inconclusive", "unreliable", "undefined"]
+# An inconclusive group: its interval lies beyond the bound but the correction leaves doubt, or
+# the interval reaches both sides of the bound with the estimate beyond or within it.
+Position = Literal["interval_beyond", "estimate_beyond", "estimate_within"]
 FindingCode = Literal[
     "BOUND_BREACHED",  # the evidence places the group beyond the rule's bound
     "BOUND_INCONCLUSIVE",  # the interval reaches both sides of the bound: the data cannot tell
@@ -99,7 +102,7 @@ class Finding(Compared):
     baseline_value: float | None = None
     p_adjusted: float | None = None
     detectable: float | None = None
-    estimate_beyond: bool | None = None
+    position: Position | None = None  # where the evidence places an uncertain group
     decides: bool
     sentence: str
 
@@ -254,7 +257,7 @@ class _Read:
     d: Comparison
     status: GroupStatus  # provisional for tests still to be corrected
     bound: float | None = None
-    beyond: bool = False  # the estimate itself lies beyond the bound
+    position: Position | None = None
     p_value: float | None = None  # enters the confirmatory family when set
     p_confirmatory: float | None = None
 
@@ -327,7 +330,13 @@ def _threshold_reads(
                 d=d,
                 status="pass" if inside else "inconclusive",
                 bound=nearest if not inside else bound,
-                beyond=bound is not None,
+                position=None
+                if inside
+                else "interval_beyond"
+                if above(d.ci_low, high) or below(d.ci_high, low)
+                else "estimate_beyond"
+                if bound is not None
+                else "estimate_within",
                 p_value=_breach_p_value(d, low, high, z),
             )
         )
@@ -401,7 +410,7 @@ def _rule_outcome(
                     bound=r.bound,
                     p_adjusted=r.p_confirmatory,
                     detectable=gap,
-                    estimate_beyond=r.beyond,
+                    position=r.position,
                 )
             )
         groups.append(
@@ -481,7 +490,7 @@ def _finding(
     baseline_value: float | None = None,
     p_adjusted: float | None = None,
     detectable: float | None = None,
-    estimate_beyond: bool | None = None,
+    position: Position | None = None,
 ) -> Finding:
     f = Finding(
         **{c.name: getattr(d, c.name) for c in fields(Compared)},
@@ -491,7 +500,7 @@ def _finding(
         baseline_value=baseline_value,
         p_adjusted=p_adjusted,
         detectable=detectable,
-        estimate_beyond=estimate_beyond,
+        position=position,
         decides=decides,
         sentence="",
     )
@@ -522,12 +531,16 @@ def sentence(f: Finding) -> str:
     )
     if f.code == "BOUND_BREACHED":
         return f"{what}: beyond the bound {f.bound:g}{_p(f)}."
+    if f.code == "BOUND_INCONCLUSIVE" and f.position == "interval_beyond":
+        return (
+            f"{what}: the interval lies beyond the bound {f.bound:g}, but not clearly enough once "
+            f"corrected for the comparisons the gate decides on{_p(f)}; not decisive{seen}."
+        )
     if f.code == "BOUND_INCONCLUSIVE":
-        side = "beyond" if f.estimate_beyond else "within"
+        side = "beyond" if f.position == "estimate_beyond" else "within"
         return (
             f"{what}: the estimate is {side} the bound {f.bound:g} but the interval reaches "
-            "both sides of it; "
-            f"the data cannot tell{seen}."
+            f"both sides of it; the data cannot tell{seen}."
         )
     if f.code == "SMALL_GROUP":
         return (

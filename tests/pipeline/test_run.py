@@ -164,14 +164,31 @@ def test_tracking_can_be_switched_off(tmp_path: Path) -> None:
     assert not (tmp_path / "mlruns").exists()
 
 
-@pytest.mark.parametrize(("shift", "code"), [(None, 0), ({"housing=homeless": -0.5}, 1)])
+@pytest.mark.parametrize(
+    ("shift", "bound", "on_inconclusive", "code", "word"),
+    [
+        (None, 0.3, "fail", 0, "PASS"),
+        ({"housing=homeless": -0.5}, 0.3, "fail", 1, "FAIL"),
+        # ±0.005 is far narrower than any group's interval: the data cannot tell.
+        (None, 0.005, "fail", 3, "INCONCLUSIVE"),
+        (None, 0.005, "pass", 0, "INCONCLUSIVE"),
+    ],
+)
 def test_command_exit_code_is_the_gate(
-    tmp_path: Path, store: str, shift: dict[str, float] | None, code: int
+    tmp_path: Path,
+    store: str,
+    shift: dict[str, float] | None,
+    bound: float,
+    on_inconclusive: str,
+    code: int,
+    word: str,
 ) -> None:
     spec = tmp_path / "spec.yaml"
-    spec.write_text(
-        decisions_spec(tmp_path, "cli", *write_decisions(tmp_path, "cli", 4, shift), store)
+    text = decisions_spec(tmp_path, "cli", *write_decisions(tmp_path, "cli", 4, shift), store)
+    text = text.replace("max_abs: 0.3}", f"max_abs: {bound}}}").replace(
+        "policy:\n", f"policy:\n  on_inconclusive: {on_inconclusive}\n"
     )
+    spec.write_text(text)
     junit = tmp_path / "ci" / "gate.xml"
     done = subprocess.run(
         [sys.executable, "-m", "audit.cli", "run", str(spec), "--junit", str(junit)],
@@ -181,8 +198,20 @@ def test_command_exit_code_is_the_gate(
         timeout=300,
     )
     assert done.returncode == code, done.stderr
-    assert f"verdict: {'PASS' if code == 0 else 'FAIL'}" in done.stdout
-    assert ET.parse(junit).getroot().find("testsuite") is not None
+    assert f"verdict: {word}" in done.stdout
+    verdict = Verdict.from_json((tmp_path / "cli" / "verdict.json").read_text())
+    gap = verdict.rules[0].largest_detectable
+    assert gap is not None
+    # The smallest detectable gap is stated in the terminal, summary.md, verdict.json and JUnit.
+    assert f"{gap:.3f}" in done.stdout
+    assert f"{gap:.3f}" in (tmp_path / "cli" / "summary.md").read_text()
+    assert f"{gap:.3f}" in junit.read_text()
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    assert suite.get("failures") == ("0" if code == 0 else "1")
+    if word == "INCONCLUSIVE":
+        release = "allowed" if on_inconclusive == "pass" else "blocked"
+        assert f"the release is {release}" in " ".join(done.stdout.split())  # lines wrap
 
 
 def test_callers_data_is_not_modified(tmp_path: Path, store: str) -> None:
