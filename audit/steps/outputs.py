@@ -7,7 +7,7 @@ intervals, findings); the people's rows never leave the process.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ def result_files(
         "verdict.json": verdict.to_json(),
         "manifest.json": json.dumps(manifest, indent=1, default=str),
         "spec.yaml": spec_text,
-        "summary.md": summary_markdown(verdict, suite),
+        "summary.md": summary_markdown(verdict, suite, notes=assessment.notes),
     }
     if junit:
         files["junit.xml"] = junit_xml(verdict, suite=suite, seconds=seconds)
@@ -49,7 +49,7 @@ def write_files(folder: Path, files: Mapping[str, str]) -> list[Path]:
     return targets
 
 
-def summary_markdown(verdict: Verdict, suite: str) -> str:
+def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) -> str:
     lines = [f"# Fairness audit `{suite}`: {verdict.label.upper()}", ""]
     if verdict.status == "inconclusive":
         release = "allowed" if verdict.release_allowed else "blocked"
@@ -104,6 +104,8 @@ def summary_markdown(verdict: Verdict, suite: str) -> str:
                     f"| {' × '.join(g.levels)} | {_fmt(g.value)} | {_fmt(g.baseline_value)} | "
                     f"{_fmt(g.change)} | {ci} | {g.status} |"
                 )
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from audit.gate import evaluate_policy
+from audit.spec import PolicySpec
 from audit.stats.assess import assess
+from audit.steps.outputs import summary_markdown
 
 
 def people(seed: int = 0, n: int = 6000) -> pd.DataFrame:
@@ -81,6 +84,9 @@ def test_an_empty_combined_reference_falls_back_and_says_so() -> None:
     )
     refs = {d.reference_levels for d in result.disparities if len(d.attributes) == 2}
     assert refs == {("high", "stable")}
+    verdict = evaluate_policy(PolicySpec(), result)
+    text = summary_markdown(verdict, "fallback", notes=result.notes)
+    assert "reference high × stable instead of high × homeless (no one is in that group)" in text
 
 
 def test_a_combined_reference_below_the_minimum_size_falls_back() -> None:
