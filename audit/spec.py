@@ -398,6 +398,13 @@ class AuditSpec(_Strict):
                 raise ValueError(f"legitimate_factors for the conditional rule '{rule.id}'")
             if rule.conditional and any(len(g) > 1 for g in rule.attributes or []):
                 raise ValueError(f"single attributes in the conditional rule '{rule.id}'")
+            scoped = (rule.attributes or []) if rule.conditional else []
+            for grouping in scoped:
+                if not set(factors) - set(grouping):
+                    raise ValueError(
+                        f"a legitimate factor other than {grouping[0]!r} for the conditional "
+                        f"rule '{rule.id}' (a factor cannot stratify its own groups)"
+                    )
             for grouping in rule.attributes or []:
                 if not set(grouping) <= set(columns):
                     raise ValueError(

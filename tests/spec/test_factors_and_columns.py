@@ -162,3 +162,14 @@ def test_the_unmodified_spec_reaches_the_model(files, monkeypatch):
     with pytest.raises(AuditInputError, match=r"^model: expected a file"):
         run_audit(parse_spec(text), spec_text=text, console=Console(file=io.StringIO()))
     assert opened == [(str(files["model"]),)]
+
+
+def test_a_conditional_rule_needs_a_factor_other_than_its_attribute(files):
+    text = spec_text(files, "[education, {column: age, bins: 4}]", "[housing]")
+    rule = "policy: {rules: [{id: c, metric: tpr, max_abs: 0.1, conditional: true, "
+    with pytest.raises(AuditInputError) as err:
+        parse_spec(text + rule + "attributes: [[housing]]}]}\n", source="s.yaml")
+    assert str(err.value).startswith(
+        "s.yaml:1: key '(top level)': expected a legitimate factor other than 'housing' for the "
+        "conditional rule 'c' (a factor cannot stratify its own groups);"
+    )

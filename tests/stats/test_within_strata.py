@@ -118,7 +118,7 @@ def _wilson(k: float, n: float) -> tuple[float, float]:
 
 def test_intervals_sizes_and_flags_by_hand():
     frame = table(3000, 2)
-    result = run(frame, min_group_size=150)
+    result = run(frame, min_group_size=250)
     cell = frame[(frame["a"] == "z") & (frame["edu"] == "mid")]
     ref = frame[(frame["a"] == "y") & (frame["edu"] == "mid")]
     (record,) = [
@@ -141,15 +141,16 @@ def test_intervals_sizes_and_flags_by_hand():
     )
     assert (record.n_rows, record.denominator_rows) == (len(cell), n1)
     assert record.reference_n_rows == len(ref) and record.reference_levels == ("y",)
-    assert record.reliable == (len(cell) >= 150 and len(ref) >= 150)
+    assert record.reliable == (len(cell) >= 250 and len(ref) >= 250)
     # The reference group is listed with its rates, and is not compared with itself.
     own = [w for w in records(result, "a", "edu") if w.is_reference]
     assert own and all(w.levels == ("y",) and w.difference is None for w in own)
     assert all(w.difference_ci_low is None for w in own)
     # Small cells are flagged, on either side of the comparison.
     for w in result.within_strata:
-        assert w.reliable == (w.n_rows >= 150 and w.reference_n_rows >= 150)
+        assert w.reliable == (w.n_rows >= 250 and w.reference_n_rows >= 250)
     assert {w.reliable for w in result.within_strata} == {True, False}
+    assert any(not w.reliable and w.n_rows >= 250 for w in result.within_strata)  # small ref
 
 
 def test_undefined_rates_say_why():
