@@ -179,6 +179,30 @@ def _attribute(value: Any) -> Any:
     return {"column": value} if isinstance(value, str) else value
 
 
+class FactorSpec(_Strict):
+    """A legitimate factor with its number of quantile bins, e.g. {column: age, bins: 4}."""
+
+    column: str
+    bins: Annotated[
+        int | None,
+        Field(ge=2, description="cut this numeric column at its quantiles into this many bins"),
+    ] = None
+
+
+# Tags of the two spellings of a factor; they are not keys, so error locations skip them.
+_FACTOR_TAGS = ("plain_factor", "binned_factor")
+
+
+def _factor_tag(value: Any) -> str:
+    return _FACTOR_TAGS[1] if isinstance(value, dict | FactorSpec) else _FACTOR_TAGS[0]
+
+
+Factor = Annotated[
+    Annotated[str, Tag(_FACTOR_TAGS[0])] | Annotated[FactorSpec, Tag(_FACTOR_TAGS[1])],
+    Discriminator(_factor_tag),
+]
+
+
 class StatisticsSpec(_Strict):
     n_boot: Annotated[int, Field(ge=0)] = 1000
     bootstrap: Literal["multinomial", "stratified"] = "multinomial"
@@ -357,7 +381,12 @@ class AuditSpec(_Strict):
     decision: DecisionSpec = Field(default_factory=DecisionSpec)
     attributes: Annotated[list[AttributeSpec], Field(min_length=1)]
     intersections: Annotated[int, Field(ge=1, le=3)] = 1
-    legitimate_factors: list[str] = Field(default_factory=list)
+    factors: list[Factor] = Field(
+        default_factory=list,
+        alias="legitimate_factors",
+        description="columns that may legitimately affect the decision, e.g. [education, "
+        "{column: age, bins: 4}]; numeric columns with many values are cut at quantiles",
+    )
     statistics: StatisticsSpec = Field(default_factory=StatisticsSpec)
     policy: PolicySpec = Field(default_factory=PolicySpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
@@ -378,11 +407,21 @@ class AuditSpec(_Strict):
                 f"'intersections' at most the number of attributes ({len(columns)}), "
                 f"not {self.intersections}"
             )
+        factors = self.legitimate_factors
+        if len(set(factors)) != len(factors):
+            raise ValueError("each legitimate factor listed once")
         for rule in self.policy.rules:
             if rule.conditional and not self.legitimate_factors:
                 raise ValueError(f"legitimate_factors for the conditional rule '{rule.id}'")
             if rule.conditional and any(len(g) > 1 for g in rule.attributes or []):
                 raise ValueError(f"single attributes in the conditional rule '{rule.id}'")
+            scoped = (rule.attributes or []) if rule.conditional else []
+            for grouping in scoped:
+                if not set(factors) - set(grouping):
+                    raise ValueError(
+                        f"a legitimate factor other than {grouping[0]!r} for the conditional "
+                        f"rule '{rule.id}' (a factor cannot stratify its own groups)"
+                    )
             for grouping in rule.attributes or []:
                 if not set(grouping) <= set(columns):
                     raise ValueError(
@@ -394,6 +433,15 @@ class AuditSpec(_Strict):
     @property
     def groups(self) -> list[str]:
         return [a.column for a in self.attributes]
+
+    @property
+    def legitimate_factors(self) -> list[str]:
+        """The factor columns, in the spec's order (the YAML key of `factors`)."""
+        return [f if isinstance(f, str) else f.column for f in self.factors]
+
+    @property
+    def factor_bins(self) -> dict[str, int]:
+        return {f.column: f.bins for f in self.factors if isinstance(f, FactorSpec) and f.bins}
 
     @property
     def references(self) -> dict[str, str]:
@@ -464,7 +512,9 @@ def _spec_error(err: ValidationError, root: yaml.Node | None, source: str) -> Au
     """The first problem, with the file line and dotted key it is on."""
     first = err.errors()[0]
     loc = [
-        p for p in first["loc"] if not (isinstance(p, str) and p in {"threshold", "significance"})
+        p
+        for p in first["loc"]
+        if not (isinstance(p, str) and p in {"threshold", "significance", *_FACTOR_TAGS})
     ]
     key = ""
     for part in loc:

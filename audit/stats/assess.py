@@ -19,13 +19,17 @@ from audit.metrics import definitions as defs
 from audit.metrics import intervals, scores, significance
 from audit.metrics.conditional import (
     CONDITIONAL_METRICS,
+    ConditionalEstimate,
+    ExplainedShare,
     conditional_difference,
     delta_standard_error,
+    explained_share,
 )
 from audit.metrics.disparities import ReferenceRule, choose_reference
 from audit.stats.bootstrap import BootstrapKind, percentile_interval, resample
 from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, count_groups
 from audit.stats.encoding import EncodedInput, encode_table
+from audit.stats.factors import factor_axes, marginal_in_order, prepare_factors
 from audit.stats.grouping import Grouping, groupings, slice_grouping, stack
 from audit.stats.records import CALIBRATION_BINS, RecordBuilder
 from audit.stats.result import (
@@ -33,10 +37,12 @@ from audit.stats.result import (
     Assessment,
     ConditionalCiMethod,
     ConditionalDisparity,
+    Disparity,
     ReferenceChoice,
     ReferenceHow,
     Settings,
 )
+from audit.stats.within_strata import within_strata
 
 BOOTSTRAP_SCORE_BINS = 50  # score histograms are resampled on a coarser grid to stay fast
 # Conditional bootstrap replicates are drawn in batches of at most this many cells (8 bytes each).
@@ -65,6 +71,7 @@ def assess(
     power: float = 0.8,
     score_bins: int = DEFAULT_SCORE_BINS,
     legitimate_factors: Sequence[str] = (),
+    factor_bins: Mapping[str, int] | None = None,
 ) -> Assessment:
     """Group metrics, disparities, intervals and corrected tests for a table of decisions.
 
@@ -74,7 +81,12 @@ def assess(
 
     `legitimate_factors` are columns that may legitimately affect the decision (education,
     region): each attribute's groups are then also compared with their reference among people in
-    the same stratum of those factors (`Assessment.conditional`). The other results do not change.
+    the same stratum of those factors (`Assessment.conditional`), with the share of the plain gap
+    the factors explain, and within each level of each factor alone (`Assessment.within_strata`).
+    The other results do not change. A group column may also be a factor: it stratifies the
+    other attributes' comparisons, and its own groups are compared within the other factors.
+    Numeric factors are cut at quantiles: into `factor_bins[name]` bins, or into
+    `factors.DEFAULT_BINS` when they have more than `factors.MAX_EXACT_LEVELS` distinct values.
 
     >>> df = pd.DataFrame({"y": [1, 0, 1, 0] * 25, "d": [1, 0, 0, 0] * 25,
     ...                    "homeless": ["no", "no", "yes", "yes"] * 25})
@@ -101,14 +113,18 @@ def assess(
         power=power,
         score_bins=score_bins,
         legitimate_factors=tuple(legitimate_factors),
+        factor_bins=dict(factor_bins or {}),
     )
     factors = settings.legitimate_factors
     _check_factor_names(data, settings.groups, factors)
+    frame, factor_notes = prepare_factors(data, factors, settings.factor_bins, settings.groups)
+    # A factor that is also a group column is encoded once: its group axis serves as a factor.
+    extra = [f for f in factors if f not in settings.groups]
     encoded = encode_table(
-        data,
+        frame,
         y_true=y_true,
         y_pred=y_pred,
-        groups=[*groups, *factors] if groups else groups,  # no groups: encode_table says so
+        groups=[*groups, *extra] if groups else groups,  # no groups: encode_table says so
         score=score,
         weight=weight,
         pos_label=pos_label,
@@ -132,7 +148,9 @@ def assess(
             found=err.found,
             fix="list fewer legitimate factors, or coarser ones (merge rare levels)",
         ) from None
-    return conditional_comparisons(strata, result)
+    result = replace(result, notes=(*result.notes, *factor_notes))
+    result = conditional_comparisons(strata, result)
+    return replace(result, within_strata=within_strata(strata, result))
 
 
 def make_settings(**values: object) -> Settings:
@@ -166,6 +184,21 @@ def make_settings(**values: object) -> Settings:
             raise AuditInputError(
                 f"option {name}", expected=expected, found=repr(found), fix=f"pass a valid {name}"
             )
+    for name, count in settings.factor_bins.items():
+        if name not in settings.legitimate_factors:
+            raise AuditInputError(
+                f"factor bins for {name!r}",
+                expected=f"bins for one of the legitimate factors {list(settings.legitimate_factors)}",
+                found=f"{name!r}, which is not a legitimate factor",
+                fix="list the column in legitimate_factors too, or drop its bins",
+            )
+        if count < 2:
+            raise AuditInputError(
+                f"factor bins for {name!r}",
+                expected="at least 2 bins",
+                found=repr(count),
+                fix="give 2 or more quantile bins",
+            )
     unknown = set(settings.reference) - set(settings.groups)
     if unknown:
         raise AuditInputError(
@@ -187,14 +220,6 @@ def _check_factor_names(data: pd.DataFrame, groups: Sequence[str], factors: Sequ
                 expected="a column of the data",
                 found=f"no such column (columns are: {available})",
                 fix="name a column of the decisions table, or remove it from legitimate_factors",
-            )
-        if name in groups:
-            raise AuditInputError(
-                subject,
-                expected="a column other than the group columns",
-                found=f"{name!r} is also a group column",
-                fix="a factor cannot explain the gaps between its own levels: remove it from "
-                "legitimate_factors or from the groups",
             )
         if name in factors[:i]:
             raise AuditInputError(
@@ -230,25 +255,37 @@ def _check_factor_levels(encoded: EncodedInput, k: int) -> None:
 def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessment:
     """`result` with its conditional comparisons, from counts over groups then factors.
 
-    `strata` has the attributes of `result` first, then the legitimate factors. Each attribute's
-    groups are compared with the reference group of `result`, metric by metric.
+    `strata` has the attributes of `result` first, then the legitimate factors that are not
+    group columns. Each attribute's groups are compared with the reference group of `result`,
+    metric by metric, within strata of the other legitimate factors: a group column that is
+    also a factor stratifies the other attributes, never its own groups.
     """
     s = result.settings
-    k, level = len(s.groups), 1 - s.alpha
+    level = 1 - s.alpha
     rng = np.random.default_rng(np.random.SeedSequence(s.seed).spawn(3)[2])
     z = intervals.z_value(level)
     rows: list[dict[str, object]] = []
     p_values: list[float] = []
-    factor_axes = list(range(k, len(strata.attributes)))
+    notes = list(result.notes)
+    plain = {
+        (d.metric, d.attributes, d.levels): d for d in result.disparities if d.kind == "difference"
+    }
     for j, name in enumerate(s.groups):
+        axes = factor_axes(strata, s.legitimate_factors, name)
+        factors = tuple(strata.attributes[a] for a in axes)
+        note = _own_factor_note(name, s.legitimate_factors, factors)
+        if note:
+            notes.append(note)
+        if not axes:
+            continue
         levels = strata.levels[j]
         ref_levels = next(
             g.levels for g in result.groups if g.attributes == (name,) and g.is_reference
         )
         ref = levels.index(ref_levels[0])
 
-        def cut(array: np.ndarray, j: int = j) -> np.ndarray:
-            out = strata.marginal(array, [j, *factor_axes])
+        def cut(array: np.ndarray, keep: tuple[int, ...] = (j, *axes)) -> np.ndarray:
+            out = marginal_in_order(strata, array, keep)
             return out.reshape(out.shape[0], -1, 2, 2)
 
         n = cut(strata.n)
@@ -263,12 +300,14 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
             se = delta_standard_error(w, w2, ref, metric)
             p = significance.wald_test(est.value, se, margin=s.test_margin)
             method: ConditionalCiMethod
-            if metric in replicates:
-                low, high, _ = percentile_interval(replicates[metric], level)
+            boot_value, boot_plain = replicates.get(metric, (None, None))
+            if boot_value is not None:
+                low, high, _ = percentile_interval(boot_value, level)
                 method = "bootstrap"
             else:
                 low, high = est.value - z * se, est.value + z * se
                 method = "normal"
+            share = explained_share(est.unconditional, est.value, boot_plain, boot_value, z)
             for i, group_levels in enumerate(levels):
                 if i == ref:
                     continue
@@ -279,7 +318,7 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
                         attributes=(name,),
                         levels=(group_levels,),
                         reference_levels=ref_levels,
-                        factors=s.legitimate_factors,
+                        factors=factors,
                         metric=metric,
                         value=value,
                         unconditional=_number(est.unconditional[i]),
@@ -289,6 +328,9 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
                         p_value=_number(p[i]),
                         coverage=_number(est.coverage[i]),
                         reliable=reliable[i],
+                        **_share_fields(
+                            share, i, plain.get((metric, (name,), (group_levels,))), s.n_boot
+                        ),
                     )
                 )
                 p_values.append(float(p[i]))
@@ -298,7 +340,6 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
         q_opt = q if np.isfinite(q) else None
         significant = None if q_opt is None else q_opt < s.alpha
         records.append(ConditionalDisparity(**row, p_adjusted=q_opt, significant=significant))  # type: ignore[arg-type]
-    notes = list(result.notes)
     if any(r.coverage is not None and r.coverage < 1 for r in records):
         notes.append(
             "conditional comparisons leave out strata where the reference group has no one; "
@@ -307,28 +348,85 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
     return replace(result, conditional=tuple(records), notes=tuple(notes))
 
 
+def _own_factor_note(name: str, listed: Sequence[str], used: tuple[str, ...]) -> str | None:
+    """What becomes of a group column that is also a legitimate factor, in its own comparisons."""
+    if name not in listed:
+        return None
+    if not used:
+        return (
+            f"{name!r} is a legitimate factor and no other factor is listed: its own groups "
+            "have no conditional comparisons (a factor cannot stratify its own levels)"
+        )
+    return (
+        f"{name!r} is also a legitimate factor: its own groups are compared within strata "
+        f"of the other factors ({', '.join(used)})"
+    )
+
+
+def _share_fields(
+    share: ExplainedShare, i: int, plain: Disparity | None, n_boot: int
+) -> dict[str, object]:
+    """The explained share of group i's gap with its interval, or the reason there is none.
+
+    There is a share only where the plain gap is there to explain: its reported interval
+    (the disparity record's) must exclude 0.
+    """
+    value = _number(share.value[i])
+    if plain is None or plain.value is None:
+        return dict(explained_share_note="the plain gap is undefined")
+    if value is None:
+        return dict(explained_share_note="the conditional gap is undefined, or the plain gap is 0")
+    if plain.ci_low is None or plain.ci_high is None:
+        return dict(explained_share_note="the plain gap has no interval")
+    if plain.ci_low <= 0 <= plain.ci_high:
+        return dict(
+            explained_share_note=f"the plain gap's interval [{plain.ci_low:+.3f}, "
+            f"{plain.ci_high:+.3f}] includes 0: there is no established gap to explain"
+        )
+    low, high = _number(share.low[i]), _number(share.high[i])
+    note = None
+    if n_boot == 0:
+        note = "no interval without bootstrap replicates (n_boot = 0)"
+    elif low is None or high is None:
+        low = high = None
+        note = "no bounded interval: the plain gap is too uncertain in the bootstrap replicates"
+    return dict(
+        explained_share=value,
+        explained_share_low=low,
+        explained_share_high=high,
+        explained_share_note=note,
+    )
+
+
 def _number(x: float | np.floating) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
 def _conditional_replicates(
     n: np.ndarray, w: np.ndarray, ref: int, s: Settings, rng: np.random.Generator
-) -> dict[str, np.ndarray]:
-    """Bootstrap replicates (n_boot, groups) of each conditional difference.
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Bootstrap replicates (n_boot, groups) of each conditional and unconditional difference.
 
     Every (group, stratum, y_true, y_pred) cell of the attribute is resampled jointly, like the
-    joint table of the other results; batches bound the memory when there are many strata.
+    joint table of the other results; batches bound the memory when there are many strata. Both
+    differences come from the same resamples, for the interval of the share explained.
     """
     if s.n_boot == 0:
         return {}
     batch = max(1, BOOT_BATCH_CELLS // n.size)
-    parts: dict[str, list[np.ndarray]] = {m: [] for m in CONDITIONAL_METRICS}
+    parts: dict[str, list[ConditionalEstimate]] = {m: [] for m in CONDITIONAL_METRICS}
     for start in range(0, s.n_boot, batch):
         size = min(batch, s.n_boot - start)
         boot = resample(n, w, n_boot=size, rng=rng, kind=s.bootstrap, group_axes=2)
         for metric in CONDITIONAL_METRICS:
-            parts[metric].append(conditional_difference(boot, ref, metric).value)
-    return {m: np.concatenate(v) for m, v in parts.items()}
+            parts[metric].append(conditional_difference(boot, ref, metric))
+    return {
+        m: (
+            np.concatenate([e.value for e in v]),
+            np.concatenate([e.unconditional for e in v]),
+        )
+        for m, v in parts.items()
+    }
 
 
 def _score_values(g: Grouping, coarse: int) -> None:

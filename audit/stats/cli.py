@@ -33,6 +33,21 @@ def _parse_references(values: list[str]) -> dict[str, str]:
     return references
 
 
+def _parse_factor_bins(values: list[str]) -> dict[str, int]:
+    bins: dict[str, int] = {}
+    for item in values:
+        column, sep, count = item.partition("=")
+        if not sep or not column or not count.strip().isdigit():
+            raise AuditInputError(
+                f"--factor-bins {item!r}",
+                expected="COLUMN=K with K a whole number of quantile bins, e.g. age=4",
+                found=f"{item!r}",
+                fix="write the factor column, an equals sign, and the number of bins",
+            )
+        bins[column] = int(count)
+    return bins
+
+
 def assess(
     data: Annotated[Path, typer.Argument(help="CSV or Parquet file with one row per person.")],
     y_true: Annotated[str, typer.Option("--y-true", help="Column of the observed outcome.")],
@@ -76,6 +91,22 @@ def assess(
     min_group_size: Annotated[
         int, typer.Option(help="Groups smaller than this are marked unreliable.")
     ] = 30,
+    factor: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--factor",
+            help="Legitimate factor (repeatable): groups are also compared among people "
+            "with the same values of these columns.",
+        ),
+    ] = None,
+    factor_bins: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--factor-bins",
+            help="Quantile bins of a numeric factor as COLUMN=K (repeatable); numeric factors "
+            "with more than 20 values get 5 bins by default.",
+        ),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the full result as JSON here.")
     ] = None,
@@ -100,10 +131,14 @@ def assess(
         correction=correction,  # type: ignore[arg-type]
         test_margin=test_margin,
         min_group_size=min_group_size,
+        legitimate_factors=factor or [],
+        factor_bins=_parse_factor_bins(factor_bins or []),
     )
     if json_out is not None:
         result.to_json(json_out)
-    print_summary(result, console())
+    out = console()
+    print_summary(result, out)
+    print_conditional(result, out)
 
 
 def console() -> Console:
@@ -178,3 +213,39 @@ def print_summary(result: Assessment, console: Console) -> None:
         )
     if len(findings) > 15:
         console.print(f"  ... and {len(findings) - 15} more in the JSON result")
+
+
+def print_conditional(result: Assessment, console: Console) -> None:
+    """With legitimate factors: each gap within their strata, beside the plain gap, and how
+    much of the plain gap they explain; then the notes on how the factors were used."""
+    if not result.settings.legitimate_factors:
+        return
+    for attrs in dict.fromkeys(c.attributes for c in result.conditional):
+        factors = next(c.factors for c in result.conditional if c.attributes == attrs)
+        table = Table(
+            title=f"{' × '.join(attrs)}, within strata of {', '.join(factors)}",
+            title_justify="left",
+        )
+        for column in ("group", "metric", "plain gap", "conditional gap", "share explained"):
+            table.add_column(column)
+        for c in (c for c in result.conditional if c.attributes == attrs):
+            if c.explained_share is None:
+                share = "n/a"
+            else:
+                share = _fmt(c.explained_share, c.explained_share_low, c.explained_share_high)
+            label = f"{c.label} vs {' × '.join(c.reference_levels)}"
+            table.add_row(
+                label + ("" if c.reliable else " (small)"),
+                c.metric,
+                _fmt(c.unconditional),
+                _fmt(c.value, c.ci_low, c.ci_high) + (" *" if c.significant else ""),
+                share,
+            )
+        console.print(table)
+    console.print(
+        "conditional gap: the group's gap to the reference among people in the same stratum "
+        "(* significant after correction); share explained: (plain - conditional) / plain, "
+        "n/a where the plain gap is not established (see explained_share_note in the JSON)."
+    )
+    for note in result.notes:
+        console.print(f"note: {note}")

@@ -35,6 +35,7 @@ Table = Literal[
     "reliability",
     "conditional",
     "references",
+    "within_strata",
 ]
 
 
@@ -142,6 +143,51 @@ class ConditionalDisparity(GroupKey):
         Field(description="share of the group's weight in strata where the reference has people"),
     ] = None
     reliable: bool
+    explained_share: Annotated[
+        float | None,
+        Field(
+            description="(unconditional - value) / unconditional: the share of the plain gap "
+            "that the legitimate factors account for (1: all of it, 0: none; outside [0, 1] "
+            "when the gap grows or flips within strata); None when the plain gap is not "
+            "distinguishable from 0"
+        ),
+    ] = None
+    explained_share_low: Annotated[
+        float | None,
+        Field(description="Fieller interval of the share, from the joint bootstrap replicates"),
+    ] = None
+    explained_share_high: float | None = None
+    explained_share_note: Annotated[
+        str | None, Field(description="why the share or its interval is missing")
+    ] = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WithinStratum(GroupKey):
+    """One group's rate among people with one level of one legitimate factor (fairlearn's
+    `control_features` view), and its difference to the reference group in that level."""
+
+    reference_levels: tuple[str, ...]
+    factor: str
+    factor_level: str
+    metric: str
+    value: float | None
+    undefined_reason: str | None = None
+    ci_low: Annotated[float | None, Field(description="Wilson interval")] = None
+    ci_high: float | None = None
+    n_rows: Annotated[int, Field(description="rows of the group in this factor level")]
+    denominator_rows: Annotated[int, Field(description="rows the rate is a share of (unweighted)")]
+    reference_n_rows: int
+    is_reference: bool
+    difference: Annotated[
+        float | None,
+        Field(description="value minus the reference group's value in the same factor level"),
+    ] = None
+    difference_ci_low: Annotated[float | None, Field(description="Newcombe interval")] = None
+    difference_ci_high: float | None = None
+    reliable: Annotated[
+        bool, Field(description="the group and the reference reach the minimum size in the level")
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,6 +269,9 @@ class Settings(BaseModel):
     power: float
     score_bins: int
     legitimate_factors: tuple[str, ...] = ()
+    factor_bins: dict[str, int] = Field(
+        default_factory=dict, description="quantile bins asked for numeric legitimate factors"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -242,6 +291,7 @@ class Assessment(Record):
     reliability: tuple[ReliabilityBin, ...] = ()
     conditional: tuple[ConditionalDisparity, ...] = ()
     references: tuple[ReferenceChoice, ...] = ()
+    within_strata: tuple[WithinStratum, ...] = ()
     notes: tuple[str, ...] = ()
 
     def to_frame(self, table: Table = "metrics") -> pd.DataFrame:
@@ -309,6 +359,7 @@ _TABLE_TYPES: dict[str, type[Record]] = {
     "reliability": ReliabilityBin,
     "conditional": ConditionalDisparity,
     "references": ReferenceChoice,
+    "within_strata": WithinStratum,
 }
 
 

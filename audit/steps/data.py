@@ -12,6 +12,7 @@ from audit.data import generate_population, load_people
 from audit.errors import AuditInputError
 from audit.manifest import file_fingerprint, frame_fingerprint
 from audit.spec import AuditSpec
+from audit.stats.encoding import UNKNOWN
 from audit.tables import read_table
 
 
@@ -41,7 +42,7 @@ def load_data(spec: AuditSpec) -> AuditData:
         else:
             people = read_table(source.file, subject=f"data file '{source.file}'")
         fingerprint = {"source": str(source.file), "sha256": file_fingerprint(source.file)}
-    _require_columns(people, spec)
+    check_spec_columns(people, spec)  # before any model is loaded
     train = None
     audited = people
     if spec.model.train is not None:
@@ -54,7 +55,14 @@ def load_data(spec: AuditSpec) -> AuditData:
     return AuditData(audited=audited, train=train, fingerprint=fingerprint)
 
 
-def _require_columns(people: pd.DataFrame, spec: AuditSpec) -> None:
+def check_spec_columns(people: pd.DataFrame, spec: AuditSpec) -> None:
+    """The columns and values the spec names exist in the data, before any model is loaded.
+
+    Outcome, attributes and legitimate factors must be columns (the message lists those there
+    are); a named reference group and `outcome_positive` must be values of their columns, as
+    text, the way the statistics compare them. A misspelling is then found in a second, not
+    after a model has been loaded and run on every row.
+    """
     wanted = {
         "outcome": [spec.outcome],
         "attributes": spec.groups,
@@ -64,9 +72,33 @@ def _require_columns(people: pd.DataFrame, spec: AuditSpec) -> None:
         absent = [c for c in columns if c not in people.columns]
         if absent:
             shown = ", ".join(map(str, people.columns[:25]))
+            more = f" and {len(people.columns) - 25} more" if len(people.columns) > 25 else ""
             raise AuditInputError(
                 f"spec key '{key}'",
                 expected="columns of the data",
-                found=f"no column {', '.join(repr(c) for c in absent)} (the data has: {shown})",
+                found=f"no column {', '.join(repr(c) for c in absent)} (the data has: "
+                f"{shown}{more})",
                 fix="name the columns as they are spelled in the data",
             )
+    for i, attribute in enumerate(spec.attributes):
+        if attribute.reference is not None:
+            _require_value(
+                people, attribute.column, attribute.reference, f"attributes[{i}].reference"
+            )
+    if spec.outcome_positive is not None:
+        _require_value(people, spec.outcome, spec.outcome_positive, "outcome_positive")
+
+
+def _require_value(people: pd.DataFrame, column: str, value: str, key: str) -> None:
+    values = people[column]
+    present = set(values.dropna().astype(str).unique())
+    if values.isna().any():
+        present.add(UNKNOWN)  # missing values are the group "unknown" in the statistics
+    if value not in present:
+        shown = ", ".join(sorted(present)[:12]) + (" ..." if len(present) > 12 else "")
+        raise AuditInputError(
+            f"spec key '{key}'",
+            expected=f"a value of the column '{column}'",
+            found=f"{value!r}, which no row has (values: {shown})",
+            fix="spell the value as it appears in the data",
+        )

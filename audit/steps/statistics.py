@@ -29,4 +29,5 @@ def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
         test_margin=s.test_margin,
         min_group_size=s.min_group_size,
         legitimate_factors=spec.legitimate_factors,
+        factor_bins=spec.factor_bins,
     )
