@@ -61,7 +61,9 @@ def test_defaults_and_derived_values() -> None:
         (
             ("metric: selection_rate", "metric: selrate"),
             "s.yaml:13: key 'policy.rules[0].metric': expected one of the metrics "
-            'selection_rate, tpr, fpr, ppv, npv, accuracy, balanced_accuracy; found "selrate".',
+            "selection_rate, tpr, fpr, ppv, npv, accuracy, balanced_accuracy, "
+            "average_odds_difference, average_abs_odds_difference, "
+            'average_predictive_value_difference; found "selrate".',
         ),
         (
             ("intersections: 2", "intersections: 2\nintersection: 3"),
