@@ -29,6 +29,7 @@ from audit.metrics.disparities import ReferenceRule, choose_reference
 from audit.stats.bootstrap import BootstrapKind, percentile_interval, resample
 from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, count_groups
 from audit.stats.encoding import EncodedInput, encode_table
+from audit.stats.exact_auc import exact_auc as auc_from_rows
 from audit.stats.factors import factor_axes, marginal_in_order, prepare_factors
 from audit.stats.grouping import Grouping, groupings, slice_grouping, stack
 from audit.stats.records import CALIBRATION_BINS, RecordBuilder
@@ -78,6 +79,10 @@ def assess(
     `intersections` is the highest order of attribute combinations examined: 1 for each attribute
     alone, 2 adds every pair, 3 every triple. `reference` maps an attribute to its reference level;
     other attributes get one by `reference_rule`.
+
+    `pos_label` names the positive class of both the outcome and the decision columns, whatever
+    their coding (`pos_label=0` on 0/1 labels makes 0 positive, as in fairlearn); see
+    `encode_binary`. The score is read as given, as the probability of the positive class.
 
     `legitimate_factors` are columns that may legitimately affect the decision (education,
     region): each attribute's groups are then also compared with their reference among people in
@@ -131,10 +136,10 @@ def assess(
     )
     k = len(groups)
     _check_factor_levels(encoded, k)
-    counts = count_groups(
-        replace(encoded, attributes=encoded.attributes[:k]), score_bins=score_bins
-    )
-    result = assess_counts(counts, settings)
+    audited = replace(encoded, attributes=encoded.attributes[:k])
+    counts = count_groups(audited, score_bins=score_bins)
+    keeps = [(), *groupings(counts, settings.intersections)]  # () is the whole population
+    result = assess_counts(counts, settings, auc_from_rows(audited, counts, keeps))
     if not factors:
         return result
     # A second counting pass, over groups × factors and without scores, feeds the conditional
@@ -429,11 +434,14 @@ def _conditional_replicates(
     }
 
 
-def _score_values(g: Grouping, coarse: int) -> None:
-    """AUC and calibration error per group, point estimates and replicates."""
+def _score_values(g: Grouping, coarse: int, exact: np.ndarray | None = None) -> None:
+    """AUC and calibration error per group, point estimates and replicates.
+
+    `exact` is each group's AUC computed from the rows, when the histogram would round them.
+    """
     if g.hist is None or g.score_sum is None:
         return
-    g.values["auc"] = scores.auc(g.hist)
+    g.values["auc"] = scores.auc(g.hist) if exact is None else exact
     g.values["ece"] = scores.expected_calibration_error(g.hist, g.score_sum, CALIBRATION_BINS)
     if g.boot_hist is not None:
         # Replicates use the coarse grid; shifting them by the binning offset of the point
@@ -451,8 +459,17 @@ def _score_values(g: Grouping, coarse: int) -> None:
         )
 
 
-def assess_counts(counts: GroupCounts, settings: Settings) -> Assessment:
-    """The engine-independent half of `assess`: everything after the counting pass."""
+def assess_counts(
+    counts: GroupCounts,
+    settings: Settings,
+    exact_auc: Mapping[tuple[str, ...], np.ndarray] | None = None,
+) -> Assessment:
+    """The engine-independent half of `assess`: everything after the counting pass.
+
+    `exact_auc` optionally gives the point-estimate AUC of each grouping from the rows (see
+    `audit.stats.exact_auc`), keyed by its attributes (`()` for the whole population), with
+    one axis per attribute over `counts.levels`; without it, the AUC is the histogram's.
+    """
     level = 1 - settings.alpha
     conf_rng, score_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(2)
@@ -487,13 +504,19 @@ def assess_counts(counts: GroupCounts, settings: Settings) -> Assessment:
         g.values = defs.confusion_metrics(g.w)
         if g.boot is not None:
             g.boot_values = defs.confusion_metrics(g.boot)
-        _score_values(g, coarse)
+        _score_values(g, coarse, _live_exact(counts, keep, exact_auc))
         choice = _reference(g, settings, {r.attributes[0]: r.levels[0] for r in references[:k]})
         g.ref = g.levels.index(choice.levels)
         references.append(choice)
         builder.add(g)
         parts.append(g)
     builder.add_comparisons(stack(parts))
+    everyone = slice_grouping(counts, (), boot, boot_hist)
+    everyone.values = defs.confusion_metrics(everyone.w)
+    if everyone.boot is not None:
+        everyone.boot_values = defs.confusion_metrics(everyone.boot)
+    _score_values(everyone, coarse, _live_exact(counts, (), exact_auc))
+    builder.add_overall(everyone)
     result = builder.finish(counts)
     fallbacks = [
         f"{r.grouping}: reference {r.label} instead of {GROUP_SEPARATOR.join(r.intended)} ({r.reason})"
@@ -565,3 +588,20 @@ def _reference(g: Grouping, settings: Settings, single: Mapping[str, str]) -> Re
         n_rows=int(n_rows[index]),
         reason=reason,
     )
+
+
+def _live_exact(
+    counts: GroupCounts,
+    keep: tuple[int, ...],
+    exact: Mapping[tuple[str, ...], np.ndarray] | None,
+) -> np.ndarray | None:
+    """The exact AUC of a grouping's live groups, in `slice_grouping`'s order, if given."""
+    name = tuple(counts.attributes[a] for a in keep)
+    if exact is None or name not in exact:
+        return None
+    values = np.asarray(exact[name], dtype=np.float64)
+    shape = tuple(len(counts.levels[a]) for a in keep)
+    if values.shape != shape:
+        raise ValueError(f"exact AUC of {name} has shape {values.shape}, not {shape}")
+    rows = counts.marginal(counts.n, keep).reshape(values.size, -1).sum(axis=1)
+    return values.reshape(-1)[rows > 0]

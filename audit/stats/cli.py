@@ -61,7 +61,10 @@ def assess(
     weight: Annotated[str | None, typer.Option("--weight", help="Sample weight column.")] = None,
     pos_label: Annotated[
         str | None,
-        typer.Option("--pos-label", help="Value counted as positive when labels are not 0/1."),
+        typer.Option(
+            "--pos-label",
+            help="Positive class of the outcome and decision, whatever their coding (e.g. 0).",
+        ),
     ] = None,
     intersections: Annotated[
         int,

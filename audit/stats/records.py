@@ -14,10 +14,16 @@ import numpy as np
 
 from audit.metrics import definitions as defs
 from audit.metrics import intervals, scores, significance
-from audit.metrics.disparities import SCORE_SUMMARY_MEASURES, SUMMARY_MEASURES, four_fifths
+from audit.metrics.disparities import (
+    NAMED_DISPARITIES,
+    SCORE_SUMMARY_MEASURES,
+    SUMMARY_MEASURES,
+    NamedDisparity,
+    four_fifths,
+)
 from audit.stats.bootstrap import percentile_interval
 from audit.stats.counts import GroupCounts
-from audit.stats.grouping import Grouping, GroupTable
+from audit.stats.grouping import Grouping, GroupTable, stack
 from audit.stats.result import (
     Assessment,
     CiMethod,
@@ -60,6 +66,7 @@ class RecordBuilder:
         self.worst: list[WorstGroup] = []
         self.cross_auc: list[CrossAuc] = []
         self.reliability: list[ReliabilityBin] = []
+        self.overall: list[MetricValue] = []
 
     def add(self, g: Grouping) -> None:
         """The records that belong to one grouping: its groups, summaries, worst groups."""
@@ -93,6 +100,22 @@ class RecordBuilder:
             den_rows, n_eff = self._denominators(table, name)
             self._metric_rows(table, name, den_rows, n_eff, reliable)
             self._disparity_rows(table, name, den_rows, n_eff, reliable)
+        for named in NAMED_DISPARITIES:
+            self._named_disparity_rows(table, named, reliable)
+
+    def add_overall(self, g: Grouping) -> None:
+        """Every metric of the whole population (`g` has one group and no attributes).
+
+        The records are made exactly as a group's are, with the same choice of interval.
+        """
+        g.ref = 0
+        table = stack([g])
+        part = RecordBuilder(self.s, self.level)
+        reliable = table.n_rows >= self.s.min_group_size
+        for name in self._metric_names(table.values):
+            den_rows, n_eff = part._denominators(table, name)
+            part._metric_rows(table, name, den_rows, n_eff, reliable)
+        self.overall = part.metrics
 
     # -- group metrics -------------------------------------------------------------------
     @staticmethod
@@ -296,6 +319,83 @@ class RecordBuilder:
                     )
                 )
 
+    def _named_disparity_rows(
+        self, t: GroupTable, named: NamedDisparity, reliable: np.ndarray
+    ) -> None:
+        """aif360's composite disparities (average odds difference and the like).
+
+        Their intervals come from the bootstrap; they carry no test, so they stay out of the
+        family of corrected tests (their components, the TPR and FPR gaps, are tested already).
+        """
+        r = t.ref
+        value = named.value(t.values, r)
+        low, high = self._named_interval(t, named)
+        why = [
+            next((w for w in reasons if w is not None), None)
+            for reasons in zip(
+                *(self._why_undefined(c, t.values[c], t.values[c][r]) for c in named.components),
+                strict=True,
+            )
+        ]
+        rows = zip(
+            t.attributes,
+            t.levels,
+            r.tolist(),
+            _opts(value),
+            why,
+            _opts(low),
+            _opts(high),
+            (reliable & reliable[r]).tolist(),
+            strict=True,
+        )
+        for i, (attrs, levels, ref, val, reason, lo, hi, rel) in enumerate(rows):
+            if i == ref:
+                continue
+            has_ci = val is not None and lo is not None and hi is not None
+            self.disparities.append(
+                dict(
+                    attributes=attrs,
+                    levels=levels,
+                    reference_levels=t.levels[ref],
+                    metric=named.name,
+                    kind="difference",
+                    value=val,
+                    undefined_reason=None if val is not None else reason,
+                    ci_low=lo if has_ci else None,
+                    ci_high=hi if has_ci else None,
+                    ci_method="bootstrap" if has_ci else "none",
+                    p_value=None,
+                    detectable=None,
+                    reliable=rel,
+                )
+            )
+
+    def _named_interval(
+        self, t: GroupTable, named: NamedDisparity
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Percentile bootstrap interval of a mean of gaps; NaN without replicates.
+
+        A mean of absolute gaps is not smooth at 0: near equality its replicates all lie above
+        the estimate, and their percentile interval can miss it. Its interval is instead the
+        range of the mean over the components' own intervals (each at level 1 - alpha / m, so
+        that all m hold together), which contains the estimate whenever they contain theirs.
+        """
+        nan = np.full(len(t.levels), np.nan)
+        if not all(c in t.boot_values for c in named.components):
+            return nan, nan.copy()
+        if not named.absolute:
+            low, high, _ = percentile_interval(named.value(t.boot_values, t.ref), self.level)
+            return low, high
+        m = len(named.components)
+        level = 1 - (1 - self.level) / m
+        low, high = np.zeros(len(t.levels)), np.zeros(len(t.levels))
+        for boot_gap in named.gaps(t.boot_values, t.ref):
+            lo, hi, _ = percentile_interval(boot_gap, level)
+            straddles = (lo <= 0) & (hi >= 0)
+            low += np.where(straddles, 0.0, np.minimum(np.abs(lo), np.abs(hi))) / m
+            high += np.maximum(np.abs(lo), np.abs(hi)) / m
+        return low, high
+
     @staticmethod
     def _why_undefined(name: str, value: np.ndarray, ref_value: np.ndarray) -> list[str | None]:
         """Why each group's disparity is undefined: its own value, or its reference's."""
@@ -405,6 +505,7 @@ class RecordBuilder:
             total_weight=float(counts.w.sum()),
             groups=tuple(self.groups),
             metrics=tuple(self.metrics),
+            overall=tuple(self.overall),
             disparities=tuple(disparities),
             summaries=tuple(self.summaries),
             worst_groups=tuple(self.worst),

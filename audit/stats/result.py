@@ -28,6 +28,7 @@ ConditionalCiMethod = Literal["bootstrap", "normal", "none"]
 Table = Literal[
     "groups",
     "metrics",
+    "overall",
     "disparities",
     "summaries",
     "worst_groups",
@@ -284,6 +285,10 @@ class Assessment(Record):
     total_weight: float
     groups: tuple[Group, ...]
     metrics: tuple[MetricValue, ...]
+    overall: Annotated[
+        tuple[MetricValue, ...],
+        Field(description="every metric of the whole population (no attributes, no levels)"),
+    ] = ()
     disparities: tuple[Disparity, ...]
     summaries: tuple[Summary, ...]
     worst_groups: tuple[WorstGroup, ...]
@@ -315,6 +320,13 @@ class Assessment(Record):
             if m.metric == metric and m.attributes == attributes and m.levels == levels:
                 return m
         raise KeyError((metric, attributes, levels))
+
+    def overall_metric(self, metric: str) -> MetricValue:
+        """The whole population's value of `metric`; raises KeyError when there is none."""
+        for m in self.overall:
+            if m.metric == metric:
+                return m
+        raise KeyError(metric)
 
     def disparity(
         self,
@@ -352,6 +364,7 @@ class Assessment(Record):
 _TABLE_TYPES: dict[str, type[Record]] = {
     "groups": Group,
     "metrics": MetricValue,
+    "overall": MetricValue,
     "disparities": Disparity,
     "summaries": Summary,
     "worst_groups": WorstGroup,
