@@ -23,7 +23,7 @@ from audit.metrics.conditional import (
     delta_standard_error,
 )
 from audit.metrics.disparities import ReferenceRule, choose_reference
-from audit.stats.bootstrap import BootstrapKind, percentile_interval, resample
+from audit.stats.bootstrap import BootstrapKind, bootstrap_interval, resample
 from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, count_groups
 from audit.stats.encoding import EncodedInput, encode_table
 from audit.stats.grouping import Grouping, groupings, slice_grouping, stack
@@ -54,6 +54,7 @@ def assess(
     correction: significance.Correction = "holm",
     test_margin: float = 0.0,
     min_group_size: int = 30,
+    min_denominator: int = 10,
     power: float = 0.8,
     score_bins: int = DEFAULT_SCORE_BINS,
     legitimate_factors: Sequence[str] = (),
@@ -63,6 +64,12 @@ def assess(
     `intersections` is the highest order of attribute combinations examined: 1 for each attribute
     alone, 2 adds every pair, 3 every triple. `reference` maps an attribute to its reference level;
     other attributes get one by `reference_rule`.
+
+    A metric is `reliable` for a group of at least `min_group_size` rows whose metric
+    denominator (people with the outcome for the TPR, the smaller class for AUC) has at least
+    `min_denominator` rows; a disparity when the metric is reliable for the group and its
+    reference. Only reliable disparities enter the multiple-comparison correction; the others
+    keep their p-value with `p_adjusted` and `significant` None.
 
     `legitimate_factors` are columns that may legitimately affect the decision (education,
     region): each attribute's groups are then also compared with their reference among people in
@@ -90,6 +97,7 @@ def assess(
         correction=correction,
         test_margin=test_margin,
         min_group_size=min_group_size,
+        min_denominator=min_denominator,
         power=power,
         score_bins=score_bins,
         legitimate_factors=tuple(legitimate_factors),
@@ -144,6 +152,12 @@ def make_settings(**values: object) -> Settings:
         (0 < settings.alpha < 0.5, "alpha", "a level between 0 and 0.5", settings.alpha),
         (0 < settings.power < 1, "power", "a probability between 0 and 1", settings.power),
         (settings.min_group_size >= 1, "min_group_size", "at least 1", settings.min_group_size),
+        (
+            settings.min_denominator >= 1,
+            "min_denominator",
+            "at least 1",
+            settings.min_denominator,
+        ),
         (
             1 <= settings.intersections <= max(len(settings.groups), 1),
             "intersections",
@@ -249,14 +263,19 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
         w2 = None if strata.w2 is None else cut(strata.w2)[:, live]
         estimates = {m: conditional_difference(w, ref, m) for m in CONDITIONAL_METRICS}
         replicates = _conditional_replicates(n, w, ref, s, rng)
-        reliable = (n.sum(axis=(1, 2, 3)) >= s.min_group_size).tolist()
+        rows_per_group = n.sum(axis=(1, 2, 3))
         for metric in CONDITIONAL_METRICS:
+            # As for the other disparities: reliable when group and reference both reach the
+            # minimum size and the metric's denominator rows (over all strata) the minimum.
+            den_rows = defs.RATES[metric].parts(n)[1].sum(axis=1)
+            ok = (rows_per_group >= s.min_group_size) & (den_rows >= s.min_denominator)
+            reliable = (ok & ok[ref]).tolist()
             est = estimates[metric]
             se = delta_standard_error(w, w2, ref, metric)
             p = significance.wald_test(est.value, se, margin=s.test_margin)
             method: ConditionalCiMethod
             if metric in replicates:
-                low, high, _ = percentile_interval(replicates[metric], level)
+                low, high, _ = bootstrap_interval(replicates[metric], est.value, level)
                 method = "bootstrap"
             else:
                 low, high = est.value - z * se, est.value + z * se
@@ -283,7 +302,7 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
                         reliable=reliable[i],
                     )
                 )
-                p_values.append(float(p[i]))
+                p_values.append(float(p[i]) if reliable[i] else np.nan)  # not in the family
     adjusted = significance.adjust(np.array(p_values), s.correction)
     records = []
     for row, q in zip(rows, adjusted.tolist(), strict=True):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 BootstrapKind = Literal["multinomial", "stratified"]
 
@@ -63,26 +64,86 @@ def percentile_interval(
     Same numbers as `np.nanpercentile` (linear interpolation), but from one sort of all columns:
     numpy falls back to a slow column-by-column loop as soon as any replicate is NaN.
     """
-    n_boot = replicates.shape[0]
-    rest = replicates.shape[1:]
-    if n_boot == 0:
-        empty = np.full(rest, np.nan)
-        return empty, empty.copy(), np.zeros(rest)
-    flat = replicates.reshape(n_boot, -1)
-    ordered = np.sort(flat, axis=0)  # NaN sorts last
-    valid = np.count_nonzero(~np.isnan(flat), axis=0)
-    columns = np.arange(flat.shape[1])
-
-    def quantile(q: float) -> np.ndarray:
-        position = q * np.maximum(valid - 1, 0)
-        below = np.floor(position).astype(np.intp)
-        above = np.minimum(below + 1, np.maximum(valid - 1, 0))
-        fraction = position - below
-        low, high = ordered[below, columns], ordered[above, columns]
-        with np.errstate(invalid="ignore"):
-            value = np.where(fraction == 0, low, low + (high - low) * fraction)
-        return np.where(valid > 0, value, np.nan).reshape(rest)
-
+    ordered, valid, rest = _sorted(replicates)
     tail = (1 - level) / 2
-    share_undefined = (1 - valid / n_boot).reshape(rest)
-    return quantile(tail), quantile(1 - tail), share_undefined
+    low = _quantiles(ordered, valid, np.full(valid.shape, tail)).reshape(rest)
+    high = _quantiles(ordered, valid, np.full(valid.shape, 1 - tail)).reshape(rest)
+    return low, high, _share_undefined(replicates, valid, rest)
+
+
+def bootstrap_interval(
+    replicates: np.ndarray, estimate: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The interval every bootstrap result gets: bias-corrected percentile, holding its estimate.
+
+    `replicates` has the replicates on axis 0 and `estimate` the shape of the other axes. The
+    plain percentile interval assumes the replicates are centred on the estimate; for biased
+    statistics (calibration error, max - min over groups, AUC replicates on a coarser grid,
+    differences with a tiny group) they are not, and the interval can miss its own estimate.
+    Efron's bias correction (BC) moves the quantile levels by z0 = Φ⁻¹(share of replicates below
+    the estimate, ties counted half): levels Φ(2·z0 ± z_{1-α/2}). Where every replicate lies on
+    one side of the estimate z0 is infinite, and the plain percentile levels are used instead.
+
+    BC still excludes the estimate when it sits in the outer α/2 tail of the replicates (and
+    interpolation may step just past it): the interval is then widened to reach the estimate,
+    which can only make it more conservative. Undefined (NaN) replicates are ignored; the third
+    array is their share. An undefined estimate leaves the interval as the quantiles give it.
+    """
+    ordered, valid, rest = _sorted(replicates)
+    est = np.asarray(estimate, dtype=np.float64).reshape(-1)
+    flat = _columns(replicates)
+    # Replicates and estimate are computed by different arithmetic (weighted cells are count
+    # times mean weight), so equal values can differ in the last bits: those count as ties.
+    tolerance = TIE_TOLERANCE * np.maximum(1.0, np.abs(est))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        below = np.count_nonzero(flat < est - tolerance, axis=0)
+        not_above = np.count_nonzero(flat <= est + tolerance, axis=0)
+        share = 0.5 * (below + not_above) / valid  # below, plus half the ties
+    one_sided = (share <= 0) | (share >= 1) | ~np.isfinite(share)
+    z = float(ndtri(0.5 + level / 2))
+    z0 = np.where(one_sided, 0.0, ndtri(np.where(one_sided, 0.5, share)))
+    low = _quantiles(ordered, valid, ndtr(2 * z0 - z))
+    high = _quantiles(ordered, valid, ndtr(2 * z0 + z))
+    finite = np.isfinite(est)
+    low = np.where(finite, np.minimum(low, est), low)  # NaN (no valid replicate) stays NaN
+    high = np.where(finite, np.maximum(high, est), high)
+    return low.reshape(rest), high.reshape(rest), _share_undefined(replicates, valid, rest)
+
+
+# Relative gap under which a replicate counts as equal to the estimate (see bootstrap_interval).
+TIE_TOLERANCE = 1e-12
+
+
+def _sorted(replicates: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Columns sorted once (NaN last), the count of defined replicates, the column shape."""
+    flat = _columns(replicates)
+    return np.sort(flat, axis=0), np.count_nonzero(~np.isnan(flat), axis=0), replicates.shape[1:]
+
+
+def _columns(replicates: np.ndarray) -> np.ndarray:
+    return replicates.reshape(replicates.shape[0], int(np.prod(replicates.shape[1:])))
+
+
+def _quantiles(ordered: np.ndarray, valid: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Per column, the quantile at level q[column] of its defined replicates (linear)."""
+    if ordered.shape[0] == 0:
+        return np.full(valid.shape, np.nan)
+    columns = np.arange(ordered.shape[1])
+    last = np.maximum(valid - 1, 0)
+    position = q * last
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, last)
+    fraction = position - below
+    low, high = ordered[below, columns], ordered[above, columns]
+    with np.errstate(invalid="ignore"):
+        value = np.where(fraction == 0, low, low + (high - low) * fraction)
+    return np.where(valid > 0, value, np.nan)
+
+
+def _share_undefined(
+    replicates: np.ndarray, valid: np.ndarray, rest: tuple[int, ...]
+) -> np.ndarray:
+    n_boot = replicates.shape[0]
+    if n_boot == 0:
+        return np.zeros(rest)
+    return (1 - valid / n_boot).reshape(rest)
