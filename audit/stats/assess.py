@@ -262,7 +262,7 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
         n, w = n[:, live], cut(strata.w)[:, live]
         w2 = None if strata.w2 is None else cut(strata.w2)[:, live]
         estimates = {m: conditional_difference(w, ref, m) for m in CONDITIONAL_METRICS}
-        replicates = _conditional_replicates(n, w, ref, s, rng)
+        replicates = _conditional_replicates(n, w, w2, ref, s, rng)
         rows_per_group = n.sum(axis=(1, 2, 3))
         for metric in CONDITIONAL_METRICS:
             # As for the other disparities: reliable when group and reference both reach the
@@ -323,7 +323,12 @@ def _number(x: float | np.floating) -> float | None:
 
 
 def _conditional_replicates(
-    n: np.ndarray, w: np.ndarray, ref: int, s: Settings, rng: np.random.Generator
+    n: np.ndarray,
+    w: np.ndarray,
+    w2: np.ndarray | None,
+    ref: int,
+    s: Settings,
+    rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Bootstrap replicates (n_boot, groups) of each conditional difference.
 
@@ -336,7 +341,7 @@ def _conditional_replicates(
     parts: dict[str, list[np.ndarray]] = {m: [] for m in CONDITIONAL_METRICS}
     for start in range(0, s.n_boot, batch):
         size = min(batch, s.n_boot - start)
-        boot = resample(n, w, n_boot=size, rng=rng, kind=s.bootstrap, group_axes=2)
+        boot = resample(n, w, n_boot=size, rng=rng, kind=s.bootstrap, group_axes=2, w2=w2)
         for metric in CONDITIONAL_METRICS:
             parts[metric].append(conditional_difference(boot, ref, metric).value)
     return {m: np.concatenate(v) for m, v in parts.items()}
@@ -381,6 +386,7 @@ def assess_counts(counts: GroupCounts, settings: Settings) -> Assessment:
             rng=conf_rng,
             kind=settings.bootstrap,
             group_axes=k,
+            w2=counts.w2,
         )
         if counts.score_hist is not None and counts.score_hist_n is not None:
             boot_hist = resample(

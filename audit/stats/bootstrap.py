@@ -5,9 +5,11 @@ drawing that multinomial directly is the row bootstrap in distribution for every
 metric, at a cost that depends on the number of cells, not rows. The stratified variant draws each
 joint group's cells from its own multinomial, keeping every group (and intersection) size fixed.
 
-With sample weights, a cell's replicate weight is its replicate row count times the cell's mean
-weight: exact for constant weights within a cell, and close otherwise (weight variance within a
-cell is not resampled).
+With sample weights, a cell's replicate weight is the sum of the weights of its k replicate rows.
+Given the cell's sum of squared weights (`w2`), that sum is drawn from a gamma distribution with
+its exact mean k·mean and variance k·var of the cell's weights; without it, it is k times the
+cell's mean weight, which is exact for constant weights within a cell but leaves out their spread
+(with lognormal weights of CV² 0.9 the intervals came out 28% too narrow, covering 83%).
 """
 
 from __future__ import annotations
@@ -28,32 +30,62 @@ def resample(
     rng: np.random.Generator,
     kind: BootstrapKind = "multinomial",
     group_axes: int,
+    w2: np.ndarray | None = None,
 ) -> np.ndarray:
     """Replicate weighted counts with shape (n_boot, *n.shape).
 
     `group_axes` leading axes of `n` index the joint groups; the rest are cells within a group.
+    `w2`, the cells' sums of squared weights, lets the replicates carry the weights' spread.
     """
     shape = n.shape
     n_cells = int(np.prod(shape[group_axes:]))
     counts = n.reshape(-1, n_cells).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_weight = np.where(counts > 0, w.reshape(-1, n_cells) / counts, 0.0)
+        var_weight = (
+            None
+            if w2 is None
+            else np.where(counts > 0, w2.reshape(-1, n_cells) / counts - mean_weight**2, 0.0)
+        )
     out = np.zeros((n_boot, *counts.shape), dtype=np.float64)
     if kind == "multinomial":
         flat = counts.ravel()
         live = np.flatnonzero(flat)  # empty cells stay empty in every replicate
         total = int(flat.sum())
         draws = rng.multinomial(total, flat[live] / total, size=n_boot)
-        out.reshape(n_boot, -1)[:, live] = draws * mean_weight.ravel()[live]
+        spread = None if var_weight is None else var_weight.ravel()[live]
+        out.reshape(n_boot, -1)[:, live] = _weigh(draws, mean_weight.ravel()[live], spread, rng)
     elif kind == "stratified":
         sizes = counts.sum(axis=1)
         live = np.flatnonzero(sizes)
         shares = counts[live] / sizes[live, None]
         draws = rng.multinomial(sizes[live], shares, size=(n_boot, live.size))
-        out[:, live, :] = draws * mean_weight[live]
+        spread = None if var_weight is None else var_weight[live]
+        out[:, live, :] = _weigh(draws, mean_weight[live], spread, rng)
     else:
         raise ValueError(f"unknown bootstrap kind {kind!r}")
     return out.reshape((n_boot, *shape))
+
+
+def _weigh(
+    draws: np.ndarray, mean: np.ndarray, var: np.ndarray | None, rng: np.random.Generator
+) -> np.ndarray:
+    """Weight of `draws` rows per cell: k·mean, or a gamma sum with the weights' spread.
+
+    The gamma with shape k·mean²/var and scale var/mean has the mean and variance of the sum of
+    k weights drawn with replacement from the cell, and stays positive.
+    """
+    total = draws * mean
+    if var is None:
+        return total
+    # Rounding can leave constant weights a tiny negative or positive variance: no spread then.
+    noisy = (draws > 0) & (var > 1e-12 * mean**2)
+    if noisy.any():
+        k = draws[noisy]
+        m = np.broadcast_to(mean, draws.shape)[noisy]
+        v = np.broadcast_to(var, draws.shape)[noisy]
+        total[noisy] = rng.gamma(k * m * m / v, v / m)
+    return total
 
 
 def percentile_interval(

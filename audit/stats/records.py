@@ -426,7 +426,10 @@ class RecordBuilder:
         ]
         notes = []
         if counts.weighted:
-            notes.append("weighted counts; bootstrap keeps each cell's mean weight")
+            notes.append(
+                "weighted counts; the bootstrap draws each cell's weights with their mean and "
+                "spread (score histograms: with their mean only)"
+            )
         return Assessment(
             settings=self.s,
             n_rows=counts.n_rows,
