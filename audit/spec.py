@@ -212,6 +212,14 @@ class StatisticsSpec(_Strict):
     correction: Literal["holm", "bh", "none"] = "holm"
     test_margin: Annotated[float, Field(ge=0)] = 0.0
     min_group_size: Annotated[int, Field(ge=1)] = 30
+    min_denominator: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="rows a metric's denominator needs (e.g. people with the outcome for "
+            "the TPR) before the metric is reliable and its disparities are tested",
+        ),
+    ] = 10
     reference_rule: Literal["largest", "most_advantaged"] = "largest"
 
 

@@ -26,7 +26,7 @@ from audit.metrics.conditional import (
     explained_share,
 )
 from audit.metrics.disparities import ReferenceRule, choose_reference
-from audit.stats.bootstrap import BootstrapKind, percentile_interval, resample
+from audit.stats.bootstrap import BootstrapKind, bootstrap_interval, resample
 from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, count_groups
 from audit.stats.encoding import EncodedInput, encode_table
 from audit.stats.exact_auc import exact_auc as auc_from_rows
@@ -69,6 +69,7 @@ def assess(
     correction: significance.Correction = "holm",
     test_margin: float = 0.0,
     min_group_size: int = 30,
+    min_denominator: int = 10,
     power: float = 0.8,
     score_bins: int = DEFAULT_SCORE_BINS,
     legitimate_factors: Sequence[str] = (),
@@ -83,6 +84,12 @@ def assess(
     `pos_label` names the positive class of both the outcome and the decision columns, whatever
     their coding (`pos_label=0` on 0/1 labels makes 0 positive, as in fairlearn); see
     `encode_binary`. The score is read as given, as the probability of the positive class.
+
+    A metric is `reliable` for a group of at least `min_group_size` rows whose metric
+    denominator (people with the outcome for the TPR, the smaller class for AUC) has at least
+    `min_denominator` rows; a disparity when the metric is reliable for the group and its
+    reference. Only reliable disparities enter the multiple-comparison correction; the others
+    keep their p-value with `p_adjusted` and `significant` None.
 
     `legitimate_factors` are columns that may legitimately affect the decision (education,
     region): each attribute's groups are then also compared with their reference among people in
@@ -115,6 +122,7 @@ def assess(
         correction=correction,
         test_margin=test_margin,
         min_group_size=min_group_size,
+        min_denominator=min_denominator,
         power=power,
         score_bins=score_bins,
         legitimate_factors=tuple(legitimate_factors),
@@ -175,6 +183,12 @@ def make_settings(**values: object) -> Settings:
         (0 < settings.alpha < 0.5, "alpha", "a level between 0 and 0.5", settings.alpha),
         (0 < settings.power < 1, "power", "a probability between 0 and 1", settings.power),
         (settings.min_group_size >= 1, "min_group_size", "at least 1", settings.min_group_size),
+        (
+            settings.min_denominator >= 1,
+            "min_denominator",
+            "at least 1",
+            settings.min_denominator,
+        ),
         (
             1 <= settings.intersections <= max(len(settings.groups), 1),
             "intersections",
@@ -298,16 +312,21 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
         n, w = n[:, live], cut(strata.w)[:, live]
         w2 = None if strata.w2 is None else cut(strata.w2)[:, live]
         estimates = {m: conditional_difference(w, ref, m) for m in CONDITIONAL_METRICS}
-        replicates = _conditional_replicates(n, w, ref, s, rng)
-        reliable = (n.sum(axis=(1, 2, 3)) >= s.min_group_size).tolist()
+        replicates = _conditional_replicates(n, w, w2, ref, s, rng)
+        rows_per_group = n.sum(axis=(1, 2, 3))
         for metric in CONDITIONAL_METRICS:
+            # As for the other disparities: reliable when group and reference both reach the
+            # minimum size and the metric's denominator rows (over all strata) the minimum.
+            den_rows = defs.RATES[metric].parts(n)[1].sum(axis=1)
+            ok = (rows_per_group >= s.min_group_size) & (den_rows >= s.min_denominator)
+            reliable = (ok & ok[ref]).tolist()
             est = estimates[metric]
             se = delta_standard_error(w, w2, ref, metric)
             p = significance.wald_test(est.value, se, margin=s.test_margin)
             method: ConditionalCiMethod
             boot_value, boot_plain = replicates.get(metric, (None, None))
             if boot_value is not None:
-                low, high, _ = percentile_interval(boot_value, level)
+                low, high, _ = bootstrap_interval(boot_value, est.value, level)
                 method = "bootstrap"
             else:
                 low, high = est.value - z * se, est.value + z * se
@@ -338,7 +357,7 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
                         ),
                     )
                 )
-                p_values.append(float(p[i]))
+                p_values.append(float(p[i]) if reliable[i] else np.nan)  # not in the family
     adjusted = significance.adjust(np.array(p_values), s.correction)
     records = []
     for row, q in zip(rows, adjusted.tolist(), strict=True):
@@ -408,7 +427,12 @@ def _number(x: float | np.floating) -> float | None:
 
 
 def _conditional_replicates(
-    n: np.ndarray, w: np.ndarray, ref: int, s: Settings, rng: np.random.Generator
+    n: np.ndarray,
+    w: np.ndarray,
+    w2: np.ndarray | None,
+    ref: int,
+    s: Settings,
+    rng: np.random.Generator,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Bootstrap replicates (n_boot, groups) of each conditional and unconditional difference.
 
@@ -422,7 +446,7 @@ def _conditional_replicates(
     parts: dict[str, list[ConditionalEstimate]] = {m: [] for m in CONDITIONAL_METRICS}
     for start in range(0, s.n_boot, batch):
         size = min(batch, s.n_boot - start)
-        boot = resample(n, w, n_boot=size, rng=rng, kind=s.bootstrap, group_axes=2)
+        boot = resample(n, w, n_boot=size, rng=rng, kind=s.bootstrap, group_axes=2, w2=w2)
         for metric in CONDITIONAL_METRICS:
             parts[metric].append(conditional_difference(boot, ref, metric))
     return {
@@ -485,6 +509,7 @@ def assess_counts(
             rng=conf_rng,
             kind=settings.bootstrap,
             group_axes=k,
+            w2=counts.w2,
         )
         if counts.score_hist is not None and counts.score_hist_n is not None:
             boot_hist = resample(

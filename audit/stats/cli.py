@@ -110,6 +110,14 @@ def assess(
             "with more than 20 values get 5 bins by default.",
         ),
     ] = None,
+    min_denominator: Annotated[
+        int,
+        typer.Option(
+            "--min-denominator",
+            help="Rows a metric's denominator needs (e.g. people with the outcome for the TPR) "
+            "before it is reliable; unreliable disparities are not tested for significance.",
+        ),
+    ] = 10,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the full result as JSON here.")
     ] = None,
@@ -136,6 +144,7 @@ def assess(
         min_group_size=min_group_size,
         legitimate_factors=factor or [],
         factor_bins=_parse_factor_bins(factor_bins or []),
+        min_denominator=min_denominator,
     )
     if json_out is not None:
         result.to_json(json_out)
@@ -201,9 +210,19 @@ def print_summary(result: Assessment, console: Console) -> None:
         f"a test at {s.alpha} finds with {round(s.power * 100)}% power, at the group's size."
     )
     findings = sorted(
-        (d for d in result.disparities if d.significant and d.kind == "difference"),
+        (d for d in result.disparities if d.significant and d.reliable and d.kind == "difference"),
         key=lambda d: d.p_adjusted if d.p_adjusted is not None else 1.0,
     )
+    untested = sum(
+        1
+        for d in result.disparities
+        if d.kind == "difference" and d.p_value is not None and not d.reliable
+    )
+    if untested:
+        console.print(
+            f"{untested} comparisons with a group under {s.min_group_size} rows or a metric "
+            f"denominator under {s.min_denominator} rows are not tested (see the JSON result)."
+        )
     if not findings:
         console.print("No disparity is significant after correction for multiple comparisons.")
         return
@@ -212,7 +231,6 @@ def print_summary(result: Assessment, console: Console) -> None:
         console.print(
             f"  {d.grouping}={d.label} vs {' × '.join(d.reference_levels)}: {d.metric} "
             f"{d.value:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}], p_adj={_p(d.p_adjusted)}"
-            + ("" if d.reliable else " (small group)")
         )
     if len(findings) > 15:
         console.print(f"  ... and {len(findings) - 15} more in the JSON result")
