@@ -557,7 +557,10 @@ def sentence(f: Finding) -> str:
 
 
 def _p(f: Finding) -> str:
-    return f" (corrected p = {f.p_adjusted:.2g})" if f.p_adjusted is not None else ""
+    if f.p_adjusted is None:
+        return ""
+    # Below double precision's resolution a p-value of "0" would read as certainty.
+    return " (corrected p < 1e-16)" if f.p_adjusted < 1e-16 else f" (corrected p = {f.p_adjusted:.2g})"
 
 
 def _z(alpha: float) -> float:

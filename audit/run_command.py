@@ -116,13 +116,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def print_verdict(outcome: AuditOutcome, console: Console) -> None:
     verdict = outcome.verdict
     table = Table(title="release gate", title_justify="left", caption=COLUMNS_EXPLAINED)
-    for column in ("rule", "status", "compared", "pass", "fail", "inconclusive", "detectable"):
+    table.add_column("rule", overflow="fold")
+    for column in ("status", "compared", "pass", "fail", "inconclusive", "detectable"):
         table.add_column(column)
     for r in verdict.rules:
         statuses = [g.status for g in r.groups]
         gap = r.largest_detectable
         table.add_row(
-            f"{escape(r.rule_id)}\n[dim]{escape(r.description)}[/]",
+            escape(r.rule_id),
             f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
             str(r.evaluated),
             str(statuses.count("pass")),
@@ -131,6 +132,8 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
             "-" if gap is None else f"{gap:.3f}",
         )
     console.print(table)
+    for r in verdict.rules:
+        console.print(f"  [dim]{escape(r.rule_id)}: {escape(r.description)}[/]")
     for r in verdict.rules:
         if r.reason:
             console.print(f"  [yellow]?[/] {escape(r.rule_id)}: not evaluable: {escape(r.reason)}")
