@@ -224,9 +224,16 @@ def print_summary(result: Assessment, console: Console) -> None:
             f"denominator under {s.min_denominator} rows are not tested (see the JSON result)."
         )
     if not findings:
-        console.print("No disparity is significant after correction for multiple comparisons.")
+        console.print(
+            "No disparity is significant after correction for multiple comparisons "
+            "(exploratory: corrected over every metric and group of the audit)."
+        )
         return
-    console.print(f"[bold]{len(findings)} significant disparities[/] (adjusted p < {s.alpha}):")
+    console.print(
+        f"[bold]{len(findings)} significant disparities[/] (adjusted p < {s.alpha}; exploratory: "
+        "corrected over every metric and group of the audit, so a question asked in advance is "
+        "better put as a rule of `audit run`):"
+    )
     for d in findings[:15]:
         console.print(
             f"  {d.grouping}={d.label} vs {' × '.join(d.reference_levels)}: {d.metric} "
