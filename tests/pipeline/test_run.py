@@ -94,6 +94,7 @@ def test_trained_model_audit_lands_in_mlflow_on_disk_and_in_the_registry(
     assert run.info.status == "FINISHED"
     assert client.get_experiment(run.info.experiment_id).name == "fairness-audit/prof"
     assert run.data.tags["audit.verdict"] == "fail"
+    assert run.data.tags["audit.release"] == "blocked"
     assert run.data.tags["audit.status"] == "finished"
     assert "selection_rate ratio" in run.data.tags["audit.worst_finding"]
     assert run.data.metrics == pytest.approx(flatten_metrics(assessment))
