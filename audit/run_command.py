@@ -27,8 +27,9 @@ STATUS_STYLE = {
 }
 COLUMNS_EXPLAINED = (
     "compared: groups large enough to count; pass / fail / inconclusive: how many of them the "
-    "evidence places inside the range, beyond it, or cannot place; detectable: the largest of "
-    "the smallest gaps the audit could see for those groups"
+    "evidence places inside the range, beyond it, or cannot place; detectable: for a bound, how "
+    "far beyond it a group's true value must lie for the audit to find the breach (80% power), "
+    "for a significance rule the smallest gap it detects; the largest over the groups"
 )
 
 
@@ -151,6 +152,8 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
         console.print(f"  [yellow]?[/] {escape(finding.rule_id)}: {escape(finding.sentence)}")
     if len(unsure) > 5:
         console.print(f"  … and {len(unsure) - 5} more inconclusive groups in verdict.json")
+    for note in outcome.assessment.notes:
+        console.print(f"  note: {escape(note)}")
     colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[verdict.status]
     console.print(f"\n[bold {colour}]verdict: {verdict.label.upper()}[/]")
     if verdict.status == "inconclusive":

@@ -313,12 +313,16 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
         w2 = None if strata.w2 is None else cut(strata.w2)[:, live]
         estimates = {m: conditional_difference(w, ref, m) for m in CONDITIONAL_METRICS}
         replicates = _conditional_replicates(n, w, w2, ref, s, rng)
-        rows_per_group = n.sum(axis=(1, 2, 3))
         for metric in CONDITIONAL_METRICS:
             # As for the other disparities: reliable when group and reference both reach the
-            # minimum size and the metric's denominator rows (over all strata) the minimum.
-            den_rows = defs.RATES[metric].parts(n)[1].sum(axis=1)
-            ok = (rows_per_group >= s.min_group_size) & (den_rows >= s.min_denominator)
+            # minimum size and the metric's denominator rows the minimum, counting only the
+            # strata where both have people: a gap measured on a sliver of the group (or on none
+            # of it, when the factors separate it from its reference) is no evidence about it.
+            den = defs.RATES[metric].parts(n)[1]  # (groups, strata) rows
+            shared = (den > 0) & (den[ref] > 0)
+            covered_rows = np.where(shared, n.sum(axis=(2, 3)), 0).sum(axis=1)
+            covered_den = np.where(shared, den, 0).sum(axis=1)
+            ok = (covered_rows >= s.min_group_size) & (covered_den >= s.min_denominator)
             reliable = (ok & ok[ref]).tolist()
             est = estimates[metric]
             se = delta_standard_error(w, w2, ref, metric)

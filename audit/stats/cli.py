@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from audit.errors import AuditInputError
@@ -151,6 +152,7 @@ def assess(
     out = console()
     print_summary(result, out)
     print_conditional(result, out)
+    print_notes(result, out)
 
 
 def console() -> Console:
@@ -245,7 +247,7 @@ def print_summary(result: Assessment, console: Console) -> None:
 
 def print_conditional(result: Assessment, console: Console) -> None:
     """With legitimate factors: each gap within their strata, beside the plain gap, and how
-    much of the plain gap they explain; then the notes on how the factors were used."""
+    much of the plain gap they explain."""
     if not result.settings.legitimate_factors:
         return
     for attrs in dict.fromkeys(c.attributes for c in result.conditional):
@@ -275,5 +277,9 @@ def print_conditional(result: Assessment, console: Console) -> None:
         "(* significant after correction); share explained: (plain - conditional) / plain, "
         "n/a where the plain gap is not established (see explained_share_note in the JSON)."
     )
+
+
+def print_notes(result: Assessment, console: Console) -> None:
+    """How the result was made where it departs from the plain reading (weights, fallbacks)."""
     for note in result.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")

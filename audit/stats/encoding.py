@@ -94,6 +94,18 @@ def encode_binary(
             coded = arr.astype(np.uint8, copy=False)
             return coded if positive else 1 - coded
     distinct = pd.unique(values)
+    # 0/1 or True/False stored as text (a CSV column read as text, an export from SPSS or Excel)
+    # is the same coding: read it as such rather than asking for a positive label.
+    spelled = {str(v).strip().lower() for v in distinct}
+    if len(spelled) <= 2 and any(spelled <= set(pair) for pair in _TEXT_CODINGS):
+        positive = _positive_of_coded(pos_label)
+        if positive is None and not required:
+            positive = 1
+        if positive is None:
+            raise _unknown_label(name, pos_label, ", ".join(sorted(spelled)))
+        ones = [v for v in distinct if str(v).strip().lower() in ("1", "true", "1.0")]
+        coded = np.asarray(values.isin(ones), dtype=np.uint8)
+        return coded if positive else 1 - coded
     shown = ", ".join(sorted(map(str, distinct))[:10])
     if len(distinct) > 2:
         raise AuditInputError(
@@ -113,6 +125,9 @@ def encode_binary(
     if not matches:
         raise _unknown_label(name, pos_label, shown)
     return np.asarray(values.isin(matches), dtype=np.uint8)
+
+
+_TEXT_CODINGS = (("0", "1"), ("false", "true"), ("0.0", "1.0"))
 
 
 def _positive_of_coded(pos_label: object | None) -> int | None:

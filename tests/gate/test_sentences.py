@@ -35,10 +35,16 @@ WHAT = "selection_rate difference for housing_status=homeless vs stable is -0.10
         ),
         (
             dict(
-                code="BOUND_INCONCLUSIVE", bound=-0.05, detectable=0.187, position="estimate_beyond"
+                code="BOUND_INCONCLUSIVE",
+                bound=-0.05,
+                detectable=0.187,
+                position="estimate_beyond",
+                can_pass=False,
             ),
             f"{WHAT}: the estimate is beyond the bound -0.05 but the interval reaches both sides "
-            "of it; the data cannot tell; at this size the audit detects gaps of 0.187 or more.",
+            "of it; the data cannot tell; at this size a breach is found (80% power) only when "
+            "the true value lies 0.187 or more beyond the bound, and the group is too small to be "
+            "shown inside the range even if it had no gap at all.",
         ),
         (
             dict(
@@ -50,7 +56,8 @@ WHAT = "selection_rate difference for housing_status=homeless vs stable is -0.10
             ),
             "selection_rate difference for housing_status=homeless vs stable is 0.030 (95% CI "
             "-0.221 to 0.017): the estimate is within the bound 0.05 but the interval reaches both "
-            "sides of it; the data cannot tell; at this size the audit detects gaps of 0.187 or more.",
+            "sides of it; the data cannot tell; at this size a breach is found (80% power) only "
+            "when the true value lies 0.187 or more beyond the bound.",
         ),
         (
             dict(
@@ -59,10 +66,36 @@ WHAT = "selection_rate difference for housing_status=homeless vs stable is -0.10
                 p_adjusted=0.08,
                 detectable=0.06,
                 position="interval_beyond",
+                family=12,
             ),
             f"{WHAT}: the interval lies beyond the bound -0.05, but not clearly enough once "
-            "corrected for the comparisons the gate decides on (corrected p = 0.08); not "
-            "decisive; at this size the audit detects gaps of 0.060 or more.",
+            "corrected for the 12 comparisons the gate decides on (corrected p = 0.08); not "
+            "decisive; at this size a breach is found (80% power) only when the true value lies "
+            "0.060 or more beyond the bound.",
+        ),
+        (
+            dict(code="UNCONFIRMED", p_value=0.015, p_adjusted=0.09, family=6, detectable=0.12),
+            f"{WHAT}: significant on its own (p = 0.015) but not once corrected for the 6 "
+            "comparisons the gate decides on (corrected p = 0.09); the data cannot tell; at this "
+            "size the audit detects gaps of 0.120 or more.",
+        ),
+        (
+            dict(code="NOT_COMPARED", value=None, reason="no one in the group has the outcome"),
+            "selection_rate difference for housing_status=homeless vs stable could not be "
+            "compared (no one in the group has the outcome); the rule cannot pass while a group "
+            "of this size is left out.",
+        ),
+        (
+            dict(
+                code="BOUND_BREACHED",
+                bound=-0.05,
+                kind="conditional_difference",
+                coverage=0.21,
+                decides=True,
+            ),
+            "selection_rate conditional difference for housing_status=homeless vs stable is "
+            "-0.104 (95% CI -0.221 to 0.017), measured on 21% of the group (the strata its "
+            "reference shares): beyond the bound -0.05.",
         ),
         (
             dict(code="SMALL_GROUP", bound=-0.05),

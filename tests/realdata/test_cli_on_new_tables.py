@@ -77,11 +77,6 @@ def test_assess_refuses_ja_nee_without_pos_label(tmp_path: Path) -> None:
     assert "decision column 'advies'" in run.stderr and "--pos-label" in run.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `audit assess` prints the result's notes only when legitimate factors are given, "
-    "so the fallback of an intersection's reference never reaches the terminal",
-)
 def test_assess_prints_the_reference_fallback(tmp_path: Path) -> None:
     data = tmp_path / "plaatsen.csv"
     tiny_reference_cell().to_csv(data, index=False)
