@@ -92,14 +92,30 @@ def _logged_model_sha256(model_uri: str, tracking_uri: str) -> str:
     import mlflow
     import yaml
 
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    import os
+
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    # Set the global URIs for the download, then put back exactly what was there, unset state
+    # and environment variables included: `get_*_uri()` returns resolved defaults, and setting
+    # those back would pin every later client of this process to this test's store.
+    previous = (
+        tracking_utils._tracking_uri,
+        registry_utils._registry_uri,
+        os.environ.get("MLFLOW_REGISTRY_URI"),
+    )
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     try:
         folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
     finally:
         mlflow.set_tracking_uri(previous[0])
-        mlflow.set_registry_uri(previous[1])
+        registry_utils._registry_uri = previous[1]
+        if previous[2] is None:
+            os.environ.pop("MLFLOW_REGISTRY_URI", None)
+        else:
+            os.environ["MLFLOW_REGISTRY_URI"] = previous[2]
     flavor = yaml.safe_load((folder / "MLmodel").read_text())["flavors"]["sklearn"]
     return hashlib.sha256((folder / flavor["pickled_model"]).read_bytes()).hexdigest()
 
