@@ -88,12 +88,10 @@ def logged(people: pd.DataFrame, tracking_uri: str) -> tuple[TrainedModel, Logge
 def _logged_model_sha256(model_uri: str, tracking_uri: str) -> str:
     """SHA-256 of the model file MLflow stored, found through its MLmodel file and hashed here."""
     import hashlib
+    import os
 
     import mlflow
     import yaml
-
-    import os
-
     from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
