@@ -12,6 +12,7 @@ See `examples/` for complete specs and `audit run --schema` for the JSON schema.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,6 +25,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -249,6 +251,28 @@ class ThresholdRule(_Strict):
     def _known_metric(cls, value: str) -> str:
         return _check_metric(value)
 
+    @field_validator("min", "max", "max_abs")
+    @classmethod
+    def _possible_bound(cls, value: float | None, info: ValidationInfo) -> float | None:
+        """A bound the disparity can reach on both sides, or the rule is vacuous or impossible.
+
+        Every rule metric is a rate in [0, 1], so a difference lies in [-1, 1] and a ratio in
+        [0, inf): `max_abs: 5` would let anything pass and `min: 2` on a difference nothing.
+        """
+        if value is None:
+            return value
+        kind = info.data.get("kind", "difference")
+        if not math.isfinite(value):
+            raise ValueError("a finite number")
+        if kind == "difference" and abs(value) > 1:
+            span = "[0, 1]" if info.field_name == "max_abs" else "[-1, 1]"
+            raise ValueError(f"a bound in {span}: a difference of two rates lies between -1 and 1")
+        if kind == "ratio" and info.field_name == "max_abs":
+            raise ValueError("'min' and/or 'max' for a ratio (e.g. min: 0.8), not 'max_abs'")
+        if kind == "ratio" and value < 0:
+            raise ValueError("a bound of at least 0: a ratio of two rates is never negative")
+        return value
+
     @model_validator(mode="after")
     def _some_bound(self) -> ThresholdRule:
         if self.min is None and self.max is None and self.max_abs is None:
@@ -471,21 +495,83 @@ def _check_metric(value: str) -> str:
 def load_spec(path: str | Path) -> AuditSpec:
     """Read and validate a spec file; relative paths in it are taken from the current directory."""
     path = Path(path)
+    return parse_spec(read_spec_text(path), source=str(path))
+
+
+def read_spec_text(path: Path) -> str:
+    """The text of a spec file, or a message saying why it cannot be read as one."""
+    subject = f"audit spec '{path}'"
+    if path.is_dir():
+        raise AuditInputError(
+            subject,
+            expected="a YAML file",
+            found="a directory",
+            fix=f"give the path of the spec file inside it; {EXAMPLES_HINT}",
+        )
     if not path.is_file():
         raise AuditInputError(
-            f"audit spec '{path}'",
+            subject,
             expected="an existing YAML file",
             found="no such file",
             fix=f"check the path; {EXAMPLES_HINT}",
         )
-    text = path.read_text(encoding="utf-8")
-    return parse_spec(text, source=str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise AuditInputError(
+            subject,
+            expected="a file this user can read",
+            found=err.strerror or type(err).__name__,
+            fix="check the file's permissions",
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise AuditInputError(
+            f"{path}:{line}",
+            expected="a spec in UTF-8 text",
+            found=f"the byte 0x{data[err.start]:02x}, which is not UTF-8 (a Latin-1 or "
+            "Windows-1252 file, or not a text file at all)",
+            fix="save the spec as UTF-8 (e.g. iconv -f latin1 -t utf-8 in.yaml > out.yaml)",
+        ) from None
+
+
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A key written twice in one mapping; PyYAML would silently keep the last value."""
+
+    def __init__(self, key: str, first: yaml.Mark, second: yaml.Mark) -> None:
+        super().__init__(problem=f"the key '{key}' twice", problem_mark=second)
+        self.key, self.first_line, self.second_line = key, first.line + 1, second.line + 1
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key repeated in one mapping (`<<` merges may still override)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[tuple[str, str], yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = (key_node.tag, key_node.value)
+            if key in seen:
+                raise _DuplicateKey(key_node.value, seen[key], key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_spec(text: str, *, source: str = "<spec>") -> AuditSpec:
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no code runs
         root = yaml.compose(text)
+    except _DuplicateKey as err:
+        raise AuditInputError(
+            f"{source}:{err.second_line}",
+            expected="each key once in a mapping",
+            found=f"the key '{err.key}' on line {err.first_line} and again on line "
+            f"{err.second_line}",
+            fix="keep one of the two (YAML would silently use the last one)",
+        ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source

@@ -28,6 +28,13 @@ def read_table(path: str | Path, *, subject: str | None = None) -> pd.DataFrame:
             found=f"the extension {path.suffix or '(none)'!r}",
             fix="export the decisions as CSV or Parquet",
         )
+    if path.is_dir():
+        raise AuditInputError(
+            subject,
+            expected="a file",
+            found="a directory",
+            fix="give the path of the table inside it",
+        )
     if not path.is_file():
         raise AuditInputError(
             subject,
@@ -36,9 +43,28 @@ def read_table(path: str | Path, *, subject: str | None = None) -> pd.DataFrame:
             fix="check the path (relative paths start from the current folder)",
         )
     try:
+        _require_unique_header(path, kind, subject)
         frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
+    except AuditInputError:
+        raise
+    except UnicodeDecodeError as err:
+        raise AuditInputError(
+            subject,
+            expected="a CSV file in UTF-8 text",
+            found=f"the byte 0x{err.object[err.start]:02x}, which is not UTF-8 (a Latin-1 or "
+            "Windows-1252 export, or not a text file at all)",
+            fix="export the table as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet, or iconv -f "
+            "latin1 -t utf-8), or as Parquet",
+        ) from None
+    except PermissionError as err:
+        raise AuditInputError(
+            subject,
+            expected="a file this user can read",
+            found=err.strerror or "permission denied",
+            fix="check the file's permissions",
+        ) from None
     except (ValueError, OSError, pd.errors.ParserError) as err:
         raise AuditInputError(
             subject,
@@ -54,3 +80,28 @@ def read_table(path: str | Path, *, subject: str | None = None) -> pd.DataFrame:
             fix="check the export that produced the file",
         )
     return frame
+
+
+def _require_unique_header(path: Path, kind: str, subject: str) -> None:
+    """Two columns of one name: pandas would rename the second `a.1` and the spec read the first.
+
+    The header is read as a plain row (no renaming) to see the names as the file spells them.
+    """
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        names = [str(n) for n in pq.read_schema(path).names]
+    else:
+        try:
+            header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:
+            return
+        names = [str(n) for n in header.iloc[0].tolist()] if len(header) else []
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise AuditInputError(
+            subject,
+            expected="each column name once in the header",
+            found="the column(s) " + ", ".join(repr(n) for n in repeated) + " more than once",
+            fix="rename or drop the repeated columns so that each name means one column",
+        )

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from audit.models.importing import AuditableModel, file_sha256, load_model
+from audit.models.skops_io import skops_content_sha256
 from audit.models.mlflow_io import LoggedModel, log_trained_model
 from audit.models.onnx_io import convert_pipeline, save_onnx
 from audit.models.skops_io import save_skops
@@ -60,7 +61,8 @@ def test_skops_and_onnx_give_the_trained_predictions(
         assert model.classes == trained.classes
         assert model.task == task
         assert model.expected_columns == trained.inputs
-    assert from_skops.identity.sha256 == file_sha256(skops_path)
+    assert from_skops.identity.file_sha256 == file_sha256(skops_path)
+    assert from_skops.identity.sha256 == skops_content_sha256(skops_path)
     assert (from_skops.kind, from_onnx.kind) == ("skops", "onnx")
 
 
