@@ -123,6 +123,13 @@ def load_model(
     path = Path(source)
     if path.is_dir() and (path / "MLmodel").is_file():
         return _from_mlflow(str(path), tracking_uri=tracking_uri, trusted_types=trusted_types)
+    if path.is_dir():
+        raise AuditInputError(
+            f"model source '{text}'",
+            expected=_ACCEPTED,
+            found="a directory that is not an MLflow model (it has no MLmodel file)",
+            fix="give the model file inside it, or the folder an MLflow model was saved to",
+        )
     suffix = path.suffix.lower()
     if suffix not in (*MODEL_SUFFIXES, *DECISION_SUFFIXES):
         raise AuditInputError(

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from audit.errors import AuditInputError
+from audit.files import require_writable
 from audit.stats.assess import assess as run_assessment
 from audit.stats.result import Assessment
 from audit.tables import read_table
@@ -112,6 +113,8 @@ def assess(
     ] = None,
 ) -> None:
     """Assess group metrics and disparities in a file of decisions (no model needed)."""
+    if json_out is not None:  # found before the assessment, not after it
+        require_writable(json_out, subject=f"--json '{json_out}'", folder=False)
     frame = read_table(data)
     result = run_assessment(
         frame,

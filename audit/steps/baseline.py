@@ -106,6 +106,13 @@ def paired_regressions(
 
 
 def _from_file(path: Path) -> Assessment:
+    if path.is_dir():
+        raise AuditInputError(
+            f"baseline '{path}'",
+            expected="an assessment.json written by a previous audit",
+            found="a directory",
+            fix="give the assessment.json inside it, e.g. reports/NAME/assessment.json",
+        )
     if not path.is_file():
         raise AuditInputError(
             f"baseline '{path}'",
@@ -115,6 +122,13 @@ def _from_file(path: Path) -> Assessment:
         )
     try:
         return Assessment.from_json(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise AuditInputError(
+            f"baseline '{path}'",
+            expected="an assessment.json (UTF-8 text)",
+            found="bytes that are not UTF-8 text",
+            fix="use the assessment.json an `audit run` wrote",
+        ) from None
     except ValueError as err:
         raise AuditInputError(
             f"baseline '{path}'",

@@ -9,10 +9,9 @@ import pandas as pd
 import pytest
 
 from audit.models.importing import AuditableModel, file_sha256, load_model
-from audit.models.skops_io import skops_content_sha256
 from audit.models.mlflow_io import LoggedModel, log_trained_model
 from audit.models.onnx_io import convert_pipeline, save_onnx
-from audit.models.skops_io import save_skops
+from audit.models.skops_io import save_skops, skops_content_sha256
 from audit.models.training import (
     FeatureSet,
     TrainedModel,
