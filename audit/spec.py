@@ -575,11 +575,13 @@ def parse_spec(text: str, *, source: str = "<spec>") -> AuditSpec:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = str(getattr(err, "problem", err))
+        tab = "'\\t'" in problem  # PyYAML's words for a tab are not a reader's
         raise AuditInputError(
             where,
             expected="valid YAML",
-            found=str(getattr(err, "problem", err)),
-            fix="check indentation and quoting on that line",
+            found="a tab character, which YAML does not allow for indentation" if tab else problem,
+            fix="indent with spaces, not tabs" if tab else "check indentation and quoting on that line",
         ) from None
     if not isinstance(document, dict):
         raise AuditInputError(
