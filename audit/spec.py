@@ -37,6 +37,19 @@ DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXAMPLES_HINT = "see examples/*.yaml, or `audit run --schema` for every key"
 
 
+class SpecProblem(ValueError):
+    """A problem a validator finds across keys: what it found, and the key it is about.
+
+    Pydantic reports a model validator's error at the model itself (for the whole spec, its top
+    level); `at` names the key inside it, so the message gives that key and its line, and
+    `found` says what is there instead of a dump of the whole mapping.
+    """
+
+    def __init__(self, expected: str, *, found: str, at: list[str | int]) -> None:
+        super().__init__(expected)
+        self.found, self.at = found, at
+
+
 class _Strict(BaseModel):
     """Unknown keys are refused: a typo must not silently turn a rule off."""
 
@@ -424,33 +437,54 @@ class AuditSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> AuditSpec:
         columns = [a.column for a in self.attributes]
-        if len(set(columns)) != len(columns):
-            raise ValueError("each attribute listed once")
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:
+            raise SpecProblem(
+                "each attribute listed once", found=f"{twice[0]!r} twice", at=["attributes"]
+            )
         if self.intersections > len(columns):
-            raise ValueError(
-                f"'intersections' at most the number of attributes ({len(columns)}), "
-                f"not {self.intersections}"
+            raise SpecProblem(
+                f"at most the number of attributes ({len(columns)})",
+                found=str(self.intersections),
+                at=["intersections"],
             )
         factors = self.legitimate_factors
-        if len(set(factors)) != len(factors):
-            raise ValueError("each legitimate factor listed once")
-        for rule in self.policy.rules:
+        twice = sorted({f for f in factors if factors.count(f) > 1})
+        if twice:
+            raise SpecProblem(
+                "each legitimate factor listed once",
+                found=f"{twice[0]!r} twice",
+                at=["legitimate_factors"],
+            )
+        for i, rule in enumerate(self.policy.rules):
+            at: list[str | int] = ["policy", "rules", i]
             if rule.conditional and not self.legitimate_factors:
-                raise ValueError(f"legitimate_factors for the conditional rule '{rule.id}'")
+                raise SpecProblem(
+                    f"legitimate_factors for the conditional rule '{rule.id}'",
+                    found="no legitimate_factors in the spec",
+                    at=at,
+                )
             if rule.conditional and any(len(g) > 1 for g in rule.attributes or []):
-                raise ValueError(f"single attributes in the conditional rule '{rule.id}'")
+                raise SpecProblem(
+                    f"single attributes in the conditional rule '{rule.id}'",
+                    found=str(rule.attributes),
+                    at=[*at, "attributes"],
+                )
             scoped = (rule.attributes or []) if rule.conditional else []
             for grouping in scoped:
                 if not set(factors) - set(grouping):
-                    raise ValueError(
+                    raise SpecProblem(
                         f"a legitimate factor other than {grouping[0]!r} for the conditional "
-                        f"rule '{rule.id}' (a factor cannot stratify its own groups)"
+                        f"rule '{rule.id}' (a factor cannot stratify its own groups)",
+                        found=f"legitimate_factors {factors}",
+                        at=at,
                     )
             for grouping in rule.attributes or []:
                 if not set(grouping) <= set(columns):
-                    raise ValueError(
-                        f"rule '{rule.id}' to name only audited attributes {columns}, "
-                        f"not {grouping}"
+                    raise SpecProblem(
+                        f"rule '{rule.id}' to name only audited attributes {columns}",
+                        found=str(grouping),
+                        at=[*at, "attributes"],
                     )
         return self
 
@@ -575,19 +609,25 @@ def parse_spec(text: str, *, source: str = "<spec>") -> AuditSpec:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = str(getattr(err, "problem", err))
+        problem = str(getattr(err, "problem", err)).removeprefix("found ")
         tab = "'\\t'" in problem  # PyYAML's words for a tab are not a reader's
-        raise AuditInputError(
-            where,
-            expected="valid YAML",
-            found="a tab character, which YAML does not allow for indentation" if tab else problem,
-            fix="indent with spaces, not tabs" if tab else "check indentation and quoting on that line",
-        ) from None
+        fix = "check indentation and quoting on that line"
+        if tab:
+            problem, fix = (
+                "a tab character, which YAML does not allow for indentation",
+                ("indent with spaces, not tabs"),
+            )
+        elif problem.startswith("undefined alias"):
+            fix = "define the anchor (&NAME) before the alias (*NAME) that uses it"
+        raise AuditInputError(where, expected="valid YAML", found=problem, fix=fix) from None
     if not isinstance(document, dict):
+        kinds = {list: "a list", str: "a single text", int: "a number", float: "a number"}
         raise AuditInputError(
             source,
             expected="a YAML mapping with keys such as name, data, model, attributes",
-            found=type(document).__name__ if document is not None else "an empty file",
+            found="an empty file"
+            if document is None
+            else kinds.get(type(document), type(document).__name__),
             fix=EXAMPLES_HINT,
         )
     try:
@@ -599,11 +639,25 @@ def parse_spec(text: str, *, source: str = "<spec>") -> AuditSpec:
 def _spec_error(err: ValidationError, root: yaml.Node | None, source: str) -> AuditInputError:
     """The first problem, with the file line and dotted key it is on."""
     first = err.errors()[0]
+    # Tags of the unions follow a list index (rules[0].threshold.max_abs); they are not keys,
+    # but a key may have a tag's name (decision.threshold), so only those after an index go.
+    raw = list(first["loc"])
     loc = [
         p
-        for p in first["loc"]
-        if not (isinstance(p, str) and p in {"threshold", "significance", *_FACTOR_TAGS})
+        for i, p in enumerate(raw)
+        if not (
+            i > 0
+            and isinstance(raw[i - 1], int)
+            and p in {"threshold", "significance", *_FACTOR_TAGS}
+        )
     ]
+    problem = first.get("ctx", {}).get("error")
+    if isinstance(problem, SpecProblem):
+        loc += problem.at
+    bad_key = None
+    if "[key]" in loc:  # a mapping key that is not allowed: name the mapping, show the key
+        bad_key = loc[loc.index("[key]") - 1]
+        loc = loc[: loc.index("[key]") - 1]
     key = ""
     for part in loc:
         key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
@@ -615,12 +669,16 @@ def _spec_error(err: ValidationError, root: yaml.Node | None, source: str) -> Au
         expected, found = "this key, which is required", "nothing"
     elif kind == "extra_forbidden":
         expected, found = "only known keys here", "an unknown key"
+    elif isinstance(problem, SpecProblem):
+        expected, found = message, problem.found
     else:
         message = message.removeprefix("Input should be ")
         expected = message[0].lower() + message[1:]
-        found = json.dumps(first.get("input"), default=str)
+        found = json.dumps(bad_key if bad_key is not None else first.get("input"), default=str)
         if len(found) > 120:
             found = found[:117] + "..."
+        if bad_key is not None:
+            expected = f"keys {expected}"
     others = len(err.errors()) - 1
     fix = EXAMPLES_HINT + (f" ({others} more problem(s) after this one)" if others else "")
     return AuditInputError(

@@ -26,7 +26,7 @@ def read_table(path: str | Path, *, subject: str | None = None) -> pd.DataFrame:
             subject,
             expected="a .csv or .parquet file",
             found=f"the extension {path.suffix or '(none)'!r}",
-            fix="export the decisions as CSV or Parquet",
+            fix="export the table as CSV or Parquet",
         )
     if path.is_dir():
         raise AuditInputError(
@@ -65,7 +65,16 @@ def read_table(path: str | Path, *, subject: str | None = None) -> pd.DataFrame:
             found=err.strerror or "permission denied",
             fix="check the file's permissions",
         ) from None
-    except (ValueError, OSError, pd.errors.ParserError) as err:
+    except pd.errors.ParserError as err:
+        detail = str(err).splitlines()[0].split("C error: ")[-1][:200]
+        raise AuditInputError(
+            subject,
+            expected=f"a readable {kind} file, every row with the header's columns",
+            found=f"rows that do not match the header ({detail})",
+            fix="check the delimiter (a comma), the quoting of values holding commas, and "
+            "that the file is not cut off",
+        ) from None
+    except (ValueError, OSError) as err:
         raise AuditInputError(
             subject,
             expected=f"a readable {kind} file",
