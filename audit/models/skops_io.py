@@ -107,7 +107,7 @@ def skops_content_sha256(source: str | Path | bytes) -> str:
 
     def canonical(node: object) -> object:
         if isinstance(node, dict):
-            out = {}
+            out: dict[str, object] = {}
             for key, value in node.items():
                 if key == "__id__":
                     out[key] = ranks.setdefault(value, len(ranks))

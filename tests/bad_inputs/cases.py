@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -115,13 +116,13 @@ def latin1_people(w: Workspace) -> object:
 
 def truncated(source: str, name: str, keep: int) -> Callable[[Workspace], object]:
     def build(w: Workspace) -> object:
-        return w.write(name, open(w.fill(source), "rb").read()[:keep])  # noqa: SIM115
+        return w.write(name, Path(w.fill(source)).read_bytes()[:keep])
 
     return build
 
 
 def good_assessment_of_other_groups(w: Workspace) -> object:
-    text = open(w.fill("{good}"), encoding="utf-8").read()  # noqa: SIM115
+    text = Path(w.fill("{good}")).read_text(encoding="utf-8")
     return w.write("other.json", text.replace('"housing_status"', '"region"'))
 
 
@@ -619,7 +620,7 @@ CASES: list[Case] = [
     run("model-text-renamed-skops", ("a skops file (a zip archive)", "not a zip archive"), {"model": {"uri": "{case}/m.skops"}}, setup=text_file("m.skops", "not a model"), opens_run=True),
     run("model-truncated-skops", ("skops file",), {"model": {"uri": "{case}/m.skops"}}, setup=truncated("{model}", "m.skops", 2000), opens_run=True),
     run("model-garbage-onnx", ("expected an ONNX model",), {"model": {"uri": "{case}/m.onnx"}}, setup=text_file("m.onnx", "score = 0.3 * age\n"), opens_run=True),
-    run("model-skops-renamed-onnx", ("expected an ONNX model",), {"model": {"uri": "{case}/m.onnx"}}, setup=lambda w: w.write("m.onnx", open(w.fill("{model}"), "rb").read()), opens_run=True),  # noqa: SIM115
+    run("model-skops-renamed-onnx", ("expected an ONNX model",), {"model": {"uri": "{case}/m.onnx"}}, setup=lambda w: w.write("m.onnx", Path(w.fill("{model}")).read_bytes()), opens_run=True),
     run("model-registry-name-unknown", ("MLflow model 'models:/no-such-model@champion'", "exists in the tracking store"), {"model": {"uri": "models:/no-such-model@champion"}}, opens_run=True),
     run("model-registry-version-words", ("models:/NAME/VERSION or models:/NAME@ALIAS",), {"model": {"uri": "models:/m/latest-ish"}}, opens_run=True),
     run("model-run-unknown", ("MLflow model 'runs:/0123456789abcdef0123456789abcdef/model'",), {"model": {"uri": "runs:/0123456789abcdef0123456789abcdef/model"}}, opens_run=True),

@@ -126,10 +126,6 @@ def test_bad_input(case: Case, shared: Shared, runs_of: Any, tmp_path: Path) -> 
 
     assert done.code == case.exit, f"exit {done.code}\n{done.stdout}\n{done.stderr}"
     message = _one_message(case, done)
-    import os
-    if os.environ.get("DUMP_E"):
-        with open(os.environ["DUMP_E"], "a") as fh:
-            fh.write(f"{case.id}\n    {message}\n")
     for word in case.words:
         assert _words(work.fill(word)) in message, f"{word!r} not in:\n{message}"
     assert snapshot(work.folder) == before, "the failed command wrote or changed files"
