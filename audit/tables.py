@@ -8,6 +8,7 @@ import pandas as pd
 
 from audit.errors import AuditInputError
 
+CSV_ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark
 READERS = {".csv": "csv", ".gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -44,7 +45,9 @@ def read_table(path: str | Path, *, subject: str | None = None) -> pd.DataFrame:
         )
     try:
         _require_unique_header(path, kind, subject)
-        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which would
+        # otherwise become part of the first column's name.
+        frame = pd.read_csv(path, encoding=CSV_ENCODING) if kind == "csv" else pd.read_parquet(path)
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     except AuditInputError:
@@ -102,7 +105,14 @@ def _require_unique_header(path: Path, kind: str, subject: str) -> None:
         names = [str(n) for n in pq.read_schema(path).names]
     else:
         try:
-            header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+            header = pd.read_csv(
+                path,
+                header=None,
+                nrows=1,
+                dtype=str,
+                keep_default_na=False,
+                encoding=CSV_ENCODING,
+            )
         except pd.errors.EmptyDataError:
             return
         names = [str(n) for n in header.iloc[0].tolist()] if len(header) else []

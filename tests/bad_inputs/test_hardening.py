@@ -261,3 +261,12 @@ def test_two_audits_of_one_trained_model_record_one_hash(tmp_path: Path) -> None
         manifest = json.loads((tmp_path / f"report-{i}" / "manifest.json").read_text())
         hashes.append(manifest["model"]["sha256"])
     assert hashes[0] == hashes[1]
+
+
+def test_a_csv_saved_as_utf8_with_a_byte_order_mark_reads_as_written(tmp_path: Path) -> None:
+    """Spreadsheets' "CSV UTF-8" starts with a BOM; the first column keeps its own name."""
+    from audit.tables import read_table
+
+    path = tmp_path / "d.csv"
+    path.write_bytes("\ufeffperson_id,gender\np1,female\n".encode())
+    assert list(read_table(path).columns) == ["person_id", "gender"]
