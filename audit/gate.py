@@ -42,6 +42,7 @@ from pydantic import TypeAdapter
 from scipy import stats
 
 from audit.metrics.bounds import above, below
+from audit.metrics.disparities import NAMED_DISPARITY_NAMES
 from audit.metrics.significance import adjust
 from audit.spec import Evidence, OnInconclusive, PolicySpec, SignificanceRule, ThresholdRule
 from audit.stats.result import Assessment, ConditionalDisparity, Disparity
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 
 RuleStatus = Literal["pass", "fail", "inconclusive", "not_evaluable"]
 VerdictLabel = Literal["pass", "fail", "inconclusive"]
-GroupStatus = Literal["pass", "fail", "inconclusive", "unreliable", "undefined"]
+GroupStatus = Literal["pass", "fail", "inconclusive", "unreliable", "undefined", "not_compared"]
 # An inconclusive group: its interval lies beyond the bound but the correction leaves doubt, or
 # the interval reaches both sides of the bound with the estimate beyond or within it.
 Position = Literal["interval_beyond", "estimate_beyond", "estimate_within"]
@@ -61,6 +62,8 @@ FindingCode = Literal[
     "SMALL_GROUP",  # beyond the bound, but the group is below the minimum size
     "SIGNIFICANT_DISPARITY",  # a corrected test rejects "no disparity"
     "UNDERPOWERED",  # no significant disparity, but the audit could not see a gap of the size asked
+    "UNCONFIRMED",  # significant on its own, not after the confirmatory correction
+    "NOT_COMPARED",  # a group large enough to count that the rule could not compare
     "REGRESSION",  # significantly worse than the baseline
     "NOT_EVALUABLE",  # the rule had nothing reliable to read
 ]
@@ -85,7 +88,10 @@ class GroupOutcome(Compared):
     """What one rule concluded for one group, with the evidence behind it."""
 
     status: GroupStatus
-    detectable: float | None  # smallest gap this comparison detects with the stated power
+    # Threshold rules: how far beyond the bound the true value must lie for the audit to find
+    # the breach with the stated power; significance rules: the smallest gap their test detects.
+    detectable: float | None
+    can_pass: bool | None = None  # False: too few people to show the group inside the range
     p_confirmatory: float | None = None  # corrected within the gate's family of decided tests
     baseline_value: float | None = None
     change: float | None = None  # non-regression: candidate's distance to the range - baseline's
@@ -103,6 +109,11 @@ class Finding(Compared):
     p_adjusted: float | None = None
     detectable: float | None = None
     position: Position | None = None  # where the evidence places an uncertain group
+    p_value: float | None = None  # before the confirmatory correction
+    family: int | None = None  # tests in the confirmatory family
+    can_pass: bool | None = None
+    coverage: float | None = None  # conditional comparisons: share of the group compared
+    reason: str | None = None  # why a group could not be compared
     decides: bool
     sentence: str
 
@@ -205,7 +216,7 @@ def evaluate_policy(
         r.p_confirmatory = q
     alpha = assessment.settings.alpha
     outcomes = [
-        _rule_outcome(rule, [r for r in reads if r.rule is rule], alpha, detectable)
+        _rule_outcome(rule, [r for r in reads if r.rule is rule], alpha, detectable, len(family))
         for rule in policy.rules
     ]
     if baseline is not None or paired is not None:
@@ -237,15 +248,25 @@ class Comparison(Compared):
     p_value: float | None
     detectable: float | None
     reliable: bool
+    undefined_reason: str | None = None
+    coverage: float | None = None
 
     @classmethod
     def of(cls, d: Disparity | ConditionalDisparity) -> Comparison:
+        if isinstance(d, Disparity):
+            why = d.undefined_reason
+        elif d.coverage == 0:
+            why = "no stratum of the legitimate factors holds both the group and its reference"
+        else:
+            why = "the conditional difference is undefined"
         return cls(
             **{c.name: getattr(d, c.name) for c in fields(Compared) if c.name != "kind"},
             kind=d.kind if isinstance(d, Disparity) else "conditional_difference",
             p_value=d.p_value,
             detectable=d.detectable if isinstance(d, Disparity) else None,
             reliable=d.reliable,
+            undefined_reason=why,
+            coverage=None if isinstance(d, Disparity) else d.coverage,
         )
 
 
@@ -290,7 +311,9 @@ def _describe(rule: ThresholdRule) -> str:
     if rule.description:
         return rule.description
     low, high = rule.bounds
-    what = f"{rule.metric} {rule.kind} of each group to its reference"
+    # aif360's named disparities are differences already: "average_odds_difference difference"
+    kind = "" if rule.metric in NAMED_DISPARITY_NAMES else f" {rule.kind}"
+    what = f"{rule.metric}{kind} of each group to its reference"
     if rule.conditional:
         what += " within strata of the legitimate factors"
     if rule.max_abs is not None:
@@ -306,9 +329,11 @@ def _threshold_reads(
     low, high = rule.bounds
     z = _z(assessment.settings.alpha)
     reads = []
+    large = _large_groups(assessment)
     for d in _candidates(assessment, rule, rule.metric, rule.kind):
         if d.value is None:
-            reads.append(_Read(rule=rule, d=d, status="undefined"))
+            status: GroupStatus = "not_compared" if (d.attributes, d.levels) in large else "undefined"
+            reads.append(_Read(rule=rule, d=d, status=status))
             continue
         bound = low if below(d.value, low) else high if above(d.value, high) else None
         if not d.reliable:
@@ -368,12 +393,24 @@ def _one_sided(excess: float, half_width: float, z: float) -> float:
     return float(stats.norm.sf(z * excess / half_width))
 
 
+def _large_groups(assessment: Assessment) -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Groups large enough to count: a rule that cannot compare one of them cannot pass."""
+    size = assessment.settings.min_group_size
+    return {(g.attributes, g.levels) for g in assessment.groups if g.n_rows >= size}
+
+
 def _significance_reads(rule: SignificanceRule, assessment: Assessment) -> list[_Read]:
     reads = []
+    large = _large_groups(assessment)
     for metric in rule.no_significant_disparity:
         for d in _candidates(assessment, rule, metric, "difference"):
             if d.value is None or d.p_value is None:
-                reads.append(_Read(rule=rule, d=d, status="undefined"))
+                status: GroupStatus = (
+                    "not_compared"
+                    if d.value is None and (d.attributes, d.levels) in large
+                    else "undefined"
+                )
+                reads.append(_Read(rule=rule, d=d, status=status))
             elif not d.reliable:
                 reads.append(_Read(rule=rule, d=d, status="unreliable"))
             else:
@@ -386,20 +423,24 @@ def _rule_outcome(
     reads: list[_Read],
     alpha: float,
     detectable: _Detectable,
+    family: int,
 ) -> RuleOutcome:
     findings: list[Finding] = []
     groups: list[GroupOutcome] = []
     significance = isinstance(rule, SignificanceRule)
     for r in reads:
         d, status = r.d, r.status
-        gap = detectable.of(d)
+        gap, can_pass = detectable.of(d, rule)
+        code: FindingCode | None = None
         if r.p_confirmatory is not None and r.p_confirmatory < alpha:
             status = "fail"
         elif significance and status == "pass":
             asked = rule.detectable_gap if isinstance(rule, SignificanceRule) else None
-            if asked is not None and (gap is None or gap > asked):
-                status = "inconclusive"
-        code = _code(r, status, significance)
+            if r.p_value is not None and r.p_value < alpha:  # the correction leaves it in doubt
+                status, code = "inconclusive", "UNCONFIRMED"
+            elif asked is not None and (gap is None or gap > asked):
+                status, code = "inconclusive", "UNDERPOWERED"
+        code = code or _code(r, status, significance)
         if code is not None:
             findings.append(
                 _finding(
@@ -411,6 +452,11 @@ def _rule_outcome(
                     p_adjusted=r.p_confirmatory,
                     detectable=gap,
                     position=r.position,
+                    p_value=r.p_value if significance else None,
+                    family=family,
+                    can_pass=can_pass,
+                    coverage=d.coverage,
+                    reason=d.undefined_reason if status == "not_compared" else None,
                 )
             )
         groups.append(
@@ -418,6 +464,7 @@ def _rule_outcome(
                 **{c.name: getattr(d, c.name) for c in fields(Compared)},
                 status=status,
                 detectable=gap,
+                can_pass=can_pass,
                 p_confirmatory=r.p_confirmatory,
             )
         )
@@ -435,6 +482,8 @@ def _code(r: _Read, status: GroupStatus, significance: bool) -> FindingCode | No
         return "SIGNIFICANT_DISPARITY" if significance else "BOUND_BREACHED"
     if status == "inconclusive":
         return "UNDERPOWERED" if significance else "BOUND_INCONCLUSIVE"
+    if status == "not_compared":
+        return "NOT_COMPARED"
     if status == "unreliable" and r.bound is not None:
         return "SMALL_GROUP"
     return None
@@ -454,7 +503,7 @@ def _outcome(
     elif not counted:
         status = "not_evaluable"
         reason = _why_not_evaluable(groups)
-    elif any(g.status == "inconclusive" for g in counted):
+    elif any(g.status in ("inconclusive", "not_compared") for g in groups):
         status = "inconclusive"
     else:
         status = "pass"
@@ -472,7 +521,7 @@ def _outcome(
 def _why_not_evaluable(groups: Sequence[GroupOutcome]) -> str:
     if not groups:
         return "no comparison matches the rule's metric, kind and attributes"
-    if all(g.status == "undefined" for g in groups):
+    if all(g.status in ("undefined", "not_compared") for g in groups):
         return f"the metric is undefined for every one of the {len(groups)} groups compared"
     return (
         f"none of the {len(groups)} groups compared reaches the minimum size "
@@ -491,6 +540,11 @@ def _finding(
     p_adjusted: float | None = None,
     detectable: float | None = None,
     position: Position | None = None,
+    p_value: float | None = None,
+    family: int | None = None,
+    can_pass: bool | None = None,
+    coverage: float | None = None,
+    reason: str | None = None,
 ) -> Finding:
     f = Finding(
         **{c.name: getattr(d, c.name) for c in fields(Compared)},
@@ -501,6 +555,11 @@ def _finding(
         p_adjusted=p_adjusted,
         detectable=detectable,
         position=position,
+        p_value=p_value,
+        family=family,
+        can_pass=can_pass,
+        coverage=coverage,
+        reason=reason,
         decides=decides,
         sentence="",
     )
@@ -517,30 +576,34 @@ def sentence(f: Finding) -> str:
     """One plain sentence a reader of the report understands without the tables."""
     group = " × ".join(f"{a}={v}" for a, v in zip(f.attributes, f.levels, strict=True))
     ref = " × ".join(f.reference_levels)
+    kind = f.kind.replace("_", " ")
+    if f.code == "NOT_COMPARED":
+        return (
+            f"{f.metric} {kind} for {group} vs {ref} could not be compared ({f.reason}); "
+            "the rule cannot pass while a group of this size is left out."
+        )
     est = _number(f.value) if f.value is not None else "undefined"
     ci = (
         f" (95% CI {_number(f.ci_low)} to {_number(f.ci_high)})"
         if f.ci_low is not None and f.ci_high is not None
         else " (no interval)"
     )
-    what = f"{f.metric} {f.kind.replace('_', ' ')} for {group} vs {ref} is {est}{ci}"
-    seen = (
-        f"; at this size the audit detects gaps of {f.detectable:.3f} or more"
-        if f.detectable is not None
-        else ""
-    )
+    what = f"{f.metric} {kind} for {group} vs {ref} is {est}{ci}"
+    if f.coverage is not None and f.coverage < 1:
+        what += f", measured on {f.coverage:.0%} of the group (the strata its reference shares)"
     if f.code == "BOUND_BREACHED":
         return f"{what}: beyond the bound {f.bound:g}{_p(f)}."
     if f.code == "BOUND_INCONCLUSIVE" and f.position == "interval_beyond":
         return (
             f"{what}: the interval lies beyond the bound {f.bound:g}, but not clearly enough once "
-            f"corrected for the comparisons the gate decides on{_p(f)}; not decisive{seen}."
+            f"corrected for the {f.family} comparisons the gate decides on{_p(f)}; "
+            f"not decisive{_breach_seen(f)}."
         )
     if f.code == "BOUND_INCONCLUSIVE":
         side = "beyond" if f.position == "estimate_beyond" else "within"
         return (
             f"{what}: the estimate is {side} the bound {f.bound:g} but the interval reaches "
-            f"both sides of it; the data cannot tell{seen}."
+            f"both sides of it; the data cannot tell{_breach_seen(f)}."
         )
     if f.code == "SMALL_GROUP":
         return (
@@ -548,16 +611,45 @@ def sentence(f: Finding) -> str:
         )
     if f.code == "SIGNIFICANT_DISPARITY":
         return f"{what}: significant after the confirmatory correction{_p(f)}."
+    if f.code == "UNCONFIRMED":
+        return (
+            f"{what}: significant on its own (p = {f.p_value:.2g}) but not once corrected for "
+            f"the {f.family} comparisons the gate decides on{_p(f)}; the data cannot tell"
+            f"{_gap_seen(f)}."
+        )
     if f.code == "UNDERPOWERED":
-        return f"{what}: not significant, but the audit could not see the gap asked for{seen}."
+        return f"{what}: not significant, but the audit could not see the gap asked for{_gap_seen(f)}."
     return (
         f"{what}: significantly worse than the baseline's {_number(f.baseline_value or 0.0)}"
         f"{_p(f)}."
     )
 
 
+def _gap_seen(f: Finding) -> str:
+    if f.detectable is None:
+        return ""
+    return f"; at this size the audit detects gaps of {f.detectable:.3f} or more"
+
+
+def _breach_seen(f: Finding) -> str:
+    if f.detectable is None:
+        return ""
+    text = (
+        "; at this size a breach is found (80% power) only when the true value lies "
+        f"{f.detectable:.3f} or more beyond the bound"
+    )
+    if f.can_pass is False:
+        text += (
+            ", and the group is too small to be shown inside the range even if it had no gap at all"
+        )
+    return text
+
+
 def _p(f: Finding) -> str:
-    return f" (corrected p = {f.p_adjusted:.2g})" if f.p_adjusted is not None else ""
+    if f.p_adjusted is None:
+        return ""
+    # Below double precision's resolution a p-value of "0" would read as certainty.
+    return " (corrected p < 1e-16)" if f.p_adjusted < 1e-16 else f" (corrected p = {f.p_adjusted:.2g})"
 
 
 def _z(alpha: float) -> float:
@@ -565,17 +657,23 @@ def _z(alpha: float) -> float:
 
 
 class _Detectable:
-    """The smallest gap each comparison detects at the audit's level and power.
+    """What each comparison could have shown at its size, at the audit's level and 80% power.
 
-    Rate differences carry it from the assessment (two-proportion power calculation). A ratio's is
-    that gap over the reference group's rate; any other comparison's comes from its interval
-    (normal approximation: (z_alpha/2 + z_power) standard errors).
+    For a threshold rule: how far beyond the bound the true value must lie for the interval to
+    land beyond it with that power, (z_alpha/2 + z_power) standard errors, the standard error read
+    off the interval; and whether the group could be shown inside a two-sided range at all (its
+    interval must fit in the range: (z_alpha/2 + z_(1+power)/2) standard errors at most the
+    half-range). For a significance rule: the smallest gap its test detects (two-proportion power
+    for rates; a ratio's is that gap over the reference group's rate; otherwise from the interval).
     """
+
+    POWER = 0.8
 
     def __init__(self, assessment: Assessment) -> None:
         s = assessment.settings
         self.z = _z(s.alpha)
-        self.factor = (self.z + float(stats.norm.ppf(s.power))) / self.z
+        self.one_sided = self.z + float(stats.norm.ppf(self.POWER))
+        self.two_sided = self.z + float(stats.norm.ppf((1 + self.POWER) / 2))
         self.differences = {
             (d.metric, d.attributes, d.levels): d.detectable
             for d in assessment.disparities
@@ -583,16 +681,24 @@ class _Detectable:
         }
         self.values = {(m.metric, m.attributes, m.levels): m.value for m in assessment.metrics}
 
-    def of(self, d: Comparison) -> float | None:
+    def of(
+        self, d: Comparison, rule: ThresholdRule | SignificanceRule
+    ) -> tuple[float | None, bool | None]:
+        se = None if d.ci_low is None or d.ci_high is None else (d.ci_high - d.ci_low) / (2 * self.z)
+        if isinstance(rule, ThresholdRule):
+            if se is None:
+                return None, None
+            low, high = rule.bounds
+            two_sided = math.isfinite(low) and math.isfinite(high)
+            can_pass = self.two_sided * se <= (high - low) / 2 if two_sided else None
+            return self.one_sided * se, can_pass
         gap = self.differences.get((d.metric, d.attributes, d.levels))
         if d.kind == "difference" and gap is not None:
-            return gap
+            return gap, None
         if d.kind == "ratio" and gap is not None:
             ref = self.values.get((d.metric, d.attributes, d.reference_levels))
-            return gap / ref if ref else None
-        if d.ci_low is None or d.ci_high is None:
-            return None
-        return self.factor * (d.ci_high - d.ci_low) / 2
+            return (gap / ref if ref else None), None
+        return (None if se is None else self.one_sided * se), None
 
 
 # --- non-regression ---------------------------------------------------------------------------
@@ -630,7 +736,12 @@ def _regressions(
     paired: Mapping[str, Sequence[PairedChange]] | None,
     margin: float,
 ) -> list[RuleOutcome]:
-    """One outcome per threshold rule: is the candidate significantly worse than the baseline?"""
+    """One outcome per threshold rule: is the candidate significantly worse than the baseline?
+
+    Unlike a bound, "not worse" is the null hypothesis of this test: a group whose worsening
+    could not be shown passes (the absolute rules still judge it), with the change and its
+    interval reported beside the candidate's and the baseline's figures.
+    """
     rules = list(rules)
     changes: list[_Change] = []
     for rule in rules:
@@ -654,10 +765,8 @@ def _regressions(
                 status = "unreliable"
             elif q is not None and q < alpha:
                 status = "fail"
-            elif c.ci[1] is not None and not above(c.ci[1], margin):
-                status = "pass"  # the interval excludes any worsening beyond the margin
             else:
-                status = "inconclusive"
+                status = "pass"  # not shown to be worse: "no worsening" is the test's null
             if status == "fail":
                 findings.append(
                     _finding(
@@ -683,7 +792,7 @@ def _regressions(
                 )
             )
         out.append(
-            _regression_outcome(
+            _outcome(
                 f"{rule.id}.non_regression",
                 f"{rule.metric} {rule.kind} not significantly worse than the baseline",
                 findings,
@@ -691,21 +800,6 @@ def _regressions(
             )
         )
     return out
-
-
-def _regression_outcome(
-    rule_id: str, description: str, findings: list[Finding], groups: list[GroupOutcome]
-) -> RuleOutcome:
-    """A regression check fails on a significant worsening; otherwise it passes.
-
-    Unlike a bound, "not worse" is the null hypothesis of the test: a candidate whose change could
-    not be shown is kept (the absolute rules still judge it), and the change and its interval are
-    reported beside the candidate's and the baseline's figures.
-    """
-    outcome = _outcome(rule_id, description, findings, groups)
-    if outcome.status == "inconclusive":
-        return replace(outcome, status="pass")
-    return outcome
 
 
 def _independent_changes(

@@ -214,6 +214,7 @@ def _tag_verdict(run: AuditRun, verdict: Verdict) -> None:
     run.set_tags(
         {
             "audit.verdict": verdict.label,
+            "audit.release": "allowed" if verdict.release_allowed else "blocked",
             "audit.worst_finding": worst.sentence if worst else "none",
             "audit.rules_failed": ",".join(failed) or "none",
         }

@@ -28,8 +28,9 @@ STATUS_STYLE = {
 }
 COLUMNS_EXPLAINED = (
     "compared: groups large enough to count; pass / fail / inconclusive: how many of them the "
-    "evidence places inside the range, beyond it, or cannot place; detectable: the largest of "
-    "the smallest gaps the audit could see for those groups"
+    "evidence places inside the range, beyond it, or cannot place; detectable: for a bound, how "
+    "far beyond it a group's true value must lie for the audit to find the breach (80% power), "
+    "for a significance rule the smallest gap it detects; the largest over the groups"
 )
 
 
@@ -128,13 +129,14 @@ def _interrupted_run(err: KeyboardInterrupt) -> str:
 def print_verdict(outcome: AuditOutcome, console: Console) -> None:
     verdict = outcome.verdict
     table = Table(title="release gate", title_justify="left", caption=COLUMNS_EXPLAINED)
-    for column in ("rule", "status", "compared", "pass", "fail", "inconclusive", "detectable"):
+    table.add_column("rule", overflow="fold")
+    for column in ("status", "compared", "pass", "fail", "inconclusive", "detectable"):
         table.add_column(column)
     for r in verdict.rules:
         statuses = [g.status for g in r.groups]
         gap = r.largest_detectable
         table.add_row(
-            f"{escape(r.rule_id)}\n[dim]{escape(r.description)}[/]",
+            escape(r.rule_id),
             f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
             str(r.evaluated),
             str(statuses.count("pass")),
@@ -143,6 +145,8 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
             "-" if gap is None else f"{gap:.3f}",
         )
     console.print(table)
+    for r in verdict.rules:
+        console.print(f"  [dim]{escape(r.rule_id)}: {escape(r.description)}[/]")
     for r in verdict.rules:
         if r.reason:
             console.print(f"  [yellow]?[/] {escape(r.rule_id)}: not evaluable: {escape(r.reason)}")
@@ -160,6 +164,8 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
         console.print(f"  [yellow]?[/] {escape(finding.rule_id)}: {escape(finding.sentence)}")
     if len(unsure) > 5:
         console.print(f"  … and {len(unsure) - 5} more inconclusive groups in verdict.json")
+    for note in outcome.assessment.notes:
+        console.print(f"  note: {escape(note)}")
     colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[verdict.status]
     console.print(f"\n[bold {colour}]verdict: {verdict.label.upper()}[/]")
     if verdict.status == "inconclusive":

@@ -32,6 +32,7 @@ from pydantic import (
 
 from audit.errors import AuditInputError
 from audit.metrics.definitions import TESTED_METRICS
+from audit.metrics.disparities import NAMED_DISPARITY_NAMES
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXAMPLES_HINT = "see examples/*.yaml, or `audit run --schema` for every key"
@@ -226,6 +227,14 @@ class StatisticsSpec(_Strict):
     correction: Literal["holm", "bh", "none"] = "holm"
     test_margin: Annotated[float, Field(ge=0)] = 0.0
     min_group_size: Annotated[int, Field(ge=1)] = 30
+    min_denominator: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="rows a metric's denominator needs (e.g. people with the outcome for "
+            "the TPR) before the metric is reliable and its disparities are tested",
+        ),
+    ] = 10
     reference_rule: Literal["largest", "most_advantaged"] = "largest"
 
 
@@ -262,7 +271,7 @@ class ThresholdRule(_Strict):
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str) -> str:
-        return _check_metric(value)
+        return _check_metric(value, named=True)
 
     @field_validator("min", "max", "max_abs")
     @classmethod
@@ -290,6 +299,11 @@ class ThresholdRule(_Strict):
     def _some_bound(self) -> ThresholdRule:
         if self.min is None and self.max is None and self.max_abs is None:
             raise ValueError("a bound: 'min', 'max' or 'max_abs'")
+        if self.metric in NAMED_DISPARITY_NAMES and self.kind != "difference":
+            raise ValueError(
+                f"kind 'difference' for '{self.metric}', which is a difference by definition "
+                "(it has no ratio form)"
+            )
         if self.max_abs is not None and (self.min is not None or self.max is not None):
             raise ValueError("either 'max_abs' or 'min'/'max', not both")
         if self.conditional and self.kind != "difference":
@@ -517,10 +531,21 @@ class AuditSpec(_Strict):
         return f"fairness-audit/{self.model.registry_name or self.name}"
 
 
-def _check_metric(value: str) -> str:
-    if value not in TESTED_METRICS:
-        raise ValueError(f"one of the metrics {', '.join(TESTED_METRICS)}")
-    return value
+def _check_metric(value: str, *, named: bool = False) -> str:
+    """A metric a rule can name: a tested metric, or (`named`) one of aif360's named disparities.
+
+    The named disparities (average odds difference and the like) have no test, so only
+    threshold rules can bound them.
+    """
+    allowed = TESTED_METRICS + (NAMED_DISPARITY_NAMES if named else ())
+    if value in allowed:
+        return value
+    if value in NAMED_DISPARITY_NAMES:
+        raise ValueError(
+            f"one of the tested metrics {', '.join(TESTED_METRICS)}; '{value}' has no test of "
+            "its own: bound it with a threshold rule, or test its components (tpr, fpr, ppv)"
+        )
+    raise ValueError(f"one of the metrics {', '.join(allowed)}")
 
 
 # --- loading ----------------------------------------------------------------------------------

@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-# --- Figures from ../shared/CONTEXT.md (with the derivations that turn them into parameters) ---
+# --- Calibration figures (sources in datasets/synthetic_population.md), with the derivations ---
 
 #: ILO unemployment rates 2023 (Statbel): Flanders 3.3%, Brussels 10.7%, Wallonia 8.2%.
 ILO_UNEMPLOYMENT_RATE = {"flanders": 0.033, "brussels": 0.107, "wallonia": 0.082}
-#: Population shares of the regions (Statbel 1 Jan 2023, rounded). Not in CONTEXT.md: needed to turn
+#: Population shares of the regions (Statbel 1 Jan 2023, rounded). Not in the project brief: needed to turn
 #: regional unemployment rates into regional shares of job seekers.
 POPULATION_SHARE = {"flanders": 0.580, "brussels": 0.106, "wallonia": 0.314}
 _weights = {r: POPULATION_SHARE[r] * ILO_UNEMPLOYMENT_RATE[r] for r in POPULATION_SHARE}
@@ -34,15 +34,15 @@ REGION_SHARE = {r: w / sum(_weights.values()) for r, w in _weights.items()}
 #: (Flemish government, launch of "individueel maatwerk").
 LIMITATION_SHARE = 1 / 6
 #: Part of that 1 in 6 that is a mental-health history. Assumption (no published split for job
-#: seekers); sheltered-work figures in CONTEXT.md (52% mental disability in Walloon ETA, >70%
+#: seekers); sheltered-work figures in the project brief (52% mental disability in Walloon ETA, >70%
 #: psychic or cognitive in Brussels ETA) say mental-health problems are a large part.
 MENTAL_HEALTH_SHARE = 0.09
 #: Physical limitation drawn independently so that P(any limitation) = LIMITATION_SHARE.
 PHYSICAL_LIMITATION_SHARE = 1 - (1 - LIMITATION_SHARE) / (1 - MENTAL_HEALTH_SHARE)
 
 #: Education of job seekers: population 25-64 shares (Eurostat 2023 Belgium ~20% low, 36% medium,
-#: 44% high; not in CONTEXT.md) weighted by unemployment rate by education (low-educated 11.2% from
-#: CONTEXT.md; medium 5.5% and high 3.0% assumed). Gives roughly 40% / 36% / 24%.
+#: 44% high; not in the project brief) weighted by unemployment rate by education (low-educated 11.2% from
+#: the project brief; medium 5.5% and high 3.0% assumed). Gives roughly 40% / 36% / 24%.
 EDUCATION_SHARE = {"low": 0.40, "medium": 0.36, "high": 0.24}
 
 #: Digital vulnerability (King Baudouin Foundation barometer): 46% of 16-74 year-olds in 2021,
@@ -84,7 +84,7 @@ JOB_RATE_ALL = 0.47
 JOB_RATE_RATIO_LIMITATION = 0.60
 
 #: Origin of job seekers by region (assumption from VDAB/Actiris/Forem nationality statistics; not
-#: in CONTEXT.md): share belgian, eu, non_eu.
+#: in the project brief): share belgian, eu, non_eu.
 ORIGIN_SHARE = {
     "flanders": {"belgian": 0.68, "eu": 0.10, "non_eu": 0.22},
     "brussels": {"belgian": 0.37, "eu": 0.18, "non_eu": 0.45},

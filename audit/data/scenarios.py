@@ -1,4 +1,4 @@
-"""Scenarios: which harms of CONTEXT.md are injected, how strongly, and the record of it.
+"""Scenarios: which harms of the project brief are injected, how strongly, and the record of it.
 
 A scenario is a set of knobs (one table, :data:`KNOBS`) switched on with defaults that the caller
 may override. The result of resolving a scenario is an :class:`InjectedTruth`: plain data that

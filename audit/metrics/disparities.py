@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 from audit.errors import AuditInputError
+from audit.metrics import bounds
 
 ReferenceRule = Literal["largest", "most_advantaged"]
 FOUR_FIFTHS = 0.8
@@ -103,9 +104,54 @@ def four_fifths(selection_rate: np.ndarray) -> tuple[float, np.ndarray]:
     """The EEOC four-fifths rule: each group's selection rate over the highest group's rate.
 
     Returns the smallest such ratio (the demographic parity ratio) and a mask of the groups under
-    4/5 of the highest rate.
+    4/5 of the highest rate. A ratio of exactly 4/5 passes, also when floating-point division
+    lands just under it (4/9 over 5/9 is 0.7999999999999999): see `audit.metrics.bounds`.
     """
     top = _nan_reduce(np.nanmax, selection_rate)
     with np.errstate(invalid="ignore", divide="ignore"):
-        below = selection_rate / top < FOUR_FIFTHS
+        below = bounds.below(selection_rate / top, FOUR_FIFTHS)
     return float(_ratio(selection_rate)), below
+
+
+@dataclass(frozen=True)
+class NamedDisparity:
+    """A mean of several metrics' gaps to the reference (or of their absolute values), as in aif360.
+
+    `gaps` and `value` take per-group metric arrays (groups on the last axis, any leading axes
+    such as bootstrap replicates) and the index of each group's reference group.
+    """
+
+    name: str
+    description: str
+    components: tuple[str, ...]
+    absolute: bool = False
+
+    def gaps(self, values: dict[str, np.ndarray], ref: np.ndarray) -> list[np.ndarray]:
+        return [values[c] - values[c][..., ref] for c in self.components]
+
+    def value(self, values: dict[str, np.ndarray], ref: np.ndarray) -> np.ndarray:
+        gaps = self.gaps(values, ref)
+        return sum(np.abs(g) if self.absolute else g for g in gaps) / len(gaps)  # type: ignore[return-value]
+
+
+# aif360's ClassificationMetric with the reference as the privileged group; its definitions are
+# followed to the letter, including FOR (not NPV) in the average predictive value difference.
+NAMED_DISPARITIES: tuple[NamedDisparity, ...] = (
+    NamedDisparity(
+        "average_odds_difference",
+        "mean of the FPR and TPR differences to the reference",
+        ("fpr", "tpr"),
+    ),
+    NamedDisparity(
+        "average_abs_odds_difference",
+        "mean of the absolute FPR and TPR differences to the reference",
+        ("fpr", "tpr"),
+        absolute=True,
+    ),
+    NamedDisparity(
+        "average_predictive_value_difference",
+        "mean of the PPV and false omission rate differences to the reference",
+        ("ppv", "for"),
+    ),
+)
+NAMED_DISPARITY_NAMES: tuple[str, ...] = tuple(d.name for d in NAMED_DISPARITIES)

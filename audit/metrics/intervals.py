@@ -24,8 +24,12 @@ def wilson(p: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.n
         denom = 1 + z**2 / n
         centre = (p + z**2 / (2 * n)) / denom
         half = z / denom * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    # At p = 0 (p = 1) the lower (upper) end is exactly 0 (1); the two terms above cancel only
+    # up to rounding, which could put the end a hair on the wrong side of the estimate.
+    low = np.where(p == 0, 0.0, centre - half)
+    high = np.where(p == 1, 1.0, centre + half)
     ok = n > 0
-    return np.where(ok, centre - half, np.nan), np.where(ok, centre + half, np.nan)
+    return np.where(ok, low, np.nan), np.where(ok, high, np.nan)
 
 
 def newcombe(
@@ -43,7 +47,12 @@ def newcombe(
 def katz(
     p1: np.ndarray, n1: np.ndarray, p2: np.ndarray, n2: np.ndarray, level: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Katz log interval for the ratio p1 / p2; a zero count gets the usual 0.5 correction."""
+    """Katz log interval for the ratio p1 / p2; a zero count gets the usual 0.5 correction.
+
+    With no event in the group (p1 = 0) the ratio is 0 and so is the lower end: the corrected
+    log interval would centre on 0.5 / (n1 + 0.5) and start above the estimate it belongs to.
+    Its upper end is kept (the usual correction); a zero reference rate leaves no ratio.
+    """
     z = z_value(level)
     k1, k2 = p1 * n1, p2 * n2
     zero = (k1 == 0) | (k2 == 0)
@@ -53,6 +62,7 @@ def katz(
         log_ratio = np.log((k1c / n1c) / (k2c / n2c))
         se = np.sqrt(1 / k1c - 1 / n1c + 1 / k2c - 1 / n2c)
         low, high = np.exp(log_ratio - z * se), np.exp(log_ratio + z * se)
+    low = np.where(k1 == 0, 0.0, low)
     ok = (n1 > 0) & (n2 > 0)
     return np.where(ok, low, np.nan), np.where(ok, high, np.nan)
 

@@ -26,9 +26,10 @@ from audit.metrics.conditional import (
     explained_share,
 )
 from audit.metrics.disparities import ReferenceRule, choose_reference
-from audit.stats.bootstrap import BootstrapKind, percentile_interval, resample
+from audit.stats.bootstrap import BootstrapKind, bootstrap_interval, resample
 from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, count_groups
 from audit.stats.encoding import EncodedInput, encode_table
+from audit.stats.exact_auc import exact_auc as auc_from_rows
 from audit.stats.factors import factor_axes, marginal_in_order, prepare_factors
 from audit.stats.grouping import Grouping, groupings, slice_grouping, stack
 from audit.stats.records import CALIBRATION_BINS, RecordBuilder
@@ -68,6 +69,7 @@ def assess(
     correction: significance.Correction = "holm",
     test_margin: float = 0.0,
     min_group_size: int = 30,
+    min_denominator: int = 10,
     power: float = 0.8,
     score_bins: int = DEFAULT_SCORE_BINS,
     legitimate_factors: Sequence[str] = (),
@@ -78,6 +80,16 @@ def assess(
     `intersections` is the highest order of attribute combinations examined: 1 for each attribute
     alone, 2 adds every pair, 3 every triple. `reference` maps an attribute to its reference level;
     other attributes get one by `reference_rule`.
+
+    `pos_label` names the positive class of both the outcome and the decision columns, whatever
+    their coding (`pos_label=0` on 0/1 labels makes 0 positive, as in fairlearn); see
+    `encode_binary`. The score is read as given, as the probability of the positive class.
+
+    A metric is `reliable` for a group of at least `min_group_size` rows whose metric
+    denominator (people with the outcome for the TPR, the smaller class for AUC) has at least
+    `min_denominator` rows; a disparity when the metric is reliable for the group and its
+    reference. Only reliable disparities enter the multiple-comparison correction; the others
+    keep their p-value with `p_adjusted` and `significant` None.
 
     `legitimate_factors` are columns that may legitimately affect the decision (education,
     region): each attribute's groups are then also compared with their reference among people in
@@ -110,6 +122,7 @@ def assess(
         correction=correction,
         test_margin=test_margin,
         min_group_size=min_group_size,
+        min_denominator=min_denominator,
         power=power,
         score_bins=score_bins,
         legitimate_factors=tuple(legitimate_factors),
@@ -131,10 +144,10 @@ def assess(
     )
     k = len(groups)
     _check_factor_levels(encoded, k)
-    counts = count_groups(
-        replace(encoded, attributes=encoded.attributes[:k]), score_bins=score_bins
-    )
-    result = assess_counts(counts, settings)
+    audited = replace(encoded, attributes=encoded.attributes[:k])
+    counts = count_groups(audited, score_bins=score_bins)
+    keeps = [(), *groupings(counts, settings.intersections)]  # () is the whole population
+    result = assess_counts(counts, settings, auc_from_rows(audited, counts, keeps))
     if not factors:
         return result
     # A second counting pass, over groups × factors and without scores, feeds the conditional
@@ -170,6 +183,12 @@ def make_settings(**values: object) -> Settings:
         (0 < settings.alpha < 0.5, "alpha", "a level between 0 and 0.5", settings.alpha),
         (0 < settings.power < 1, "power", "a probability between 0 and 1", settings.power),
         (settings.min_group_size >= 1, "min_group_size", "at least 1", settings.min_group_size),
+        (
+            settings.min_denominator >= 1,
+            "min_denominator",
+            "at least 1",
+            settings.min_denominator,
+        ),
         (
             1 <= settings.intersections <= max(len(settings.groups), 1),
             "intersections",
@@ -293,16 +312,25 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
         n, w = n[:, live], cut(strata.w)[:, live]
         w2 = None if strata.w2 is None else cut(strata.w2)[:, live]
         estimates = {m: conditional_difference(w, ref, m) for m in CONDITIONAL_METRICS}
-        replicates = _conditional_replicates(n, w, ref, s, rng)
-        reliable = (n.sum(axis=(1, 2, 3)) >= s.min_group_size).tolist()
+        replicates = _conditional_replicates(n, w, w2, ref, s, rng)
         for metric in CONDITIONAL_METRICS:
+            # As for the other disparities: reliable when group and reference both reach the
+            # minimum size and the metric's denominator rows the minimum, counting only the
+            # strata where both have people: a gap measured on a sliver of the group (or on none
+            # of it, when the factors separate it from its reference) is no evidence about it.
+            den = defs.RATES[metric].parts(n)[1]  # (groups, strata) rows
+            shared = (den > 0) & (den[ref] > 0)
+            covered_rows = np.where(shared, n.sum(axis=(2, 3)), 0).sum(axis=1)
+            covered_den = np.where(shared, den, 0).sum(axis=1)
+            ok = (covered_rows >= s.min_group_size) & (covered_den >= s.min_denominator)
+            reliable = (ok & ok[ref]).tolist()
             est = estimates[metric]
             se = delta_standard_error(w, w2, ref, metric)
             p = significance.wald_test(est.value, se, margin=s.test_margin)
             method: ConditionalCiMethod
             boot_value, boot_plain = replicates.get(metric, (None, None))
             if boot_value is not None:
-                low, high, _ = percentile_interval(boot_value, level)
+                low, high, _ = bootstrap_interval(boot_value, est.value, level)
                 method = "bootstrap"
             else:
                 low, high = est.value - z * se, est.value + z * se
@@ -333,7 +361,7 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
                         ),
                     )
                 )
-                p_values.append(float(p[i]))
+                p_values.append(float(p[i]) if reliable[i] else np.nan)  # not in the family
     adjusted = significance.adjust(np.array(p_values), s.correction)
     records = []
     for row, q in zip(rows, adjusted.tolist(), strict=True):
@@ -403,7 +431,12 @@ def _number(x: float | np.floating) -> float | None:
 
 
 def _conditional_replicates(
-    n: np.ndarray, w: np.ndarray, ref: int, s: Settings, rng: np.random.Generator
+    n: np.ndarray,
+    w: np.ndarray,
+    w2: np.ndarray | None,
+    ref: int,
+    s: Settings,
+    rng: np.random.Generator,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Bootstrap replicates (n_boot, groups) of each conditional and unconditional difference.
 
@@ -417,7 +450,7 @@ def _conditional_replicates(
     parts: dict[str, list[ConditionalEstimate]] = {m: [] for m in CONDITIONAL_METRICS}
     for start in range(0, s.n_boot, batch):
         size = min(batch, s.n_boot - start)
-        boot = resample(n, w, n_boot=size, rng=rng, kind=s.bootstrap, group_axes=2)
+        boot = resample(n, w, n_boot=size, rng=rng, kind=s.bootstrap, group_axes=2, w2=w2)
         for metric in CONDITIONAL_METRICS:
             parts[metric].append(conditional_difference(boot, ref, metric))
     return {
@@ -429,11 +462,14 @@ def _conditional_replicates(
     }
 
 
-def _score_values(g: Grouping, coarse: int) -> None:
-    """AUC and calibration error per group, point estimates and replicates."""
+def _score_values(g: Grouping, coarse: int, exact: np.ndarray | None = None) -> None:
+    """AUC and calibration error per group, point estimates and replicates.
+
+    `exact` is each group's AUC computed from the rows, when the histogram would round them.
+    """
     if g.hist is None or g.score_sum is None:
         return
-    g.values["auc"] = scores.auc(g.hist)
+    g.values["auc"] = scores.auc(g.hist) if exact is None else exact
     g.values["ece"] = scores.expected_calibration_error(g.hist, g.score_sum, CALIBRATION_BINS)
     if g.boot_hist is not None:
         # Replicates use the coarse grid; shifting them by the binning offset of the point
@@ -451,8 +487,17 @@ def _score_values(g: Grouping, coarse: int) -> None:
         )
 
 
-def assess_counts(counts: GroupCounts, settings: Settings) -> Assessment:
-    """The engine-independent half of `assess`: everything after the counting pass."""
+def assess_counts(
+    counts: GroupCounts,
+    settings: Settings,
+    exact_auc: Mapping[tuple[str, ...], np.ndarray] | None = None,
+) -> Assessment:
+    """The engine-independent half of `assess`: everything after the counting pass.
+
+    `exact_auc` optionally gives the point-estimate AUC of each grouping from the rows (see
+    `audit.stats.exact_auc`), keyed by its attributes (`()` for the whole population), with
+    one axis per attribute over `counts.levels`; without it, the AUC is the histogram's.
+    """
     level = 1 - settings.alpha
     conf_rng, score_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(2)
@@ -468,6 +513,7 @@ def assess_counts(counts: GroupCounts, settings: Settings) -> Assessment:
             rng=conf_rng,
             kind=settings.bootstrap,
             group_axes=k,
+            w2=counts.w2,
         )
         if counts.score_hist is not None and counts.score_hist_n is not None:
             boot_hist = resample(
@@ -487,13 +533,19 @@ def assess_counts(counts: GroupCounts, settings: Settings) -> Assessment:
         g.values = defs.confusion_metrics(g.w)
         if g.boot is not None:
             g.boot_values = defs.confusion_metrics(g.boot)
-        _score_values(g, coarse)
+        _score_values(g, coarse, _live_exact(counts, keep, exact_auc))
         choice = _reference(g, settings, {r.attributes[0]: r.levels[0] for r in references[:k]})
         g.ref = g.levels.index(choice.levels)
         references.append(choice)
         builder.add(g)
         parts.append(g)
     builder.add_comparisons(stack(parts))
+    everyone = slice_grouping(counts, (), boot, boot_hist)
+    everyone.values = defs.confusion_metrics(everyone.w)
+    if everyone.boot is not None:
+        everyone.boot_values = defs.confusion_metrics(everyone.boot)
+    _score_values(everyone, coarse, _live_exact(counts, (), exact_auc))
+    builder.add_overall(everyone)
     result = builder.finish(counts)
     fallbacks = [
         f"{r.grouping}: reference {r.label} instead of {GROUP_SEPARATOR.join(r.intended)} ({r.reason})"
@@ -565,3 +617,20 @@ def _reference(g: Grouping, settings: Settings, single: Mapping[str, str]) -> Re
         n_rows=int(n_rows[index]),
         reason=reason,
     )
+
+
+def _live_exact(
+    counts: GroupCounts,
+    keep: tuple[int, ...],
+    exact: Mapping[tuple[str, ...], np.ndarray] | None,
+) -> np.ndarray | None:
+    """The exact AUC of a grouping's live groups, in `slice_grouping`'s order, if given."""
+    name = tuple(counts.attributes[a] for a in keep)
+    if exact is None or name not in exact:
+        return None
+    values = np.asarray(exact[name], dtype=np.float64)
+    shape = tuple(len(counts.levels[a]) for a in keep)
+    if values.shape != shape:
+        raise ValueError(f"exact AUC of {name} has shape {values.shape}, not {shape}")
+    rows = counts.marginal(counts.n, keep).reshape(values.size, -1).sum(axis=1)
+    return values.reshape(-1)[rows > 0]

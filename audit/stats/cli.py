@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from audit.errors import AuditInputError
@@ -62,7 +63,10 @@ def assess(
     weight: Annotated[str | None, typer.Option("--weight", help="Sample weight column.")] = None,
     pos_label: Annotated[
         str | None,
-        typer.Option("--pos-label", help="Value counted as positive when labels are not 0/1."),
+        typer.Option(
+            "--pos-label",
+            help="Positive class of the outcome and decision, whatever their coding (e.g. 0).",
+        ),
     ] = None,
     intersections: Annotated[
         int,
@@ -108,6 +112,14 @@ def assess(
             "with more than 20 values get 5 bins by default.",
         ),
     ] = None,
+    min_denominator: Annotated[
+        int,
+        typer.Option(
+            "--min-denominator",
+            help="Rows a metric's denominator needs (e.g. people with the outcome for the TPR) "
+            "before it is reliable; unreliable disparities are not tested for significance.",
+        ),
+    ] = 10,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the full result as JSON here.")
     ] = None,
@@ -136,12 +148,14 @@ def assess(
         min_group_size=min_group_size,
         legitimate_factors=factor or [],
         factor_bins=_parse_factor_bins(factor_bins or []),
+        min_denominator=min_denominator,
     )
     if json_out is not None:
         result.to_json(json_out)
     out = console()
     print_summary(result, out)
     print_conditional(result, out)
+    print_notes(result, out)
 
 
 def console() -> Console:
@@ -201,18 +215,34 @@ def print_summary(result: Assessment, console: Console) -> None:
         f"a test at {s.alpha} finds with {round(s.power * 100)}% power, at the group's size."
     )
     findings = sorted(
-        (d for d in result.disparities if d.significant and d.kind == "difference"),
+        (d for d in result.disparities if d.significant and d.reliable and d.kind == "difference"),
         key=lambda d: d.p_adjusted if d.p_adjusted is not None else 1.0,
     )
+    untested = sum(
+        1
+        for d in result.disparities
+        if d.kind == "difference" and d.p_value is not None and not d.reliable
+    )
+    if untested:
+        console.print(
+            f"{untested} comparisons with a group under {s.min_group_size} rows or a metric "
+            f"denominator under {s.min_denominator} rows are not tested (see the JSON result)."
+        )
     if not findings:
-        console.print("No disparity is significant after correction for multiple comparisons.")
+        console.print(
+            "No disparity is significant after correction for multiple comparisons "
+            "(exploratory: corrected over every metric and group of the audit)."
+        )
         return
-    console.print(f"[bold]{len(findings)} significant disparities[/] (adjusted p < {s.alpha}):")
+    console.print(
+        f"[bold]{len(findings)} significant disparities[/] (adjusted p < {s.alpha}; exploratory: "
+        "corrected over every metric and group of the audit, so a question asked in advance is "
+        "better put as a rule of `audit run`):"
+    )
     for d in findings[:15]:
         console.print(
             f"  {d.grouping}={d.label} vs {' × '.join(d.reference_levels)}: {d.metric} "
             f"{d.value:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}], p_adj={_p(d.p_adjusted)}"
-            + ("" if d.reliable else " (small group)")
         )
     if len(findings) > 15:
         console.print(f"  ... and {len(findings) - 15} more in the JSON result")
@@ -220,7 +250,7 @@ def print_summary(result: Assessment, console: Console) -> None:
 
 def print_conditional(result: Assessment, console: Console) -> None:
     """With legitimate factors: each gap within their strata, beside the plain gap, and how
-    much of the plain gap they explain; then the notes on how the factors were used."""
+    much of the plain gap they explain."""
     if not result.settings.legitimate_factors:
         return
     for attrs in dict.fromkeys(c.attributes for c in result.conditional):
@@ -250,5 +280,9 @@ def print_conditional(result: Assessment, console: Console) -> None:
         "(* significant after correction); share explained: (plain - conditional) / plain, "
         "n/a where the plain gap is not established (see explained_share_note in the JSON)."
     )
+
+
+def print_notes(result: Assessment, console: Console) -> None:
+    """How the result was made where it departs from the plain reading (weights, fallbacks)."""
     for note in result.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")

@@ -51,16 +51,30 @@ def _column(data: pd.DataFrame, name: str, role: str) -> pd.Series:
     return data[name]
 
 
-def encode_binary(values: pd.Series, role: str, pos_label: object | None = None) -> np.ndarray:
-    """Codes a label or decision column as uint8 0/1.
+def encode_binary(
+    values: pd.Series, role: str, pos_label: object | None = None, *, required: bool = True
+) -> np.ndarray:
+    """Codes a label or decision column as uint8 0/1, 1 for the positive class.
 
-    Booleans and {0, 1} numbers are taken as they are; any other two-valued column needs the value
-    that counts as positive (`pos_label`), because guessing it would silently flip every rate.
+    Without `pos_label`, booleans and {0, 1} numbers are taken as they are (True and 1 positive);
+    any other two-valued column needs the value that counts as positive, because guessing it
+    would silently flip every rate. With `pos_label`, that value is positive whatever the coding:
+    `pos_label=0` on 0/1 labels makes 0 the positive class, as in scikit-learn and fairlearn.
+    A label typed on the command line is text, so "0", "1", "True" and "false" also name the
+    values of 0/1 and boolean columns.
+
+    `required=False` is for a column coded 0/1 or boolean that `pos_label` does not name (a text
+    outcome with a 0/1 decision): it is then taken as it is. A text column must contain it.
     """
     name = f"{role} column {values.name!r}"
     arr = values.to_numpy()
     if arr.dtype == bool:  # cannot hold missing values: the fast path for large tables
-        return arr.view(np.uint8)
+        positive = _positive_of_coded(pos_label)
+        if positive is None and not required:
+            positive = 1
+        if positive is not None:
+            return arr.view(np.uint8) if positive else (~arr).view(np.uint8)
+        raise _unknown_label(name, pos_label, "True, False")
     if values.isna().any():
         raise AuditInputError(
             name,
@@ -72,8 +86,26 @@ def encode_binary(values: pd.Series, role: str, pos_label: object | None = None)
         lo, hi = arr.min(), arr.max()
         is_int = np.issubdtype(arr.dtype, np.integer)
         if lo >= 0 and hi <= 1 and (is_int or np.all((arr == 0) | (arr == 1))):
-            return arr.astype(np.uint8, copy=False)
+            positive = _positive_of_coded(pos_label)
+            if positive is None and not required:
+                positive = 1
+            if positive is None:
+                raise _unknown_label(name, pos_label, "0, 1")
+            coded = arr.astype(np.uint8, copy=False)
+            return coded if positive else 1 - coded
     distinct = pd.unique(values)
+    # 0/1 or True/False stored as text (a CSV column read as text, an export from SPSS or Excel)
+    # is the same coding: read it as such rather than asking for a positive label.
+    spelled = {str(v).strip().lower() for v in distinct}
+    if len(spelled) <= 2 and any(spelled <= set(pair) for pair in _TEXT_CODINGS):
+        positive = _positive_of_coded(pos_label)
+        if positive is None and not required:
+            positive = 1
+        if positive is None:
+            raise _unknown_label(name, pos_label, ", ".join(sorted(spelled)))
+        ones = [v for v in distinct if str(v).strip().lower() in ("1", "true", "1.0")]
+        coded = np.asarray(values.isin(ones), dtype=np.uint8)
+        return coded if positive else 1 - coded
     shown = ", ".join(sorted(map(str, distinct))[:10])
     if len(distinct) > 2:
         raise AuditInputError(
@@ -89,16 +121,60 @@ def encode_binary(values: pd.Series, role: str, pos_label: object | None = None)
             found=f"{len(distinct)} distinct value(s): {shown}",
             fix="recode the column to 0/1, or name the positive class (--pos-label)",
         )
-    # A label typed on the command line is text: compare as text.
-    as_text = values.astype(str)
-    if str(pos_label) not in set(as_text):
-        raise AuditInputError(
-            name,
-            expected=f"the positive label {pos_label!r} among its values",
-            found=f"the values {shown}",
-            fix="check the positive label's spelling",
-        )
-    return np.asarray(as_text == str(pos_label), dtype=np.uint8)
+    matches = [v for v in distinct if _same_label(v, pos_label)]
+    if not matches:
+        raise _unknown_label(name, pos_label, shown)
+    return np.asarray(values.isin(matches), dtype=np.uint8)
+
+
+_TEXT_CODINGS = (("0", "1"), ("false", "true"), ("0.0", "1.0"))
+
+
+def _positive_of_coded(pos_label: object | None) -> int | None:
+    """1 or 0: the value of a 0/1 or boolean column that `pos_label` names; None for neither.
+
+    Without a positive label, 1 (True) is positive. True == 1 and False == 0, as in Python.
+    """
+    if pos_label is None:
+        return 1
+    for code, spellings in ((1, ("1", "true", "1.0")), (0, ("0", "false", "0.0"))):
+        if isinstance(pos_label, bool | int | float | np.bool_ | np.number):
+            if pos_label == code:
+                return code
+        elif str(pos_label).strip().lower() in spellings:
+            return code
+    return None
+
+
+def _is_coded(values: pd.Series) -> bool:
+    """A boolean column, or numbers that are all 0 or 1."""
+    arr = values.to_numpy()
+    if arr.dtype == bool:
+        return True
+    if not np.issubdtype(arr.dtype, np.number) or values.isna().any():
+        return False
+    return bool(np.all((arr == 0) | (arr == 1)))
+
+
+def _same_label(value: object, pos_label: object) -> bool:
+    """`value` is `pos_label`, compared as values, or as text (labels typed on a command line)."""
+    if str(value) == str(pos_label):
+        return True
+    try:
+        if isinstance(value, int | float | np.number) and isinstance(pos_label, str):
+            return bool(value == float(pos_label))  # "2" names 2.0
+        return bool(value == pos_label)
+    except (TypeError, ValueError):
+        return False
+
+
+def _unknown_label(name: str, pos_label: object, shown: str) -> AuditInputError:
+    return AuditInputError(
+        name,
+        expected=f"the positive label {pos_label!r} among its values",
+        found=f"the values {shown}",
+        fix="check the positive label's spelling",
+    )
 
 
 def encode_attribute(values: pd.Series) -> EncodedAttribute:
@@ -204,14 +280,38 @@ def encode_table(
             fix="remove the repeated name",
         )
     attributes = tuple(encode_attribute(_column(data, g, "group")) for g in groups)
+    truth, decision = _column(data, y_true, "outcome"), _column(data, y_pred, "decision")
     return EncodedInput(
         n_rows=len(data),
-        y_true=encode_binary(_column(data, y_true, "outcome"), "outcome", pos_label),
-        y_pred=encode_binary(_column(data, y_pred, "decision"), "decision", pos_label),
+        **_encode_labels(truth, decision, pos_label),
         attributes=attributes,
         score=None if score is None else encode_score(_column(data, score, "score")),
         weight=None if weight is None else encode_weight(_column(data, weight, "weight")),
     )
+
+
+def _encode_labels(
+    truth: pd.Series, decision: pd.Series, pos_label: object | None
+) -> dict[str, np.ndarray]:
+    """Outcome and decision codes; `pos_label` names the positive class of both columns.
+
+    A label that names a 0/1 or boolean value (0, 1, True, "false") applies to every column, as
+    fairlearn's `pos_label` does. Any other label (a text class such as "job") applies to the
+    text column(s); a 0/1 or boolean column beside it is taken as it is. A label that names no
+    value of either column is an input error.
+    """
+    names_code = pos_label is None or _positive_of_coded(pos_label) is not None
+    if not names_code and _is_coded(truth) and _is_coded(decision):
+        raise AuditInputError(
+            "positive label",
+            expected="a value of the outcome or decision column",
+            found=f"{pos_label!r}, but both columns are coded 0/1 (or True/False)",
+            fix="pass 1 (or 0) as the positive label, or leave it out",
+        )
+    return {
+        "y_true": encode_binary(truth, "outcome", pos_label, required=names_code),
+        "y_pred": encode_binary(decision, "decision", pos_label, required=names_code),
+    }
 
 
 def encode_arrays(

@@ -14,10 +14,16 @@ import numpy as np
 
 from audit.metrics import definitions as defs
 from audit.metrics import intervals, scores, significance
-from audit.metrics.disparities import SCORE_SUMMARY_MEASURES, SUMMARY_MEASURES, four_fifths
-from audit.stats.bootstrap import percentile_interval
+from audit.metrics.disparities import (
+    NAMED_DISPARITIES,
+    SCORE_SUMMARY_MEASURES,
+    SUMMARY_MEASURES,
+    NamedDisparity,
+    four_fifths,
+)
+from audit.stats.bootstrap import bootstrap_interval
 from audit.stats.counts import GroupCounts
-from audit.stats.grouping import Grouping, GroupTable
+from audit.stats.grouping import Grouping, GroupTable, stack
 from audit.stats.result import (
     Assessment,
     CiMethod,
@@ -44,6 +50,19 @@ def _opts(values: np.ndarray) -> list[float | None]:
     return [x if math.isfinite(x) else None for x in values.tolist()]
 
 
+def denominator_rows(n: np.ndarray, name: str) -> np.ndarray:
+    """Rows (unweighted) each group's metric `name` rests on; `n` is (groups, y_true, y_pred).
+
+    A rate's denominator cells; for AUC and balanced accuracy the smaller outcome class (both
+    classes are needed); for the calibration error, the whole group.
+    """
+    if name in defs.RATES:
+        return defs.RATES[name].parts(n)[1]
+    if name in ("balanced_accuracy", "auc"):
+        return np.minimum(n[:, 1, :].sum(-1), n[:, 0, :].sum(-1))
+    return n.sum(axis=(1, 2))
+
+
 class RecordBuilder:
     """Turns per-grouping arrays into result records, and corrects the tests at the end.
 
@@ -60,6 +79,7 @@ class RecordBuilder:
         self.worst: list[WorstGroup] = []
         self.cross_auc: list[CrossAuc] = []
         self.reliability: list[ReliabilityBin] = []
+        self.overall: list[MetricValue] = []
 
     def add(self, g: Grouping) -> None:
         """The records that belong to one grouping: its groups, summaries, worst groups."""
@@ -77,7 +97,7 @@ class RecordBuilder:
                 )
             )
         for name in self._metric_names(g.values):
-            self._worst_group(g, name, reliable)
+            self._worst_group(g, name, self._reliable(n_rows, denominator_rows(g.n, name)))
         self._summaries(g)
         if g.hist is not None and len(g.attributes) == 1:
             self._score_tables(g)
@@ -86,13 +106,34 @@ class RecordBuilder:
     def _metric_names(values: dict[str, np.ndarray]) -> list[str]:
         return list(defs.METRIC_NAMES) + [m for m in SCORE_METRICS if m in values]
 
+    def _reliable(self, n_rows: np.ndarray, den_rows: np.ndarray) -> np.ndarray:
+        """A group's metric is reliable when the group and the metric's denominator are large
+        enough: a group of 500 with 3 people who have the outcome has no reliable TPR."""
+        return (n_rows >= self.s.min_group_size) & (den_rows >= self.s.min_denominator)
+
     def add_comparisons(self, table: GroupTable) -> None:
         """Metric records for every group, and disparity records against each one's reference."""
-        reliable = table.n_rows >= self.s.min_group_size
         for name in self._metric_names(table.values):
             den_rows, n_eff = self._denominators(table, name)
+            reliable = self._reliable(table.n_rows, den_rows)
             self._metric_rows(table, name, den_rows, n_eff, reliable)
             self._disparity_rows(table, name, den_rows, n_eff, reliable)
+        for named in NAMED_DISPARITIES:
+            self._named_disparity_rows(table, named, reliable)
+
+    def add_overall(self, g: Grouping) -> None:
+        """Every metric of the whole population (`g` has one group and no attributes).
+
+        The records are made exactly as a group's are, with the same choice of interval.
+        """
+        g.ref = 0
+        table = stack([g])
+        part = RecordBuilder(self.s, self.level)
+        reliable = table.n_rows >= self.s.min_group_size
+        for name in self._metric_names(table.values):
+            den_rows, n_eff = part._denominators(table, name)
+            part._metric_rows(table, name, den_rows, n_eff, reliable)
+        self.overall = part.metrics
 
     # -- group metrics -------------------------------------------------------------------
     @staticmethod
@@ -101,15 +142,13 @@ class RecordBuilder:
 
         The effective size is given for rates only: they get analytic intervals and tests.
         """
+        den_rows = denominator_rows(t.n, name)
         if name in defs.RATES:
             rate = defs.RATES[name]
-            _, den_rows = rate.parts(t.n)
             _, den_w = rate.parts(t.w)
             den_w2 = None if t.w2 is None else rate.parts(t.w2)[1]
             return den_rows, intervals.effective_n(den_w, den_w2)
-        if name in ("balanced_accuracy", "auc"):  # need people with and without the outcome
-            return np.minimum(t.n[:, 1, :].sum(-1), t.n[:, 0, :].sum(-1)), None
-        return t.n.sum(axis=(1, 2)), None
+        return den_rows, None
 
     def _metric_rows(
         self,
@@ -122,7 +161,7 @@ class RecordBuilder:
         value = t.values[name]
         boot_ci = None
         if name in t.boot_values:
-            boot_ci = percentile_interval(t.boot_values[name], self.level)[:2]
+            boot_ci = bootstrap_interval(t.boot_values[name], value, self.level)[:2]
         wilson_ci = None if n_eff is None else intervals.wilson(value, n_eff, self.level)
         method, low, high = self._choose_ci(value, den_rows, boot_ci, wilson_ci, "wilson")
         reason = (
@@ -215,8 +254,8 @@ class RecordBuilder:
             boot_diff = boot - boot[:, r]
             with np.errstate(invalid="ignore", divide="ignore"):
                 boot_ratio = np.where(boot[:, r] != 0, boot / boot[:, r], np.nan)
-            diff_boot = percentile_interval(boot_diff, self.level)[:2]
-            ratio_boot = percentile_interval(boot_ratio, self.level)[:2]
+            diff_boot = bootstrap_interval(boot_diff, diff, self.level)[:2]
+            ratio_boot = bootstrap_interval(boot_ratio, ratio, self.level)[:2]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # undefined in every replicate
                 boot_se = np.nanstd(boot_diff, axis=0, ddof=1) if boot.shape[0] > 1 else None
@@ -296,6 +335,85 @@ class RecordBuilder:
                     )
                 )
 
+    def _named_disparity_rows(
+        self, t: GroupTable, named: NamedDisparity, reliable: np.ndarray
+    ) -> None:
+        """aif360's composite disparities (average odds difference and the like).
+
+        Their intervals come from the bootstrap; they carry no test, so they stay out of the
+        family of corrected tests (their components, the TPR and FPR gaps, are tested already).
+        """
+        r = t.ref
+        value = named.value(t.values, r)
+        low, high = self._named_interval(t, named)
+        why = [
+            next((w for w in reasons if w is not None), None)
+            for reasons in zip(
+                *(self._why_undefined(c, t.values[c], t.values[c][r]) for c in named.components),
+                strict=True,
+            )
+        ]
+        rows = zip(
+            t.attributes,
+            t.levels,
+            r.tolist(),
+            _opts(value),
+            why,
+            _opts(low),
+            _opts(high),
+            (reliable & reliable[r]).tolist(),
+            strict=True,
+        )
+        for i, (attrs, levels, ref, val, reason, lo, hi, rel) in enumerate(rows):
+            if i == ref:
+                continue
+            has_ci = val is not None and lo is not None and hi is not None
+            self.disparities.append(
+                dict(
+                    attributes=attrs,
+                    levels=levels,
+                    reference_levels=t.levels[ref],
+                    metric=named.name,
+                    kind="difference",
+                    value=val,
+                    undefined_reason=None if val is not None else reason,
+                    ci_low=lo if has_ci else None,
+                    ci_high=hi if has_ci else None,
+                    ci_method="bootstrap" if has_ci else "none",
+                    p_value=None,
+                    detectable=None,
+                    reliable=rel,
+                )
+            )
+
+    def _named_interval(
+        self, t: GroupTable, named: NamedDisparity
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Bootstrap interval of a mean of gaps; NaN without replicates.
+
+        A mean of absolute gaps is not smooth at 0: near equality its replicates all lie above
+        the estimate, and their percentile interval can miss it. Its interval is instead the
+        range of the mean over the components' own intervals (each at level 1 - alpha / m, so
+        that all m hold together), which contains the estimate whenever they contain theirs.
+        """
+        nan = np.full(len(t.levels), np.nan)
+        if not all(c in t.boot_values for c in named.components):
+            return nan, nan.copy()
+        if not named.absolute:
+            estimate = named.value(t.values, t.ref)
+            low, high, _ = bootstrap_interval(named.value(t.boot_values, t.ref), estimate, self.level)
+            return low, high
+        m = len(named.components)
+        level = 1 - (1 - self.level) / m
+        low, high = np.zeros(len(t.levels)), np.zeros(len(t.levels))
+        gaps = named.gaps(t.values, t.ref)
+        for gap, boot_gap in zip(gaps, named.gaps(t.boot_values, t.ref), strict=True):
+            lo, hi, _ = bootstrap_interval(boot_gap, gap, level)
+            straddles = (lo <= 0) & (hi >= 0)
+            low += np.where(straddles, 0.0, np.minimum(np.abs(lo), np.abs(hi))) / m
+            high += np.maximum(np.abs(lo), np.abs(hi)) / m
+        return low, high
+
     @staticmethod
     def _why_undefined(name: str, value: np.ndarray, ref_value: np.ndarray) -> list[str | None]:
         """Why each group's disparity is undefined: its own value, or its reference's."""
@@ -308,15 +426,23 @@ class RecordBuilder:
         ]
 
     def _worst_group(self, g: Grouping, name: str, reliable: np.ndarray) -> None:
-        """The group furthest from its reference on a tested metric, among reliable groups."""
+        """The group furthest from its reference on a tested metric, among reliable comparisons.
+
+        `reliable` is per group for this metric; a comparison needs it for the group and its
+        reference. Without any reliable comparison there is no worst group: a tiny or degenerate
+        group is never put forward.
+        """
         if name not in defs.TESTED_METRICS and name != "auc":
             return
-        diff = g.values[name] - g.values[name][g.ref]
-        candidates = [i for i in range(len(g.levels)) if i != g.ref and np.isfinite(diff[i])]
-        preferred = [i for i in candidates if reliable[i]] or candidates
-        if not preferred:
+        if not reliable[g.ref]:
             return
-        i = max(preferred, key=lambda j: abs(diff[j]))
+        diff = g.values[name] - g.values[name][g.ref]
+        candidates = [
+            i for i in range(len(g.levels)) if i != g.ref and np.isfinite(diff[i]) and reliable[i]
+        ]
+        if not candidates:
+            return
+        i = max(candidates, key=lambda j: abs(diff[j]))
         self.worst.append(
             WorstGroup(
                 attributes=g.attributes,
@@ -334,7 +460,8 @@ class RecordBuilder:
             value = measure.compute(g.values)
             low = high = None
             if g.boot_values:
-                lo, hi, _ = percentile_interval(measure.compute(g.boot_values)[:, None], self.level)
+                replicates = measure.compute(g.boot_values)[:, None]
+                lo, hi, _ = bootstrap_interval(replicates, np.array([value]), self.level)
                 low, high = _opt(lo[0]), _opt(hi[0])
             self.summaries.append(
                 Summary(
@@ -390,7 +517,10 @@ class RecordBuilder:
 
     def finish(self, counts: GroupCounts) -> Assessment:
         p = np.array([d["p_value"] for d in self.disparities], dtype=np.float64)  # None -> NaN
-        adjusted = significance.adjust(p, self.s.correction)
+        # Unreliable comparisons keep their p-value but stay out of the family: a tiny group's
+        # test neither headlines nor dilutes the correction of the tests that decide.
+        reliable = np.array([bool(d["reliable"]) for d in self.disparities], dtype=bool)
+        adjusted = significance.adjust(np.where(reliable, p, np.nan), self.s.correction)
         significant = (adjusted < self.s.alpha).tolist()
         disparities = [
             Disparity(**d, p_adjusted=q, significant=None if q is None else sig)  # type: ignore[arg-type]
@@ -398,13 +528,17 @@ class RecordBuilder:
         ]
         notes = []
         if counts.weighted:
-            notes.append("weighted counts; bootstrap keeps each cell's mean weight")
+            notes.append(
+                "weighted counts; the bootstrap draws each cell's weights with their mean and "
+                "spread (score histograms: with their mean only)"
+            )
         return Assessment(
             settings=self.s,
             n_rows=counts.n_rows,
             total_weight=float(counts.w.sum()),
             groups=tuple(self.groups),
             metrics=tuple(self.metrics),
+            overall=tuple(self.overall),
             disparities=tuple(disparities),
             summaries=tuple(self.summaries),
             worst_groups=tuple(self.worst),

@@ -28,6 +28,7 @@ ConditionalCiMethod = Literal["bootstrap", "normal", "none"]
 Table = Literal[
     "groups",
     "metrics",
+    "overall",
     "disparities",
     "summaries",
     "worst_groups",
@@ -84,7 +85,13 @@ class MetricValue(GroupKey):
     denominator_rows: Annotated[
         int, Field(description="rows the metric is a share of (unweighted)")
     ]
-    reliable: bool
+    reliable: Annotated[
+        bool,
+        Field(
+            description="the group reaches min_group_size and the metric's denominator rows "
+            "reach min_denominator (for AUC and balanced accuracy: the smaller outcome class)"
+        ),
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,14 +108,25 @@ class Disparity(GroupKey):
         float | None, Field(description="test of no disparity (or of the margin)")
     ] = None
     p_adjusted: Annotated[
-        float | None, Field(description="after the multiple-comparison correction")
+        float | None,
+        Field(
+            description="after the multiple-comparison correction, over the reliable tests "
+            "only; None for an unreliable comparison, which keeps its p_value but is not part "
+            "of the corrected family"
+        ),
     ] = None
-    significant: bool | None = None
+    significant: Annotated[
+        bool | None,
+        Field(description="p_adjusted < alpha; None when untested or unreliable"),
+    ] = None
     detectable: Annotated[
         float | None,
         Field(description="smallest difference this comparison detects with the stated power"),
     ] = None
-    reliable: bool
+    reliable: Annotated[
+        bool,
+        Field(description="the metric is reliable both for the group and for its reference"),
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,14 +153,26 @@ class ConditionalDisparity(GroupKey):
     ci_method: ConditionalCiMethod = "none"
     p_value: Annotated[float | None, Field(description="Wald test of no conditional gap")] = None
     p_adjusted: Annotated[
-        float | None, Field(description="after the correction within the conditional tests")
+        float | None,
+        Field(
+            description="after the correction within the reliable conditional tests; None for "
+            "an unreliable comparison (it keeps its p_value)"
+        ),
     ] = None
-    significant: bool | None = None
+    significant: Annotated[
+        bool | None, Field(description="p_adjusted < alpha; None when untested or unreliable")
+    ] = None
     coverage: Annotated[
         float | None,
         Field(description="share of the group's weight in strata where the reference has people"),
     ] = None
-    reliable: bool
+    reliable: Annotated[
+        bool,
+        Field(
+            description="group and reference both reach min_group_size, and the metric's "
+            "denominator rows min_denominator"
+        ),
+    ]
     explained_share: Annotated[
         float | None,
         Field(
@@ -266,6 +296,13 @@ class Settings(BaseModel):
     correction: Literal["holm", "bh", "none"]
     test_margin: float
     min_group_size: int
+    min_denominator: Annotated[
+        int,
+        Field(
+            description="rows a metric's denominator needs (people with the outcome for the "
+            "TPR, the smaller class for AUC) before the metric counts as reliable"
+        ),
+    ] = 10
     power: float
     score_bins: int
     legitimate_factors: tuple[str, ...] = ()
@@ -284,6 +321,10 @@ class Assessment(Record):
     total_weight: float
     groups: tuple[Group, ...]
     metrics: tuple[MetricValue, ...]
+    overall: Annotated[
+        tuple[MetricValue, ...],
+        Field(description="every metric of the whole population (no attributes, no levels)"),
+    ] = ()
     disparities: tuple[Disparity, ...]
     summaries: tuple[Summary, ...]
     worst_groups: tuple[WorstGroup, ...]
@@ -315,6 +356,13 @@ class Assessment(Record):
             if m.metric == metric and m.attributes == attributes and m.levels == levels:
                 return m
         raise KeyError((metric, attributes, levels))
+
+    def overall_metric(self, metric: str) -> MetricValue:
+        """The whole population's value of `metric`; raises KeyError when there is none."""
+        for m in self.overall:
+            if m.metric == metric:
+                return m
+        raise KeyError(metric)
 
     def disparity(
         self,
@@ -352,6 +400,7 @@ class Assessment(Record):
 _TABLE_TYPES: dict[str, type[Record]] = {
     "groups": Group,
     "metrics": MetricValue,
+    "overall": MetricValue,
     "disparities": Disparity,
     "summaries": Summary,
     "worst_groups": WorstGroup,

@@ -83,8 +83,9 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
         "*pass*: the whole interval lies inside the allowed range; *fail*: beyond it, after the "
         "confirmatory correction over "
         f"{verdict.confirmatory_tests} tests; *inconclusive*: the interval reaches both sides; "
-        "*detectable gap*: the largest, over those groups, of the smallest gap the audit could "
-        "detect (80% power).",
+        "*detectable gap*: for a bound, how far beyond it a group's true value must lie for the "
+        "audit to find the breach (80% power); for a significance rule, the smallest gap its test "
+        "detects; the largest over those groups.",
     ]
     for r in verdict.rules:
         if r.findings or r.reason:

@@ -28,6 +28,7 @@ def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
         correction=s.correction,
         test_margin=s.test_margin,
         min_group_size=s.min_group_size,
+        min_denominator=s.min_denominator,
         legitimate_factors=spec.legitimate_factors,
         factor_bins=spec.factor_bins,
     )

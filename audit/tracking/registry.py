@@ -53,6 +53,7 @@ def tag_version(
     worst = verdict.worst
     tags = {
         "fairness_audit.verdict": verdict.label,
+        "fairness_audit.release": "allowed" if verdict.release_allowed else "blocked",
         "fairness_audit.run_id": run_id,
         "fairness_audit.spec": spec_name,
         "fairness_audit.worst_finding": worst.sentence if worst else "none",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -94,6 +95,7 @@ def test_trained_model_audit_lands_in_mlflow_on_disk_and_in_the_registry(
     assert run.info.status == "FINISHED"
     assert client.get_experiment(run.info.experiment_id).name == "fairness-audit/prof"
     assert run.data.tags["audit.verdict"] == "fail"
+    assert run.data.tags["audit.release"] == "blocked"
     assert run.data.tags["audit.status"] == "finished"
     assert "selection_rate ratio" in run.data.tags["audit.worst_finding"]
     assert run.data.metrics == pytest.approx(flatten_metrics(assessment))
@@ -105,6 +107,8 @@ def test_trained_model_audit_lands_in_mlflow_on_disk_and_in_the_registry(
     assert artifacts == files
 
     manifest = json.loads((out / "manifest.json").read_text())
+    # The spec's hash recomputed here from the text the run was given, not checked for length.
+    assert manifest["spec_sha256"] == hashlib.sha256(text.encode()).hexdigest()
     people = generate_population(6000, scenario="all_harms", seed=3).people
     assert manifest["data"]["sha256"] == frame_fingerprint(people)
     assert manifest["data"]["n_audited"] == assessment.n_rows == 3000

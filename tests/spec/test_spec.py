@@ -61,7 +61,9 @@ def test_defaults_and_derived_values() -> None:
         (
             ("metric: selection_rate", "metric: selrate"),
             "s.yaml:13: key 'policy.rules[0].metric': expected one of the metrics "
-            'selection_rate, tpr, fpr, ppv, npv, accuracy, balanced_accuracy; found "selrate".',
+            "selection_rate, tpr, fpr, ppv, npv, accuracy, balanced_accuracy, "
+            "average_odds_difference, average_abs_odds_difference, "
+            'average_predictive_value_difference; found "selrate".',
         ),
         (
             ("intersections: 2", "intersections: 2\nintersection: 3"),
@@ -114,6 +116,33 @@ def test_rule_scope_must_name_audited_attributes() -> None:
     bad = GOOD.replace("min: 0.8}", "min: 0.8, attributes: [[gender]]}")
     with pytest.raises(AuditInputError, match=r"rule 'ff' to name only audited attributes"):
         parse_spec(bad)
+
+
+def test_threshold_rules_can_bound_aif360s_named_disparities() -> None:
+    named = GOOD.replace(
+        "{id: ff, metric: selection_rate, kind: ratio, min: 0.8}",
+        "{id: aod, metric: average_odds_difference, max_abs: 0.05}",
+    )
+    rule = parse_spec(named).policy.rules[0]
+    assert (rule.metric, rule.kind, rule.bounds) == (
+        "average_odds_difference",
+        "difference",
+        (-0.05, 0.05),
+    )
+    ratio = named.replace("max_abs: 0.05}", "kind: ratio, min: 0.8}")
+    with pytest.raises(AuditInputError) as err:
+        parse_spec(ratio, source="s.yaml")
+    assert str(err.value).startswith(
+        "s.yaml:13: key 'policy.rules[0]': expected kind 'difference' for "
+        "'average_odds_difference', which is a difference by definition (it has no ratio form);"
+    )
+    tested = GOOD.replace("[tpr]", "[tpr, average_abs_odds_difference]")
+    with pytest.raises(AuditInputError) as err:
+        parse_spec(tested, source="s.yaml")
+    assert (
+        "'average_abs_odds_difference' has no test of its own: bound it with a threshold rule"
+        in str(err.value)
+    )
 
 
 def test_schema_command_prints_the_json_schema() -> None:

@@ -364,11 +364,19 @@ def aif360_datasets_for(table: pd.DataFrame, attributes: tuple[str, ...], weight
 
 
 def assert_matches_aif360(
-    result: Assessment, table: pd.DataFrame, attributes: tuple[str, ...], weight: str | None
+    result: Assessment,
+    table: pd.DataFrame,
+    attributes: tuple[str, ...],
+    weight: str | None,
+    privileged: tuple[str, ...] | None = None,
 ) -> int:
+    """Our disparities against aif360's; `privileged`, when given, is chosen by the caller."""
     truth, decided, codes = aif360_datasets_for(table, attributes, weight)
     groups = [g for g in result.groups if g.attributes == attributes]
     (reference,) = [g.levels for g in groups if g.is_reference]
+    if privileged is not None:
+        assert reference == privileged, (attributes, reference, privileged)
+        reference = privileged
 
     def as_condition(levels: tuple[str, ...]) -> list[dict[str, float]]:
         return [{a: codes[a][lv] for a, lv in zip(attributes, levels, strict=True)}]
@@ -434,6 +442,43 @@ def test_disparities_equal_aif360_with_our_reference_as_privileged(weighted, ref
     groupings = [("region",), ("age_band",), ("disability",), ("region", "age_band"), ATTRIBUTES]
     compared = sum(assert_matches_aif360(result, table, g, weight) for g in groupings)
     assert compared > 100
+
+
+def _by_hand(table: pd.DataFrame, column: str, rule: str, weight: str) -> tuple[str, ...]:
+    """The reference level by the rule's definition, from the table with pandas."""
+    stats_ = table.assign(wd=table[weight] * table["d"]).groupby(column, observed=True).agg(
+        rows=("d", "size"), w=(weight, "sum"), wd=("wd", "sum")
+    )
+    if rule == "largest":
+        return (str(stats_["w"].idxmax()),)
+    eligible = stats_[stats_["rows"] >= 30]  # the default minimum group size
+    rate = eligible["wd"] / eligible["w"]
+    best = eligible[rate == rate.max()]
+    return (str(best["w"].idxmax()),)  # ties: the larger group
+
+
+@pytest.mark.parametrize("reference_rule", ["largest", "most_advantaged"])
+def test_disparities_equal_aif360_with_a_privileged_group_chosen_by_hand(reference_rule):
+    # The privileged group is worked out from the data (most weight, or highest weighted
+    # selection rate among groups of 30 rows or more), not read from our result; the reference
+    # of an intersection is the one made of its attributes' references.
+    table = make_table(7, n=3000, weighted=True)
+    result = assess(
+        table,
+        y_true="y",
+        y_pred="d",
+        groups=["region", "age_band"],
+        weight="w",
+        intersections=2,
+        reference_rule=reference_rule,
+        n_boot=0,
+    )
+    region = _by_hand(table, "region", reference_rule, "w")
+    age = _by_hand(table, "age_band", reference_rule, "w")
+    compared = assert_matches_aif360(result, table, ("region",), "w", region)
+    compared += assert_matches_aif360(result, table, ("age_band",), "w", age)
+    compared += assert_matches_aif360(result, table, ("region", "age_band"), "w", region + age)
+    assert compared > 40
 
 
 def test_explicit_reference_is_aif360_privileged_group_for_an_intersection():
