@@ -49,6 +49,7 @@ def staged_files(paths: Sequence[Path]) -> Iterator[list[Path]]:
     each file replaced keeps a hard link to its old content until every move succeeded, and a
     failed move puts the old files back.
     """
+    paths = list(paths)  # an iterator would be used up by the staging
     temps: list[Path] = []
     try:
         for path in paths:
@@ -61,7 +62,7 @@ def staged_files(paths: Sequence[Path]) -> Iterator[list[Path]]:
             if target is None:
                 raise
             raise unwritable(target, err) from None
-        _move_together(temps, list(paths))
+        _move_together(temps, paths)
     finally:
         for tmp in temps:
             tmp.unlink(missing_ok=True)
@@ -114,9 +115,13 @@ def _keep_old(path: Path) -> Path | None:
     return keep
 
 
-def unwritable(path: Path, err: OSError) -> AuditInputError:
+class UnwritableOutput(AuditInputError, OSError):
+    """An output that cannot be written: our message, and still the OSError that it is."""
+
+
+def unwritable(path: Path, err: OSError) -> UnwritableOutput:
     """The message for an output that cannot be written, naming the user's path."""
-    return AuditInputError(
+    return UnwritableOutput(
         f"output '{path}'",
         expected="a place this user can write",
         found=err.strerror or type(err).__name__,

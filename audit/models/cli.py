@@ -120,6 +120,14 @@ def train(
         )
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the process stands so that every `finally` runs.
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` swallows it; not a
+    KeyboardInterrupt, which CPython may remember and turn into death by SIGINT at exit.
+    """
+
+
 @contextlib.contextmanager
 def _interruptible() -> Iterator[None]:
     """SIGTERM (a cancelled job, `timeout`) ends the command like Ctrl-C: temporary files go.
@@ -128,15 +136,15 @@ def _interruptible() -> Iterator[None]:
     file beside --out; as an exception, the cleanup of `staged_files` runs.
     """
 
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
 
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, interrupt) if main_thread else None
+    previous = signal.signal(signal.SIGTERM, terminate) if main_thread else None
     try:
         yield
-    except KeyboardInterrupt:
-        typer.secho("interrupted: nothing was written", fg=typer.colors.RED, err=True)
+    except (KeyboardInterrupt, _Terminated):
+        typer.secho("interrupted: no model file was written", fg=typer.colors.RED, err=True)
         sys.exit(EXIT_INTERRUPTED)
     finally:
         if main_thread:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io
 
 from audit.models.importing import AuditableModel, file_sha256, load_model
 from audit.models.mlflow_io import LoggedModel, log_trained_model
@@ -117,7 +118,9 @@ def test_mlflow_registry_alias_gives_the_trained_predictions(
         np.testing.assert_array_equal(model.predict_proba(fresh), expected)
         assert model.kind == "mlflow"
         assert model.identity.run_id == result.run_id
-        assert model.identity.sha256 == _logged_model_sha256(uri, tracking_uri)
+        assert model.identity.file_sha256 == _logged_model_sha256(uri, tracking_uri)
+        # The content hash: the same for the trained model, however MLflow stored it.
+        assert model.identity.sha256 == skops_content_sha256(skops.io.dumps(trained.pipeline))
     by_alias = load_model("models:/track-reference@champion", tracking_uri=tracking_uri)
     assert (by_alias.identity.name, by_alias.identity.version) == ("track-reference", "1")
 
