@@ -30,6 +30,9 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Each area of the package owns its commands; importing them here keeps this file a table.
+    # Once per process: tests call main() many times in one process.
+    if app.registered_commands:
+        return
     from audit.data.cli import data_app
     from audit.models.cli import models_app
     from audit.run_command import run

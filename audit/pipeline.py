@@ -21,6 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
+from audit.files import require_writable
 from audit.gate import Verdict, evaluate_policy
 from audit.manifest import build_manifest
 from audit.spec import AuditSpec
@@ -29,7 +30,7 @@ from audit.steps.baseline import load_baseline, paired_regressions
 from audit.steps.data import load_data
 from audit.steps.decisions import decide
 from audit.steps.model import obtain_model
-from audit.steps.outputs import result_files, write_files
+from audit.steps.outputs import result_files, write_files, write_outputs
 from audit.steps.statistics import assess_decisions
 from audit.tracking import registry
 from audit.tracking.naming import flatten_metrics
@@ -74,6 +75,8 @@ def run_audit(
 ) -> AuditOutcome:
     options = options or RunOptions()
     console = console or Console(stderr=True)
+    report_dir = options.report_dir or spec.report_dir
+    _require_outputs_writable(report_dir, options)  # before any work, not after all of it
     uri = resolve_tracking_uri(spec.tracking, options.tracking_uri)
     registry.require_registry_model(options.promote, spec.model.registry_name, uri)
     asked = options.tracking_uri or spec.tracking.uri
@@ -130,10 +133,10 @@ def run_audit(
         if run is not None:
             with steps("logging to MLflow"):
                 _log(run, spec, model.identity.as_dict(), assessment, files)
-        report_dir = options.report_dir or spec.report_dir
-        written = write_files(report_dir, files)
+        outputs = {report_dir / name: content for name, content in files.items()}
         if options.junit is not None:
-            written += write_files(options.junit.parent, {options.junit.name: files["junit.xml"]})
+            outputs[options.junit] = files["junit.xml"]
+        written = write_outputs(outputs)  # the report and --junit together, or none of them
         if run is not None:
             _tag_verdict(run, verdict)
         promoted = None
@@ -154,6 +157,14 @@ def run_audit(
         promoted=promoted,
         timings=steps.timings,
     )
+
+
+def _require_outputs_writable(report_dir: Path, options: RunOptions) -> None:
+    """An output that cannot be written is found in a second, before the store is opened."""
+    where = "--out" if options.report_dir is not None else "report folder (report.dir)"
+    require_writable(report_dir, subject=f"{where} '{report_dir}'", folder=True)
+    if options.junit is not None:
+        require_writable(options.junit, subject=f"--junit '{options.junit}'", folder=False)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from rich.table import Table
 from audit.gate import Verdict
 from audit.pipeline import AuditOutcome, RunOptions, run_audit
 from audit.spec import load_spec, spec_schema
+from audit.tracking.runs import RunInterrupted
 
 # 2 is "could not run" (AuditError, in audit.cli); 3 tells "the data cannot tell" from a failure.
 EXIT_OK, EXIT_POLICY_FAILED, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 3, 130
@@ -95,8 +96,10 @@ def run(
             ),
             console=console,
         )
-    except KeyboardInterrupt:
-        console.print("[red]interrupted: the MLflow run is marked FAILED; no report was written[/]")
+    except KeyboardInterrupt as err:
+        console.print(
+            f"[red]interrupted: {escape(_interrupted_run(err))}; no report was written[/]"
+        )
         sys.exit(EXIT_INTERRUPTED)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -112,6 +115,15 @@ def exit_code(verdict: Verdict) -> int:
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _interrupted_run(err: KeyboardInterrupt) -> str:
+    """What became of the MLflow run: only a run that existed can have been marked FAILED."""
+    if not isinstance(err, RunInterrupted):
+        return "no MLflow run had been opened yet"
+    if err.marked_failed:
+        return f"the MLflow run {err.run_id} is marked FAILED"
+    return f"the MLflow run {err.run_id} could not be marked FAILED (the store did not answer)"
 
 
 def print_verdict(outcome: AuditOutcome, console: Console) -> None:

@@ -12,6 +12,7 @@ See `examples/` for complete specs and `audit run --schema` for the JSON schema.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,6 +25,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -34,6 +36,19 @@ from audit.metrics.disparities import NAMED_DISPARITY_NAMES
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXAMPLES_HINT = "see examples/*.yaml, or `audit run --schema` for every key"
+
+
+class SpecProblem(ValueError):
+    """A problem a validator finds across keys: what it found, and the key it is about.
+
+    Pydantic reports a model validator's error at the model itself (for the whole spec, its top
+    level); `at` names the key inside it, so the message gives that key and its line, and
+    `found` says what is there instead of a dump of the whole mapping.
+    """
+
+    def __init__(self, expected: str, *, found: str, at: list[str | int]) -> None:
+        super().__init__(expected)
+        self.found, self.at = found, at
 
 
 class _Strict(BaseModel):
@@ -258,6 +273,28 @@ class ThresholdRule(_Strict):
     def _known_metric(cls, value: str) -> str:
         return _check_metric(value, named=True)
 
+    @field_validator("min", "max", "max_abs")
+    @classmethod
+    def _possible_bound(cls, value: float | None, info: ValidationInfo) -> float | None:
+        """A bound the disparity can reach on both sides, or the rule is vacuous or impossible.
+
+        Every rule metric is a rate in [0, 1], so a difference lies in [-1, 1] and a ratio in
+        [0, inf): `max_abs: 5` would let anything pass and `min: 2` on a difference nothing.
+        """
+        if value is None:
+            return value
+        kind = info.data.get("kind", "difference")
+        if not math.isfinite(value):
+            raise ValueError("a finite number")
+        if kind == "difference" and abs(value) > 1:
+            span = "[0, 1]" if info.field_name == "max_abs" else "[-1, 1]"
+            raise ValueError(f"a bound in {span}: a difference of two rates lies between -1 and 1")
+        if kind == "ratio" and info.field_name == "max_abs":
+            raise ValueError("'min' and/or 'max' for a ratio (e.g. min: 0.8), not 'max_abs'")
+        if kind == "ratio" and value < 0:
+            raise ValueError("a bound of at least 0: a ratio of two rates is never negative")
+        return value
+
     @model_validator(mode="after")
     def _some_bound(self) -> ThresholdRule:
         if self.min is None and self.max is None and self.max_abs is None:
@@ -414,33 +451,54 @@ class AuditSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> AuditSpec:
         columns = [a.column for a in self.attributes]
-        if len(set(columns)) != len(columns):
-            raise ValueError("each attribute listed once")
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:
+            raise SpecProblem(
+                "each attribute listed once", found=f"{twice[0]!r} twice", at=["attributes"]
+            )
         if self.intersections > len(columns):
-            raise ValueError(
-                f"'intersections' at most the number of attributes ({len(columns)}), "
-                f"not {self.intersections}"
+            raise SpecProblem(
+                f"at most the number of attributes ({len(columns)})",
+                found=str(self.intersections),
+                at=["intersections"],
             )
         factors = self.legitimate_factors
-        if len(set(factors)) != len(factors):
-            raise ValueError("each legitimate factor listed once")
-        for rule in self.policy.rules:
+        twice = sorted({f for f in factors if factors.count(f) > 1})
+        if twice:
+            raise SpecProblem(
+                "each legitimate factor listed once",
+                found=f"{twice[0]!r} twice",
+                at=["legitimate_factors"],
+            )
+        for i, rule in enumerate(self.policy.rules):
+            at: list[str | int] = ["policy", "rules", i]
             if rule.conditional and not self.legitimate_factors:
-                raise ValueError(f"legitimate_factors for the conditional rule '{rule.id}'")
+                raise SpecProblem(
+                    f"legitimate_factors for the conditional rule '{rule.id}'",
+                    found="no legitimate_factors in the spec",
+                    at=at,
+                )
             if rule.conditional and any(len(g) > 1 for g in rule.attributes or []):
-                raise ValueError(f"single attributes in the conditional rule '{rule.id}'")
+                raise SpecProblem(
+                    f"single attributes in the conditional rule '{rule.id}'",
+                    found=str(rule.attributes),
+                    at=[*at, "attributes"],
+                )
             scoped = (rule.attributes or []) if rule.conditional else []
             for grouping in scoped:
                 if not set(factors) - set(grouping):
-                    raise ValueError(
+                    raise SpecProblem(
                         f"a legitimate factor other than {grouping[0]!r} for the conditional "
-                        f"rule '{rule.id}' (a factor cannot stratify its own groups)"
+                        f"rule '{rule.id}' (a factor cannot stratify its own groups)",
+                        found=f"legitimate_factors {factors}",
+                        at=at,
                     )
             for grouping in rule.attributes or []:
                 if not set(grouping) <= set(columns):
-                    raise ValueError(
-                        f"rule '{rule.id}' to name only audited attributes {columns}, "
-                        f"not {grouping}"
+                    raise SpecProblem(
+                        f"rule '{rule.id}' to name only audited attributes {columns}",
+                        found=str(grouping),
+                        at=[*at, "attributes"],
                     )
         return self
 
@@ -496,35 +554,105 @@ def _check_metric(value: str, *, named: bool = False) -> str:
 def load_spec(path: str | Path) -> AuditSpec:
     """Read and validate a spec file; relative paths in it are taken from the current directory."""
     path = Path(path)
+    return parse_spec(read_spec_text(path), source=str(path))
+
+
+def read_spec_text(path: Path) -> str:
+    """The text of a spec file, or a message saying why it cannot be read as one."""
+    subject = f"audit spec '{path}'"
+    if path.is_dir():
+        raise AuditInputError(
+            subject,
+            expected="a YAML file",
+            found="a directory",
+            fix=f"give the path of the spec file inside it; {EXAMPLES_HINT}",
+        )
     if not path.is_file():
         raise AuditInputError(
-            f"audit spec '{path}'",
+            subject,
             expected="an existing YAML file",
             found="no such file",
             fix=f"check the path; {EXAMPLES_HINT}",
         )
-    text = path.read_text(encoding="utf-8")
-    return parse_spec(text, source=str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise AuditInputError(
+            subject,
+            expected="a file this user can read",
+            found=err.strerror or type(err).__name__,
+            fix="check the file's permissions",
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise AuditInputError(
+            f"{path}:{line}",
+            expected="a spec in UTF-8 text",
+            found=f"the byte 0x{data[err.start]:02x}, which is not UTF-8 (a Latin-1 or "
+            "Windows-1252 file, or not a text file at all)",
+            fix="save the spec as UTF-8 (e.g. iconv -f latin1 -t utf-8 in.yaml > out.yaml)",
+        ) from None
+
+
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A key written twice in one mapping; PyYAML would silently keep the last value."""
+
+    def __init__(self, key: str, first: yaml.Mark, second: yaml.Mark) -> None:
+        super().__init__(problem=f"the key '{key}' twice", problem_mark=second)
+        self.key, self.first_line, self.second_line = key, first.line + 1, second.line + 1
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key repeated in one mapping (`<<` merges may still override)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[tuple[str, str], yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = (key_node.tag, key_node.value)
+            if key in seen:
+                raise _DuplicateKey(key_node.value, seen[key], key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_spec(text: str, *, source: str = "<spec>") -> AuditSpec:
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no code runs
         root = yaml.compose(text)
+    except _DuplicateKey as err:
+        raise AuditInputError(
+            f"{source}:{err.second_line}",
+            expected="each key once in a mapping",
+            found=f"the key '{err.key}' on line {err.first_line} and again on line "
+            f"{err.second_line}",
+            fix="keep one of the two (YAML would silently use the last one)",
+        ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise AuditInputError(
-            where,
-            expected="valid YAML",
-            found=str(getattr(err, "problem", err)),
-            fix="check indentation and quoting on that line",
-        ) from None
+        problem = str(getattr(err, "problem", err)).removeprefix("found ")
+        tab = "'\\t'" in problem  # PyYAML's words for a tab are not a reader's
+        fix = "check indentation and quoting on that line"
+        if tab:
+            problem, fix = (
+                "a tab character, which YAML does not allow for indentation",
+                ("indent with spaces, not tabs"),
+            )
+        elif problem.startswith("undefined alias"):
+            fix = "define the anchor (&NAME) before the alias (*NAME) that uses it"
+        raise AuditInputError(where, expected="valid YAML", found=problem, fix=fix) from None
     if not isinstance(document, dict):
+        kinds = {list: "a list", str: "a single text", int: "a number", float: "a number"}
         raise AuditInputError(
             source,
             expected="a YAML mapping with keys such as name, data, model, attributes",
-            found=type(document).__name__ if document is not None else "an empty file",
+            found="an empty file"
+            if document is None
+            else kinds.get(type(document), type(document).__name__),
             fix=EXAMPLES_HINT,
         )
     try:
@@ -536,11 +664,25 @@ def parse_spec(text: str, *, source: str = "<spec>") -> AuditSpec:
 def _spec_error(err: ValidationError, root: yaml.Node | None, source: str) -> AuditInputError:
     """The first problem, with the file line and dotted key it is on."""
     first = err.errors()[0]
+    # Tags of the unions follow a list index (rules[0].threshold.max_abs); they are not keys,
+    # but a key may have a tag's name (decision.threshold), so only those after an index go.
+    raw = list(first["loc"])
     loc = [
         p
-        for p in first["loc"]
-        if not (isinstance(p, str) and p in {"threshold", "significance", *_FACTOR_TAGS})
+        for i, p in enumerate(raw)
+        if not (
+            i > 0
+            and isinstance(raw[i - 1], int)
+            and p in {"threshold", "significance", *_FACTOR_TAGS}
+        )
     ]
+    problem = first.get("ctx", {}).get("error")
+    if isinstance(problem, SpecProblem):
+        loc += problem.at
+    bad_key = None
+    if "[key]" in loc:  # a mapping key that is not allowed: name the mapping, show the key
+        bad_key = loc[loc.index("[key]") - 1]
+        loc = loc[: loc.index("[key]") - 1]
     key = ""
     for part in loc:
         key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
@@ -552,12 +694,16 @@ def _spec_error(err: ValidationError, root: yaml.Node | None, source: str) -> Au
         expected, found = "this key, which is required", "nothing"
     elif kind == "extra_forbidden":
         expected, found = "only known keys here", "an unknown key"
+    elif isinstance(problem, SpecProblem):
+        expected, found = message, problem.found
     else:
         message = message.removeprefix("Input should be ")
         expected = message[0].lower() + message[1:]
-        found = json.dumps(first.get("input"), default=str)
+        found = json.dumps(bad_key if bad_key is not None else first.get("input"), default=str)
         if len(found) > 120:
             found = found[:117] + "..."
+        if bad_key is not None:
+            expected = f"keys {expected}"
     others = len(err.errors()) - 1
     fix = EXAMPLES_HINT + (f" ({others} more problem(s) after this one)" if others else "")
     return AuditInputError(

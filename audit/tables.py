@@ -8,6 +8,7 @@ import pandas as pd
 
 from audit.errors import AuditInputError
 
+CSV_ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark
 READERS = {".csv": "csv", ".gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -26,7 +27,14 @@ def read_table(path: str | Path, *, subject: str | None = None) -> pd.DataFrame:
             subject,
             expected="a .csv or .parquet file",
             found=f"the extension {path.suffix or '(none)'!r}",
-            fix="export the decisions as CSV or Parquet",
+            fix="export the table as CSV or Parquet",
+        )
+    if path.is_dir():
+        raise AuditInputError(
+            subject,
+            expected="a file",
+            found="a directory",
+            fix="give the path of the table inside it",
         )
     if not path.is_file():
         raise AuditInputError(
@@ -36,10 +44,40 @@ def read_table(path: str | Path, *, subject: str | None = None) -> pd.DataFrame:
             fix="check the path (relative paths start from the current folder)",
         )
     try:
-        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+        _require_unique_header(path, kind, subject)
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which would
+        # otherwise become part of the first column's name.
+        frame = pd.read_csv(path, encoding=CSV_ENCODING) if kind == "csv" else pd.read_parquet(path)
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
-    except (ValueError, OSError, pd.errors.ParserError) as err:
+    except AuditInputError:
+        raise
+    except UnicodeDecodeError as err:
+        raise AuditInputError(
+            subject,
+            expected="a CSV file in UTF-8 text",
+            found=f"the byte 0x{err.object[err.start]:02x}, which is not UTF-8 (a Latin-1 or "
+            "Windows-1252 export, or not a text file at all)",
+            fix="export the table as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet, or iconv -f "
+            "latin1 -t utf-8), or as Parquet",
+        ) from None
+    except PermissionError as err:
+        raise AuditInputError(
+            subject,
+            expected="a file this user can read",
+            found=err.strerror or "permission denied",
+            fix="check the file's permissions",
+        ) from None
+    except pd.errors.ParserError as err:
+        detail = str(err).splitlines()[0].split("C error: ")[-1][:200]
+        raise AuditInputError(
+            subject,
+            expected=f"a readable {kind} file, every row with the header's columns",
+            found=f"rows that do not match the header ({detail})",
+            fix="check the delimiter (a comma), the quoting of values holding commas, and "
+            "that the file is not cut off",
+        ) from None
+    except (ValueError, OSError) as err:
         raise AuditInputError(
             subject,
             expected=f"a readable {kind} file",
@@ -54,3 +92,35 @@ def read_table(path: str | Path, *, subject: str | None = None) -> pd.DataFrame:
             fix="check the export that produced the file",
         )
     return frame
+
+
+def _require_unique_header(path: Path, kind: str, subject: str) -> None:
+    """Two columns of one name: pandas would rename the second `a.1` and the spec read the first.
+
+    The header is read as a plain row (no renaming) to see the names as the file spells them.
+    """
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        names = [str(n) for n in pq.read_schema(path).names]
+    else:
+        try:
+            header = pd.read_csv(
+                path,
+                header=None,
+                nrows=1,
+                dtype=str,
+                keep_default_na=False,
+                encoding=CSV_ENCODING,
+            )
+        except pd.errors.EmptyDataError:
+            return
+        names = [str(n) for n in header.iloc[0].tolist()] if len(header) else []
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise AuditInputError(
+            subject,
+            expected="each column name once in the header",
+            found="the column(s) " + ", ".join(repr(n) for n in repeated) + " more than once",
+            fix="rename or drop the repeated columns so that each name means one column",
+        )

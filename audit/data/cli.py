@@ -18,7 +18,7 @@ import typer
 from audit.data.population import generate_population
 from audit.data.scenarios import SCENARIOS, describe_scenarios
 from audit.errors import AuditInputError
-from audit.files import staged_files
+from audit.files import require_writable, staged_files
 
 data_app = typer.Typer(
     name="data",
@@ -47,6 +47,7 @@ def _check_out(path: Path | None, option: str, suffixes: tuple[str, ...]) -> Non
             found=f"no folder '{path.parent}'",
             fix="create the folder first",
         )
+    require_writable(path, subject=f"option {option} '{path}'", folder=False)
 
 
 def _parse_knobs(pairs: list[str]) -> dict[str, str]:

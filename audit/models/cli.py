@@ -8,7 +8,13 @@ half-written.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
@@ -16,7 +22,7 @@ import pandas as pd
 import typer
 
 from audit.errors import AuditInputError
-from audit.files import staged_files
+from audit.files import require_writable, staged_files
 from audit.tables import read_table
 
 if TYPE_CHECKING:
@@ -28,6 +34,7 @@ models_app = typer.Typer(
 )
 
 KINDS = ("profiling", "track")
+EXIT_INTERRUPTED = 130
 
 
 @models_app.command("train")
@@ -69,8 +76,6 @@ def train(
 ) -> None:
     """Train a profiling or track model and save it as skops (and ONNX, and to MLflow)."""
     from audit.models import training
-    from audit.models.onnx_io import convert_pipeline, save_onnx
-    from audit.models.skops_io import save_skops
 
     _check_choice("--kind", kind, KINDS)
     _check_choice("--features", features, training.FEATURE_PRESETS)
@@ -85,7 +90,85 @@ def train(
             found="no --tracking-uri",
             fix="add --tracking-uri, e.g. sqlite:///mlflow.db",
         )
+    if alias and not register:
+        raise AuditInputError(
+            "--alias",
+            expected="a registered model name to attach the alias to",
+            found=f"--alias {alias} without --register",
+            fix="add --register NAME",
+        )
+    # Everything that could fail at the end is checked before the training, not after it.
+    require_writable(out, subject=f"--out '{out}'", folder=False)
+    if onnx_out is not None:
+        require_writable(onnx_out, subject=f"--onnx-out '{onnx_out}'", folder=False)
+    if tracking_uri:
+        from audit.tracking.store import require_reachable
 
+        require_reachable(tracking_uri)
+    with _interruptible():
+        _train_and_write(
+            out=out,
+            kind=kind,
+            features=features,
+            algorithm=algorithm,
+            data=(people, dataset, population, scenario, seed),
+            target=target,
+            onnx_out=onnx_out,
+            tracking_uri=tracking_uri,
+            register=register,
+            alias=alias,
+        )
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the process stands so that every `finally` runs.
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` swallows it; not a
+    KeyboardInterrupt, which CPython may remember and turn into death by SIGINT at exit.
+    """
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGTERM (a cancelled job, `timeout`) ends the command like Ctrl-C: temporary files go.
+
+    Without this, SIGTERM kills the process where it stands and leaves the staged `.tmp.skops`
+    file beside --out; as an exception, the cleanup of `staged_files` runs.
+    """
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, terminate) if main_thread else None
+    try:
+        yield
+    except (KeyboardInterrupt, _Terminated):
+        typer.secho("interrupted: no model file was written", fg=typer.colors.RED, err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _train_and_write(
+    *,
+    out: Path,
+    kind: str,
+    features: str,
+    algorithm: str,
+    data: tuple[Path | None, str | None, int, str, int],
+    target: str | None,
+    onnx_out: Path | None,
+    tracking_uri: str | None,
+    register: str | None,
+    alias: str | None,
+) -> None:
+    from audit.models import training
+    from audit.models.onnx_io import convert_pipeline, save_onnx
+    from audit.models.skops_io import save_skops
+
+    people, dataset, population, scenario, seed = data
     frame, catalogue, default_target = _training_data(people, dataset, population, scenario, seed)
     feature_set = training.FeatureSet.preset(features, catalogue)
     if kind == "profiling":
@@ -198,6 +281,8 @@ def check(
     if ident.name or ident.version:
         typer.echo(f"registry: {ident.name} version {ident.version} (run {ident.run_id})")
     typer.echo(f"sha256: {ident.sha256}")
+    if ident.file_sha256 and ident.file_sha256 != ident.sha256:
+        typer.echo(f"file sha256: {ident.file_sha256}")
     typer.echo(
         f"reads {len(model.expected_columns)} columns: "
         + ", ".join(f"{c.name} ({c.kind})" for c in model.expected_columns)

@@ -28,7 +28,7 @@ from audit.models.inputs import (
     prepare_inputs,
     require_input_columns,
 )
-from audit.models.skops_io import TRUSTED_TYPES, load_skops
+from audit.models.skops_io import TRUSTED_TYPES, load_skops, skops_content_sha256
 from audit.models.training import TRACKS
 from audit.tables import read_table
 
@@ -49,10 +49,11 @@ class ModelIdentity:
 
     kind: SourceKind
     uri: str
-    sha256: str
+    sha256: str  # of the model's content: canonical for skops (`skops_content_sha256`)
     name: str | None = None
     version: str | None = None
     run_id: str | None = None
+    file_sha256: str | None = None  # of the file's bytes, where there is a file
 
     def as_dict(self) -> dict[str, str | None]:
         """Plain dictionary for JSON results and MLflow tags."""
@@ -122,6 +123,13 @@ def load_model(
     path = Path(source)
     if path.is_dir() and (path / "MLmodel").is_file():
         return _from_mlflow(str(path), tracking_uri=tracking_uri, trusted_types=trusted_types)
+    if path.is_dir():
+        raise AuditInputError(
+            f"model source '{text}'",
+            expected=_ACCEPTED,
+            found="a directory that is not an MLflow model (it has no MLmodel file)",
+            fix="give the model file inside it, or the folder an MLflow model was saved to",
+        )
     suffix = path.suffix.lower()
     if suffix not in (*MODEL_SUFFIXES, *DECISION_SUFFIXES):
         raise AuditInputError(
@@ -228,7 +236,13 @@ class PipelineModel(_BaseModel):
                 fix="check that the file is a skops export and not another format renamed .skops",
             )
         pipeline = load_skops(path, trusted_types)
-        return cls(pipeline, ModelIdentity(kind="skops", uri=str(path), sha256=file_sha256(path)))
+        identity = ModelIdentity(
+            kind="skops",
+            uri=str(path),
+            sha256=skops_content_sha256(path),
+            file_sha256=file_sha256(path),
+        )
+        return cls(pipeline, identity)
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
         require_input_columns(self._inputs, df, model=self._describe())
@@ -455,10 +469,11 @@ def _from_mlflow(
     identity = ModelIdentity(
         kind="mlflow",
         uri=uri,
-        sha256=file_sha256(artifact.model_file),
+        sha256=skops_content_sha256(artifact.model_file),
         name=artifact.name,
         version=artifact.version,
         run_id=artifact.run_id,
+        file_sha256=file_sha256(artifact.model_file),
     )
     inputs = _schema_inputs(artifact.input_schema) if artifact.input_schema else None
     return PipelineModel(pipeline, identity, inputs)

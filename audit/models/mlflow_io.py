@@ -130,6 +130,7 @@ def log_trained_model(
         )
     from mlflow.exceptions import MlflowException
 
+    store.require_reachable(tracking_uri)  # seconds, not MLflow's minutes of retries
     try:
         return _log(
             trained,
@@ -216,6 +217,7 @@ def fetch_mlflow_model(uri: str, *, tracking_uri: str | None = None) -> MlflowAr
 
     name, version, run_id = None, None, None
     with tracking(tracking_uri):
+        store.require_reachable(mlflow.get_tracking_uri())
         try:
             if uri.startswith("models:/"):
                 name, version, run_id = _resolve_registry(uri)

@@ -9,6 +9,9 @@ types it asked for, so a reviewer can decide instead of the loader.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -71,3 +74,54 @@ def load_skops(path: str | Path, trusted: tuple[str, ...] = TRUSTED_TYPES) -> An
             found=f"a damaged or tampered file ({type(err).__name__}: {err})",
             fix="export the model again with skops.io.dump",
         ) from err
+
+
+def skops_content_sha256(source: str | Path | bytes) -> str:
+    """SHA-256 of what a skops archive holds: the same model gives the same hash, always.
+
+    The bytes of two saves of one fitted model differ: skops names every array member after the
+    memory address of the array (`139666505501840.npy`), records those addresses as `__id__` in
+    its schema, and zip entries carry the time of writing. Here the schema is read in its own
+    order, each `__id__` is replaced by the rank of its first appearance and each member name by
+    the SHA-256 of the member's bytes (NumPy's .npy format is deterministic), and the canonical
+    JSON of the result is hashed. Any change to a parameter, a fitted array or a type changes it.
+    """
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = {
+                name: hashlib.sha256(archive.read(name)).hexdigest()
+                for name in archive.namelist()
+                if name != "schema.json"
+            }
+            schema = json.loads(archive.read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError) as err:
+        raise AuditInputError(
+            "skops model",
+            expected="a skops file (a zip archive with schema.json)",
+            found=f"a file skops cannot read ({type(err).__name__}: {err})",
+            fix="save the model with skops.io.dump, or check that the file is not truncated",
+        ) from err
+    ranks: dict[object, int] = {}
+    used: set[str] = set()
+
+    def canonical(node: object) -> object:
+        if isinstance(node, dict):
+            out: dict[str, object] = {}
+            for key, value in node.items():
+                if key == "__id__":
+                    out[key] = ranks.setdefault(value, len(ranks))
+                elif key == "file" and isinstance(value, str) and value in members:
+                    used.add(value)
+                    out[key] = members[value]
+                else:
+                    out[key] = canonical(value)
+            return out
+        if isinstance(node, list):
+            return [canonical(v) for v in node]
+        return node
+
+    text = json.dumps(canonical(schema), sort_keys=True, separators=(",", ":"))
+    # Members the schema does not name (none in skops today) still count, by their content.
+    extra = sorted(digest for name, digest in members.items() if name not in used)
+    return hashlib.sha256("\n".join([text, *extra]).encode()).hexdigest()

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from audit.errors import AuditInputError
+from audit.files import require_writable
 from audit.stats.assess import assess as run_assessment
 from audit.stats.result import Assessment
 from audit.tables import read_table
@@ -124,6 +125,8 @@ def assess(
     ] = None,
 ) -> None:
     """Assess group metrics and disparities in a file of decisions (no model needed)."""
+    if json_out is not None:  # found before the assessment, not after it
+        require_writable(json_out, subject=f"--json '{json_out}'", folder=False)
     frame = read_table(data)
     result = run_assessment(
         frame,

@@ -9,6 +9,7 @@ compared as independent samples.
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from dataclasses import dataclass
@@ -106,6 +107,13 @@ def paired_regressions(
 
 
 def _from_file(path: Path) -> Assessment:
+    if path.is_dir():
+        raise AuditInputError(
+            f"baseline '{path}'",
+            expected="an assessment.json written by a previous audit",
+            found="a directory",
+            fix="give the assessment.json inside it, e.g. reports/NAME/assessment.json",
+        )
     if not path.is_file():
         raise AuditInputError(
             f"baseline '{path}'",
@@ -115,13 +123,39 @@ def _from_file(path: Path) -> Assessment:
         )
     try:
         return Assessment.from_json(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise AuditInputError(
+            f"baseline '{path}'",
+            expected="an assessment.json (UTF-8 text)",
+            found="bytes that are not UTF-8 text",
+            fix="use the assessment.json an `audit run` wrote",
+        ) from None
     except ValueError as err:
         raise AuditInputError(
             f"baseline '{path}'",
             expected="an assessment.json of schema version 1.0",
-            found=str(err).splitlines()[0],
+            found=_what_is_there(path, err),
             fix="use the assessment.json an `audit run` wrote",
         ) from None
+
+
+def _what_is_there(path: Path, err: ValueError) -> str:
+    """Not JSON, JSON of another version, or which field is off: not pydantic's error count."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as bad:
+        return f"text that is not JSON ({bad.msg} at line {bad.lineno}, column {bad.colno})"
+    if not isinstance(document, dict):
+        return f"JSON that is not an object but {type(document).__name__}"
+    version = document.get("schema_version")
+    if version != "1.0":
+        return f"schema_version {version!r}" if version else "no schema_version"
+    errors = getattr(err, "errors", None)
+    if callable(errors) and errors():
+        first = errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"'{where}': {first['msg']}"
+    return str(err).splitlines()[0]
 
 
 def _from_run(run_id: str, tracking_uri: str | None) -> Assessment:

@@ -12,7 +12,7 @@ from audit.data import generate_population, load_people
 from audit.errors import AuditInputError
 from audit.manifest import file_fingerprint, frame_fingerprint
 from audit.spec import AuditSpec
-from audit.stats.encoding import UNKNOWN
+from audit.stats.encoding import UNKNOWN, encode_binary
 from audit.tables import read_table
 
 
@@ -87,6 +87,38 @@ def check_spec_columns(people: pd.DataFrame, spec: AuditSpec) -> None:
             )
     if spec.outcome_positive is not None:
         _require_value(people, spec.outcome, spec.outcome_positive, "outcome_positive")
+    _require_binary_outcome(people[spec.outcome], spec.outcome_positive)
+
+
+def _require_binary_outcome(values: pd.Series, positive: str | None) -> None:
+    """The outcome is two classes, or `outcome_positive` names the one that counts; no gaps.
+
+    Checked here, in the spec's own words, rather than later by the statistics, which only see
+    the internal column of the decisions table and cannot name the spec key to change.
+    """
+    subject = f"spec key 'outcome' (column '{values.name}')"
+    missing = int(values.isna().sum())
+    if missing:
+        raise AuditInputError(
+            subject,
+            expected="an outcome in every row",
+            found=f"{missing} row(s) without one",
+            fix="drop or complete the rows whose outcome is unknown; a missing outcome "
+            "cannot be counted as either class",
+        )
+    if positive is not None:
+        return
+    try:
+        encode_binary(values, "outcome")
+    except AuditInputError as err:
+        shown = ", ".join(sorted(map(str, pd.unique(values)))[:12])
+        raise AuditInputError(
+            subject,
+            expected="two classes coded 0/1 or True/False, or 'outcome_positive' naming the "
+            "value that counts as the outcome",
+            found=err.found,
+            fix=f"add `outcome_positive: VALUE` to the spec with one of the values {shown}",
+        ) from None
 
 
 def _require_value(people: pd.DataFrame, column: str, value: str, key: str) -> None:

@@ -6,6 +6,8 @@ the group columns: exactly what the statistics step reads, nothing of the model'
 
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +21,8 @@ OUTCOME, DECISION, SCORE = "_outcome", "_decision", "_score"
 
 def decide(spec: AuditSpec, model: AuditableModel, people: pd.DataFrame) -> pd.DataFrame:
     rule = spec.decision
+    if rule.label is not None:
+        _require_class(model, rule.label)
     score = _score(model, people, rule.label) if _needs_score(spec, model) else None
     if rule.bands is not None:
         policy = BandPolicy(high=rule.bands.get("high", 0.66), low=rule.bands.get("low", 0.25))
@@ -31,6 +35,7 @@ def decide(spec: AuditSpec, model: AuditableModel, people: pd.DataFrame) -> pd.D
         labels = _call(model, "predict", people)
         wanted = rule.label if rule.label is not None else _positive_label(model)
         decision = np.asarray(labels).astype(str) == wanted
+    _require_varying(spec, model, np.asarray(decision, dtype=bool), score)
     table = {
         OUTCOME: _outcome(spec, people),
         DECISION: decision.astype(np.int8),
@@ -55,6 +60,61 @@ def _outcome(spec: AuditSpec, people: pd.DataFrame) -> np.ndarray:
             fix="spell the value as it appears in the data",
         )
     return (text == spec.outcome_positive).to_numpy().astype(np.int8)
+
+
+def _require_class(model: AuditableModel, label: str) -> None:
+    """`decision.label` names one of the model's classes; a misspelling would select no one."""
+    classes = [str(c) for c in model.classes]
+    if label in classes:
+        return
+    close = difflib.get_close_matches(label, classes, n=1, cutoff=0.6)
+    suggestion = f"did you mean '{close[0]}'? " if close else ""
+    raise AuditInputError(
+        "spec key 'decision.label'",
+        expected=f"one of the classes of model '{model.identity.uri}': {', '.join(classes)}",
+        found=repr(label),
+        fix=f"{suggestion}write the class exactly as the model spells it, e.g. "
+        f"decision: {{label: {close[0] if close else classes[-1]}}}",
+    )
+
+
+def _require_varying(
+    spec: AuditSpec, model: AuditableModel, decision: np.ndarray, score: np.ndarray | None
+) -> None:
+    """Refuses a decision that is the same for every audited person.
+
+    Every rule metric is a rate of the decision, so a constant decision makes every selection
+    rate equal (all 0 or all 1) and the error rates degenerate: the gate would report "no
+    disparity" about a decision that treats everyone alike because it selects no one (or
+    everyone), which says nothing about the model. The cause is nearly always the spec (a
+    threshold beyond every score, a band no one reaches, the wrong label), so it is a spec
+    mistake (exit 2) with the figures needed to fix it, not an inconclusive verdict: an honest
+    tool says it cannot audit this decision rather than reporting nothing found.
+    """
+    if len(decision) == 0 or decision.min() != decision.max():
+        return
+    rule = spec.decision
+    value = int(decision[0])
+    key, how = "decision", "the model's own decision (its predicted label 1)"
+    if rule.threshold is not None:
+        key, how = "decision.threshold", f"score >= {rule.threshold:g}"
+    elif rule.bands is not None:
+        key, how = "decision.bands", f"bands {dict(rule.bands)}, examined {rule.examined}"
+    elif rule.label is not None:
+        key, how = "decision.label", f"predicted label '{rule.label}'"
+    elif model.kind == "decisions":
+        how = f"the decision column of '{model.identity.uri}'"
+    scores = (
+        "" if score is None else f"; the scores range from {score.min():.3g} to {score.max():.3g}"
+    )
+    raise AuditInputError(
+        f"spec key '{key}'",
+        expected="a decision that differs between people (some given it, some not)",
+        found=f"the decision {value} for all {len(decision):,} audited people ({how}{scores})",
+        fix="choose a threshold or bands inside the range of the scores, or the label or "
+        "decision column that holds the decision examined; a decision given to everyone or "
+        "no one cannot show a disparity",
+    )
 
 
 def _needs_score(spec: AuditSpec, model: AuditableModel) -> bool:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import pandas as pd
 
 from audit.models.importing import AuditableModel, ModelIdentity, PipelineModel, load_model
 from audit.models.mlflow_io import log_trained_model
+from audit.models.skops_io import skops_content_sha256
 from audit.models.training import (
     PROFILING_TARGET,
     TRACK_TARGET,
@@ -77,8 +77,10 @@ def _train(spec: AuditSpec, train: pd.DataFrame, tracking_uri: str | None) -> Au
         return _opened(load_model(uri, tracking_uri=tracking_uri))
     import skops.io
 
+    # The content, not the bytes: skops names arrays by memory address, so the bytes of one
+    # model differ from run to run and could not show that two audits saw the same model.
     blob = skops.io.dumps(trained.pipeline)
     identity = ModelIdentity(
-        kind="skops", uri="trained-in-process", sha256=hashlib.sha256(blob).hexdigest()
+        kind="skops", uri="trained-in-process", sha256=skops_content_sha256(blob)
     )
     return AuditedModel(PipelineModel(trained.pipeline, identity, trained.inputs), None, None)

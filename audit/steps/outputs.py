@@ -42,9 +42,14 @@ def result_files(
 
 def write_files(folder: Path, files: Mapping[str, str]) -> list[Path]:
     """Every file in place, or none: a good earlier report is never half replaced."""
-    targets = [folder / name for name in files]
+    return write_outputs({folder / name: content for name, content in files.items()})
+
+
+def write_outputs(outputs: Mapping[Path, str]) -> list[Path]:
+    """Files anywhere (the report folder and a `--junit` path), all replaced together or none."""
+    targets = list(outputs)
     with staged_files(targets) as temps:
-        for tmp, content in zip(temps, files.values(), strict=True):
+        for tmp, content in zip(temps, outputs.values(), strict=True):
             tmp.write_text(content, encoding="utf-8")
     return targets
 

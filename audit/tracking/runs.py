@@ -11,11 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +22,15 @@ from urllib.parse import urlparse
 
 from audit.errors import AuditInputError
 from audit.spec import DEFAULT_TRACKING_URI, TrackingSpec
-from audit.tracking.store import client_for, ensure_experiment, local_store_folder
+from audit.tracking.store import REACH_TIMEOUT_S as REACH_TIMEOUT_S  # importable from here too
+from audit.tracking.store import (
+    client_for,
+    ensure_experiment,
+    local_store_folder,
+    server_error,
+    unreachable,
+)
+from audit.tracking.store import redact as redact
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -33,7 +38,6 @@ if TYPE_CHECKING:
 BATCH_METRICS = 1000  # MLflow's limit per log_batch call
 BATCH_PARAMS = 100
 MAX_PARAM_LENGTH = 6000
-REACH_TIMEOUT_S = 5.0
 
 
 def resolve_tracking_uri(spec: TrackingSpec, override: str | None = None) -> str | None:
@@ -48,15 +52,14 @@ def resolve_tracking_uri(spec: TrackingSpec, override: str | None = None) -> str
     uri = override or spec.uri
     scheme = urlparse(uri).scheme
     if scheme in ("http", "https"):
-        problem = _unreachable(uri)
+        problem = unreachable(uri)
         if problem is None:
             return uri
         if spec.fallback_local:
             return DEFAULT_TRACKING_URI
-        raise AuditInputError(
-            f"MLflow tracking server '{redact(uri)}'",
-            expected="a running MLflow server answering at /health",
-            found=problem,
+        raise server_error(
+            uri,
+            problem,
             fix="start the server (mlflow server --host ... --port ...), correct tracking.uri, "
             "or set tracking.fallback_local: true to log to the local store instead",
         )
@@ -70,27 +73,6 @@ def resolve_tracking_uri(spec: TrackingSpec, override: str | None = None) -> str
         found=f"the scheme '{scheme}'",
         fix=f"use the default {DEFAULT_TRACKING_URI} or the address of an MLflow server",
     )
-
-
-def _unreachable(uri: str) -> str | None:
-    try:
-        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=REACH_TIMEOUT_S) as r:
-            return None if r.status == 200 else f"HTTP status {r.status}"
-    except urllib.error.HTTPError as err:
-        return f"HTTP status {err.code}"
-    except (urllib.error.URLError, OSError) as err:
-        reason = getattr(err, "reason", err)
-        if isinstance(reason, (TimeoutError, socket.timeout)):
-            return f"no answer within {REACH_TIMEOUT_S:g} s"
-        return f"no connection ({reason})"
-
-
-def redact(uri: str) -> str:
-    """The URI without a password, for messages and the manifest."""
-    parsed = urlparse(uri)
-    if parsed.password:
-        return uri.replace(f":{parsed.password}@", ":***@")
-    return uri
 
 
 @dataclass
@@ -136,6 +118,19 @@ def _param_text(value: Any) -> str:
     return text if len(text) <= MAX_PARAM_LENGTH else text[: MAX_PARAM_LENGTH - 3] + "..."
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM once the audit's MLflow run existed: which run, and whether it is FAILED.
+
+    An interruption before the run was created stays a plain KeyboardInterrupt, so that the
+    command says no run was recorded rather than that one was marked FAILED.
+    """
+
+    def __init__(self, run_id: str, *, marked_failed: bool) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+        self.marked_failed = marked_failed
+
+
 @contextlib.contextmanager
 def open_audit_run(
     uri: str, *, experiment: str, run_name: str, tags: Mapping[str, str]
@@ -164,10 +159,14 @@ def open_audit_run(
         reason = (
             "interrupted" if isinstance(err, KeyboardInterrupt) else str(err) or type(err).__name__
         )
+        marked = False
         with _signals_held(), contextlib.suppress(Exception):
             # The original error matters more than one from here.
             handle.set_tags({"audit.status": "failed", "audit.error": reason[:5000]})
             client.set_terminated(handle.run_id, status="FAILED")
+            marked = True
+        if isinstance(err, KeyboardInterrupt) and not isinstance(err, RunInterrupted):
+            raise RunInterrupted(handle.run_id, marked_failed=marked) from None
         raise
     # Everything is done: an interruption now has nothing left to stop, and is dropped.
     with _signals_held():

@@ -9,6 +9,10 @@ has no lock file) is read back rather than reported as an error.
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,10 +20,77 @@ from urllib.parse import urlparse
 
 from filelock import FileLock
 
+from audit.errors import AuditInputError
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 LOCK_TIMEOUT_S = 120
+REACH_TIMEOUT_S = 5.0
+# MLflow's own defaults (7 retries, exponential backoff, 120 s per request) make an unreachable
+# server cost minutes; these bound every request of a command to well under a minute. A value
+# the user set in the environment wins.
+HTTP_LIMITS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
+def bound_http_requests() -> None:
+    """Caps MLflow's HTTP retries and timeout for this process (read by MLflow per request)."""
+    for key, value in HTTP_LIMITS.items():
+        os.environ.setdefault(key, value)
+
+
+def unreachable(uri: str) -> str | None:
+    """Why the MLflow server at `uri` does not answer /health within a few seconds, or None."""
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=REACH_TIMEOUT_S) as r:
+            return None if r.status == 200 else f"HTTP status {r.status}"
+    except urllib.error.HTTPError as err:
+        return f"HTTP status {err.code}"
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        if isinstance(reason, (TimeoutError, socket.timeout)):
+            return f"no answer within {REACH_TIMEOUT_S:g} s"
+        return f"no connection ({reason})"
+
+
+def server_error(uri: str, problem: str, *, fix: str) -> AuditInputError:
+    return AuditInputError(
+        f"MLflow tracking server '{redact(uri)}'",
+        expected="a running MLflow server answering at /health",
+        found=problem,
+        fix=fix,
+    )
+
+
+def require_reachable(uri: str | None) -> None:
+    """Every command that talks to a server checks it answers first: seconds, not minutes.
+
+    The same probe `audit run` makes (`resolve_tracking_uri`); stores that are not servers
+    (SQLite, a database, a folder) are left to MLflow. HTTP requests after the probe are bounded
+    by `bound_http_requests`.
+    """
+    bound_http_requests()
+    if uri is None or urlparse(uri).scheme not in ("http", "https"):
+        return
+    problem = unreachable(uri)
+    if problem is not None:
+        raise server_error(
+            uri,
+            problem,
+            fix="start the server (mlflow server --host ... --port ...) or correct --tracking-uri",
+        )
+
+
+def redact(uri: str) -> str:
+    """The URI without a password, for messages and the manifest."""
+    parsed = urlparse(uri)
+    if parsed.password:
+        return uri.replace(f":{parsed.password}@", ":***@")
+    return uri
 
 
 def local_store_folder(uri: str) -> Path:
@@ -52,6 +123,7 @@ def client_for(uri: str) -> MlflowClient:
     """A client bound to `uri` for tracking and registry, with the store created if new."""
     from mlflow import MlflowClient
 
+    bound_http_requests()
     with store_lock(uri):
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         client.search_experiments(max_results=1)  # creates or migrates the store under the lock

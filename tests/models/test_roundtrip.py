@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io
 
 from audit.models.importing import AuditableModel, file_sha256, load_model
 from audit.models.mlflow_io import LoggedModel, log_trained_model
 from audit.models.onnx_io import convert_pipeline, save_onnx
-from audit.models.skops_io import save_skops
+from audit.models.skops_io import save_skops, skops_content_sha256
 from audit.models.training import (
     FeatureSet,
     TrainedModel,
@@ -60,7 +61,8 @@ def test_skops_and_onnx_give_the_trained_predictions(
         assert model.classes == trained.classes
         assert model.task == task
         assert model.expected_columns == trained.inputs
-    assert from_skops.identity.sha256 == file_sha256(skops_path)
+    assert from_skops.identity.file_sha256 == file_sha256(skops_path)
+    assert from_skops.identity.sha256 == skops_content_sha256(skops_path)
     assert (from_skops.kind, from_onnx.kind) == ("skops", "onnx")
 
 
@@ -130,7 +132,9 @@ def test_mlflow_registry_alias_gives_the_trained_predictions(
         np.testing.assert_array_equal(model.predict_proba(fresh), expected)
         assert model.kind == "mlflow"
         assert model.identity.run_id == result.run_id
-        assert model.identity.sha256 == _logged_model_sha256(uri, tracking_uri)
+        assert model.identity.file_sha256 == _logged_model_sha256(uri, tracking_uri)
+        # The content hash: the same for the trained model, however MLflow stored it.
+        assert model.identity.sha256 == skops_content_sha256(skops.io.dumps(trained.pipeline))
     by_alias = load_model("models:/track-reference@champion", tracking_uri=tracking_uri)
     assert (by_alias.identity.name, by_alias.identity.version) == ("track-reference", "1")
 

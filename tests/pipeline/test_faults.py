@@ -175,19 +175,19 @@ def test_spec_error_stops_before_any_tracking(
     assert not spec.report_dir.exists()
 
 
-def test_unwritable_report_folder_is_not_a_gate_failure(
+def test_unwritable_report_folder_is_found_before_the_audit(
     make_spec: Callable[..., Any],
     audit_cli: Callable[..., Any],
-    mlflow_runs: Callable[[str], list[Any]],
     tmp_path: Path,
 ) -> None:
     (tmp_path / "a-file").write_text("not a folder")
     spec = make_spec(report={"dir": str(tmp_path / "a-file" / "x")})
-    result = audit_cli(spec)
+    message = _input_error(audit_cli(spec))
 
-    run = _one_failed_run([r for r in mlflow_runs(spec.tracking_uri)])
-    assert "Not a directory" in run.data.tags["audit.error"]
-    _input_error(result)
+    # Named by the user's path, and found before any work: no store, no run, not exit 1.
+    assert f"report folder (report.dir) '{tmp_path / 'a-file' / 'x'}'" in message
+    assert f"'{tmp_path / 'a-file'}' is a file" in message
+    assert not (tmp_path / "mlruns").exists()
 
 
 # --- interruptions -----------------------------------------------------------------------------

@@ -94,7 +94,8 @@ def test_factor_bins_in_the_spec(files):
         ),
         (
             ("{column: age, bins: 4}", "education"),
-            "s.yaml:1: key '(top level)': expected each legitimate factor listed once;",
+            "s.yaml:7: key 'legitimate_factors': expected each legitimate factor listed once; "
+            "found 'education' twice.",
         ),
     ],
 )
@@ -170,6 +171,7 @@ def test_a_conditional_rule_needs_a_factor_other_than_its_attribute(files):
     with pytest.raises(AuditInputError) as err:
         parse_spec(text + rule + "attributes: [[housing]]}]}\n", source="s.yaml")
     assert str(err.value).startswith(
-        "s.yaml:1: key '(top level)': expected a legitimate factor other than 'housing' for the "
-        "conditional rule 'c' (a factor cannot stratify its own groups);"
+        "s.yaml:10: key 'policy.rules[0]': expected a legitimate factor other than 'housing' for "
+        "the conditional rule 'c' (a factor cannot stratify its own groups); found "
+        "legitimate_factors ['housing']."
     )

@@ -75,8 +75,8 @@ def test_defaults_and_derived_values() -> None:
         ),
         (
             ("intersections: 2", "intersections: 3"),
-            "s.yaml:1: key '(top level)': expected 'intersections' at most the number of "
-            "attributes (2), not 3;",
+            "s.yaml:10: key 'intersections': expected at most the number of attributes (2); "
+            "found 3.",
         ),
         (
             ("{id: sig,", "{id: ff,"),
