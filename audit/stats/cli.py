@@ -242,7 +242,7 @@ def print_summary(result: Assessment, console: Console) -> None:
     untested = sum(
         1
         for d in result.disparities
-        if d.kind == "difference" and d.p_value is not None and not d.reliable
+        if d.kind == "difference" and (d.p_value is not None or d.suppressed) and not d.reliable
     )
     if untested:
         console.print(

@@ -271,8 +271,8 @@ BAD_CONFIGS = [
     (
         {"sensitive_attributes": SIM_GROUPS, "n_bootstrap": 100},
         "evaluator_config key 'n_bootstrap': expected one of the keys sensitive_attributes, "
-        "reference, intersections, n_boot, seed, alpha, correction, min_group_size, threshold, "
-        "pos_label; found an unknown key.\n"
+        "reference, intersections, n_boot, seed, alpha, correction, min_group_size, "
+        "min_cell_size, max_levels, threshold, pos_label; found an unknown key.\n"
         "Hint: did you mean 'n_boot'? remove 'n_bootstrap' or correct its spelling",
     ),
     (
@@ -336,7 +336,10 @@ def test_only_aggregates_are_logged(
     labels_run: Evaluated, people: pd.DataFrame, tmp_path: Path
 ) -> None:
     texts = logged_text(labels_run.run_id, tmp_path)
-    assert [k for k in texts if k.startswith("fairness")] == ["fairness/assessment.json"]
+    assert [k for k in texts if k.startswith("fairness")] == [
+        "fairness/assessment.json",
+        "fairness/metric_keys.json",
+    ]
     everything = "\n".join(texts.values())
     # No person identifier reaches the run.
     ids = people["person_id"].astype(str)
