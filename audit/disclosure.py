@@ -483,7 +483,8 @@ class _Publication:
         out = w
         if self._size_hidden(cell):
             out = replace(out, n_rows=None, denominator_rows=None)
-        if self._size_hidden(ref_cell):
+        small_ref = w.reference_n_rows is not None and w.reference_n_rows < self.k
+        if small_ref or self._size_hidden(ref_cell):  # an empty reference cell too
             out = replace(out, reference_n_rows=None)
         if (cell, w.metric) in self.ws_hidden:
             return replace(

@@ -104,10 +104,16 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> Audit:
             }
         },
         "outcome": "y",
-        "attributes": [{"column": "housing", "reference": "stable"}, "age", "region"],
+        # The age reference has 5 people: its comparisons must go too, and the notes that say
+        # why it is not used for the intersections must not give its size.
+        "attributes": [
+            {"column": "housing", "reference": "stable"},
+            {"column": "age", "reference": "a/b"},
+            "region",
+        ],
         "intersections": 2,
         "legitimate_factors": [FACTOR],
-        "statistics": {"n_boot": 60, "seed": 2, "min_group_size": 5},
+        "statistics": {"n_boot": 60, "seed": 2, "min_group_size": 6},
         "policy": {
             "rules": [
                 {"id": "parity", "metric": "selection_rate", "kind": "difference", "max_abs": 0.3},
@@ -248,6 +254,10 @@ def test_no_published_figure_describes_fewer_than_the_minimum(audit: Audit) -> N
     assert {("solo1",), ("quad4",), ("octo8",), ("a/b",)} <= marked
     assert any(m.suppressed for m in published.metrics)
     assert any(b.suppressed for b in published.reliability)
+    texts = [*published.notes, *(r.reason or "" for r in published.references)]
+    counts = [int(n) for t in texts for n in re.findall(r"has (\d+) people", t)]
+    assert all(n >= MINIMUM for n in counts), texts
+    assert any("fewer than 10 people" in t for t in texts)
 
 
 def test_no_size_can_be_recovered_by_subtraction(audit: Audit) -> None:
@@ -316,14 +326,18 @@ def test_the_report_files_name_no_suppressed_group(audit: Audit) -> None:
             if g.value is not None or g.ci_low is not None:
                 assert truth.metric_people(g.metric, g.attributes, g.levels) >= MINIMUM
                 assert truth.metric_people(g.metric, g.attributes, g.reference_levels) >= MINIMUM
+        for f in rule.findings:  # only a finding that decides may name a suppressed group
+            if not f.decides:
+                assert truth.metric_people(f.metric, f.attributes, f.levels) >= MINIMUM, f
     # A SMALL_GROUP finding about a tiny group would say its gap lies beyond the bound: none is
-    # published. With min_group_size 5 the groups of 5 and 8 people count for the gate, and a
+    # published. With min_group_size 6 the group of 8 people counts for the gate, and a
     # finding that decides names its group with the figures withheld.
     for name in ("summary.md", "junit.xml"):
         text = (audit.report / name).read_text("utf-8")
         for line in text.splitlines():
             if re.search(r"solo1|quad4|octo8|a/b", line):
-                assert "figures are not published" in line, (name, line)
+                said = ("figures are not published", f"fewer than {MINIMUM} people")
+                assert any(words in line for words in said), (name, line)
         assert "z" * 100 not in text  # the 5,000-character label is bounded for display
         assert "|<b>" not in text  # escaped: no table cell boundary, no tag
     summary = (audit.report / "summary.md").read_text("utf-8")
