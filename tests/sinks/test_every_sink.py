@@ -161,7 +161,9 @@ class Truth:
         column, value = {"y1": ("y", 1), "y0": ("y", 0), "d1": ("d", 1), "d0": ("d", 0)}[cells]
         return int((rows[column] == value).sum())
 
-    def metric_people(self, metric: str, attributes: tuple[str, ...], levels: tuple[str, ...]) -> int:
+    def metric_people(
+        self, metric: str, attributes: tuple[str, ...], levels: tuple[str, ...]
+    ) -> int:
         """The fewest people behind the metric (or a named disparity's components) of a group."""
         rows = self.rows(attributes, levels)
         names = COMPONENTS.get(metric, (metric,))
@@ -189,7 +191,10 @@ def described(truth: Truth, a: Assessment) -> Iterable[tuple[str, int]]:
             yield f"overall {m.metric}", truth.metric_people(m.metric, (), ())
     for d in a.disparities:
         if any(x is not None for x in (d.value, d.ci_low, d.p_value, d.detectable)):
-            yield f"{d.metric} {d.kind} {d.levels}", truth.metric_people(d.metric, d.attributes, d.levels)
+            yield (
+                f"{d.metric} {d.kind} {d.levels}",
+                truth.metric_people(d.metric, d.attributes, d.levels),
+            )
             yield f"{d.metric} ref", truth.metric_people(d.metric, d.attributes, d.reference_levels)
     for c in a.conditional:
         if any(x is not None for x in (c.value, c.unconditional, c.coverage)):
@@ -203,14 +208,20 @@ def described(truth: Truth, a: Assessment) -> Iterable[tuple[str, int]]:
         if w.reference_n_rows is not None:
             yield f"stratum ref {w.factor_level}", len(ref)
         if w.value is not None or w.denominator_rows is not None:
-            yield f"stratum {w.metric} {w.levels}", min(len(cell), truth.denominator(cell, w.metric))
+            yield (
+                f"stratum {w.metric} {w.levels}",
+                min(len(cell), truth.denominator(cell, w.metric)),
+            )
         if w.difference is not None:
             yield f"stratum ref {w.metric}", min(len(ref), truth.denominator(ref, w.metric))
     for s in a.summaries:
         if s.value is not None or (s.detail is not None and "suppressed" not in s.detail):
             for g in (g for g in a.groups if g.attributes == s.attributes):
                 for metric in SUMMARY_METRICS[s.measure]:
-                    yield f"summary {s.measure}", truth.metric_people(metric, g.attributes, g.levels)
+                    yield (
+                        f"summary {s.measure}",
+                        truth.metric_people(metric, g.attributes, g.levels),
+                    )
     for w in a.worst_groups:
         if w.difference is not None:
             yield f"worst {w.levels}", truth.metric_people(w.metric, w.attributes, w.levels)
@@ -218,8 +229,14 @@ def described(truth: Truth, a: Assessment) -> Iterable[tuple[str, int]]:
             yield "worst ref", truth.metric_people(w.metric, w.attributes, ref)
     for x in a.cross_auc:
         if x.value is not None:
-            yield f"xauc {x.positive_levels}", truth.metric_people("tpr", x.attributes, x.positive_levels)
-            yield f"xauc {x.negative_levels}", truth.metric_people("fpr", x.attributes, x.negative_levels)
+            yield (
+                f"xauc {x.positive_levels}",
+                truth.metric_people("tpr", x.attributes, x.positive_levels),
+            )
+            yield (
+                f"xauc {x.negative_levels}",
+                truth.metric_people("fpr", x.attributes, x.negative_levels),
+            )
     for b in a.reliability:
         if any(v is not None for v in (b.weight, b.mean_score, b.observed_rate, b.n_rows)):
             count = truth.in_bin(b.attributes, b.levels, b.bin_low, b.bin_high)
@@ -277,9 +294,7 @@ def test_no_size_can_be_recovered_by_subtraction(audit: Audit) -> None:
         for keep in (0, 1):
             parent = sizes[((attributes[keep],), (levels[keep],))]
             row = [
-                n
-                for (a, lv), n in sizes.items()
-                if a == attributes and lv[keep] == levels[keep]
+                n for (a, lv), n in sizes.items() if a == attributes and lv[keep] == levels[keep]
             ]
             assert [*row, parent].count(None) != 1, (attributes, levels, keep)
 

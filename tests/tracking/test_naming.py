@@ -120,9 +120,7 @@ def hostile_assessment():
             "d": rng.integers(0, 2, n),
         }
     )
-    result = assess(
-        frame, y_true="y", y_pred="d", groups=["..", "x/y"], intersections=2, n_boot=20
-    )
+    result = assess(frame, y_true="y", y_pred="d", groups=["..", "x/y"], intersections=2, n_boot=20)
     return suppress(result)
 
 
@@ -145,11 +143,15 @@ def test_logged_keys_decode_back_to_their_records_in_a_real_store(
     mapping = json.loads(Path(local).read_text(encoding="utf-8"))["keys"]
     assert set(mapping) == set(stored)
     tables = {
-        "metrics": {(m.metric, None, m.attributes, m.levels): m for m in hostile_assessment.metrics},
+        "metrics": {
+            (m.metric, None, m.attributes, m.levels): m for m in hostile_assessment.metrics
+        },
         "disparities": {
             (d.metric, d.kind, d.attributes, d.levels): d for d in hostile_assessment.disparities
         },
-        "summaries": {(s.measure, None, s.attributes, None): s for s in hostile_assessment.summaries},
+        "summaries": {
+            (s.measure, None, s.attributes, None): s for s in hostile_assessment.summaries
+        },
     }
     for key, value in stored.items():
         entry = mapping[key]
