@@ -6,6 +6,7 @@ small hand-made tables, and check that the gate's decisions never change.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 
@@ -138,7 +139,7 @@ def test_reliability_bins_merge_until_each_holds_the_minimum() -> None:
         assert len(after) < len(before)
         assert all(b.n_rows is not None and b.n_rows >= MINIMUM for b in after)
         assert after[0].bin_low == 0.0 and after[-1].bin_high == 1.0
-        assert all(a.bin_high == b.bin_low for a, b in zip(after, after[1:], strict=False))
+        assert all(a.bin_high == b.bin_low for a, b in itertools.pairwise(after))
         assert sum(b.n_rows or 0 for b in after) == sum(b.n_rows or 0 for b in before)
         # The merged mean score is the mean over its people, as the rows give it.
         rows = data[data["g"] == level]
