@@ -25,8 +25,10 @@ DEFAULT_SCORE_BINS = 1000
 # The count tables and bootstrap replicates of one assessment may take this much memory; a
 # larger audit is refused up front with what to change, rather than failing on a MemoryError.
 MAX_TABLE_BYTES = 4 << 30
-# What `assess` keeps per group and replicate: the resampled cells (4), each metric's replicate
-# and its copy in the stacked table (2 × 14 metrics), and the coarse score histogram (2 × 50).
+# What `assess` holds per group and replicate at its peak: the resampled cells (4), each of the
+# 14 metrics' replicates with its copy in the stacked table and a temporary (3 × 14), and, with a
+# score, the coarse histogram (2 × 50 bins) with the AUC's and calibration's temporaries (4 × 50).
+# Measured against tracemalloc's peak in tests/stats/test_cardinality.py.
 _REPLICATE_METRICS = 14
 _COARSE_SCORE_BINS = 50
 
@@ -57,7 +59,8 @@ def estimate_table_bytes(
         for r in range(1, len(shape) + 1)
         for combo in itertools.combinations(range(len(shape)), r)
     )
-    replicates = n_boot * (cells * (4 + coarse) + groups * (4 + 2 * _REPLICATE_METRICS + coarse))
+    per_group = 4 + 3 * _REPLICATE_METRICS + 3 * coarse
+    replicates = n_boot * (cells * (4 + coarse) + groups * per_group)
     return 8 * (cells * per_cell + replicates)
 
 
