@@ -229,6 +229,9 @@ class _Publication:
         self.size = {(g.attributes, g.levels): g.n_rows for g in a.groups}
         self.small = {key for key, n in self.size.items() if n is not None and n < self.k}
         self.reference = {g.attributes: g.levels for g in a.groups if g.is_reference}
+        self.by_attributes: dict[tuple[str, ...], list[Key]] = defaultdict(list)
+        for key in self.size:
+            self.by_attributes[key[0]].append(key)
         self.metric_hidden: set[MetricKey] = {
             (m.metric, m.attributes, m.levels)
             for m in a.metrics
@@ -278,11 +281,8 @@ class _Publication:
             sizes[key] = n if n is not None else 0
             if key in self.small:
                 hidden.add(key)
-        by_attributes: dict[tuple[str, ...], list[Key]] = defaultdict(list)
-        for key in self.size:
-            by_attributes[key[0]].append(key)
         sums: list[tuple[Hashable, list[Hashable]]] = []
-        for attributes, keys in by_attributes.items():
+        for attributes, keys in self.by_attributes.items():
             if len(attributes) == 1:
                 sums.append((_TOTAL, list(keys)))
                 continue
@@ -397,7 +397,7 @@ class _Publication:
 
     def _summary(self, s: Summary) -> Summary:
         names = SUMMARY_METRICS.get(s.measure)
-        groups = [key for key in self.size if key[0] == s.attributes]
+        groups = self.by_attributes.get(s.attributes, [])
         if names is None:  # a measure this module does not know: any suppressed metric counts
             hit = any(a == s.attributes for _, a, _ in self.metric_hidden)
         else:

@@ -39,8 +39,8 @@ import json
 import math
 import string
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
-from typing import Literal
+from functools import lru_cache
+from typing import Literal, NamedTuple
 
 from audit.stats.result import Assessment, ConditionalDisparity, Disparity, MetricValue, Summary
 
@@ -60,9 +60,10 @@ _PATH_HASH = 16
 _SMALLEST_BUDGET = 2 + _COMPONENT_HASH
 
 
-@dataclass(frozen=True)
-class MetricKey:
-    """What one logged metric is: the record it comes from and which of its figures."""
+class MetricKey(NamedTuple):
+    """What one logged metric is: the record it comes from and which of its figures.
+
+    A named tuple rather than a dataclass: an audit makes hundreds of thousands of them."""
 
     table: Table
     metric: str
@@ -112,6 +113,7 @@ def _tokens(encoded: str) -> Iterator[str]:
             i += 1
 
 
+@lru_cache(maxsize=65536)  # labels repeat in every figure of their group
 def encode_name(text: str, *, attribute: bool = False, budget: int = COMPONENT_CHARS) -> str:
     """One attribute name (`attribute=True`) or level, at most `budget` characters.
 
@@ -144,6 +146,7 @@ def group_path(
     )
 
 
+@lru_cache(maxsize=65536)
 def _path(attributes: tuple[str, ...], levels: tuple[str, ...] | None, budget: int) -> str:
     if levels is None:  # a summary: attributes only
         return "/".join(encode_name(a, attribute=True, budget=budget) for a in attributes)
@@ -199,61 +202,78 @@ def decode_key(key: str) -> tuple[str, tuple[tuple[str | None, str | None], ...]
     return stem, tuple(segments)
 
 
+_Row = tuple[Table, str, Estimate, str | None, tuple[str, ...] | None]
+
+
+def _records(assessment: Assessment) -> Iterator[_Row]:
+    """(table, key stem, record, kind, levels) of every record that is logged."""
+    for m in assessment.metrics:
+        yield "metrics", m.metric, m, None, m.levels
+    for d in assessment.disparities:
+        yield "disparities", f"{d.metric}.{d.kind}", d, d.kind, d.levels
+    for c in assessment.conditional:
+        yield (
+            "conditional",
+            f"{c.metric}.conditional_difference",
+            c,
+            "conditional_difference",
+            c.levels,
+        )
+    for s in assessment.summaries:
+        yield "summaries", s.measure, s, None, None
+
+
+def _figures(record: Estimate) -> list[tuple[Field, str, float | None]]:
+    """(field, key suffix, value) of the figures of one record."""
+    out: list[tuple[Field, str, float | None]] = [
+        ("value", "", record.value),
+        ("ci_low", ".ci_low", record.ci_low),
+        ("ci_high", ".ci_high", record.ci_high),
+    ]
+    if isinstance(record, Disparity):
+        out.append(("p_adjusted", ".p_adjusted", record.p_adjusted))
+    return out
+
+
 def metric_entries(assessment: Assessment) -> Iterator[tuple[str, float, MetricKey]]:
     """Every defined figure with its interval bounds: (key, value, what it is).
 
     Undefined values (empty denominators, suppressed cells) are left out rather than logged as
     NaN: MLflow would chart a NaN as a gap anyway, and the JSON result keeps the reason.
     """
-
-    def estimate(
-        table: Table, stem: str, record: Estimate, kind: str | None, levels: tuple[str, ...] | None
-    ) -> Iterator[tuple[str, float, MetricKey]]:
+    for table, stem, record, kind, levels in _records(assessment):
         metric = record.measure if isinstance(record, Summary) else record.metric
-        figures: list[tuple[Field, str, float | None]] = [
-            ("value", stem, record.value),
-            ("ci_low", f"{stem}.ci_low", record.ci_low),
-            ("ci_high", f"{stem}.ci_high", record.ci_high),
-        ]
-        if isinstance(record, Disparity):
-            figures.append(("p_adjusted", f"{stem}.p_adjusted", record.p_adjusted))
-        for field, name, value in figures:
+        for field, suffix, value in _figures(record):
             if value is not None and math.isfinite(value):
                 what = MetricKey(table, metric, kind, field, record.attributes, levels)
-                yield metric_key(name, record.attributes, levels), float(value), what
-
-    for m in assessment.metrics:
-        yield from estimate("metrics", m.metric, m, None, m.levels)
-    for d in assessment.disparities:
-        yield from estimate("disparities", f"{d.metric}.{d.kind}", d, d.kind, d.levels)
-    for c in assessment.conditional:
-        kind = "conditional_difference"
-        yield from estimate("conditional", f"{c.metric}.{kind}", c, kind, c.levels)
-    for s in assessment.summaries:
-        yield from estimate("summaries", s.measure, s, None, None)
-
-
-def _keyed(assessment: Assessment) -> dict[str, tuple[float, MetricKey]]:
-    out: dict[str, tuple[float, MetricKey]] = {}
-    for key, value, what in metric_entries(assessment):
-        if key in out and out[key][1] != what:
-            raise RuntimeError(  # a hash collision: never expected, never silent
-                f"two figures share the MLflow key {key!r}: {out[key][1]} and {what}"
-            )
-        out[key] = (value, what)
-    return out
+                yield metric_key(stem + suffix, record.attributes, levels), float(value), what
 
 
 def flatten_metrics(assessment: Assessment) -> dict[str, float]:
-    """Every defined figure with its interval bounds, keyed by its stable name."""
-    return {key: value for key, (value, _) in _keyed(assessment).items()}
+    """Every defined figure with its interval bounds, keyed by its stable name.
+
+    Each record and figure is logged once, so a key seen twice can only be two figures that
+    share it (a hash collision of shortened names): refused, never silently overwritten.
+    """
+    out: dict[str, float] = {}
+    for _, stem, record, _, levels in _records(assessment):
+        for _, suffix, value in _figures(record):
+            if value is None or not math.isfinite(value):
+                continue
+            key = metric_key(stem + suffix, record.attributes, levels)
+            if key in out:
+                raise RuntimeError(f"two figures share the MLflow key {key!r}")
+            out[key] = float(value)
+    return out
 
 
 def metric_key_document(assessment: Assessment) -> str:
     """`metric_keys.json`: every logged key with the record and figure it holds."""
     keys = {}
-    for key, (_, what) in _keyed(assessment).items():
-        entry = asdict(what)
+    for key, _, what in metric_entries(assessment):
+        if key in keys:
+            raise RuntimeError(f"two figures share the MLflow key {key!r}")
+        entry: dict[str, object] = what._asdict()
         entry["attributes"] = list(what.attributes)
         entry["levels"] = None if what.levels is None else list(what.levels)
         keys[key] = entry
