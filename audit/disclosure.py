@@ -47,7 +47,11 @@ What this does not do, deliberately or for now:
   can be approximated from the interval width; the primary cells publish no figure at all;
 - sums over several relations at once (a two-way table solved as a linear system) are not
   checked, only sums with a single withheld term;
-- a summary is suppressed rather than recomputed over the published groups.
+- a summary is suppressed rather than recomputed over the published groups;
+- with `min_group_size` below `min_cell_size` a group too small to publish can still decide a
+  rule: the verdict then names it, with its code and without its figures, since a release
+  blocked for an unnamed reason could not be acted on (the default sizes, 30 and 10, never
+  meet this case).
 """
 
 from __future__ import annotations
