@@ -396,7 +396,11 @@ def _one_sided(excess: float, half_width: float, z: float) -> float:
 def _large_groups(assessment: Assessment) -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
     """Groups large enough to count: a rule that cannot compare one of them cannot pass."""
     size = assessment.settings.min_group_size
-    return {(g.attributes, g.levels) for g in assessment.groups if g.n_rows >= size}
+    return {
+        (g.attributes, g.levels)
+        for g in assessment.groups
+        if g.n_rows is not None and g.n_rows >= size
+    }
 
 
 def _significance_reads(rule: SignificanceRule, assessment: Assessment) -> list[_Read]:

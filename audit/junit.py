@@ -6,6 +6,9 @@ a `<failure>` of its own type when the policy blocks a release on it (`on_inconc
 and `<skipped>` when it lets the release through: never a plain pass. Findings that do not decide
 (small groups, uncertain groups) are listed in `<system-out>` so they are not lost, with the
 smallest gap the audit could detect.
+
+ElementTree escapes markup, but not the characters XML 1.0 forbids (most control characters,
+which may come with group labels): every text and attribute goes through `xml_text`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from audit.gate import RuleOutcome, Verdict
+from audit.labels import xml_text
 
 FAILURE_TYPES = {
     "fail": "FairnessRuleFailed",
@@ -31,7 +35,7 @@ def junit_xml(verdict: Verdict, *, suite: str, seconds: float = 0.0) -> str:
     ts = ET.SubElement(
         root,
         "testsuite",
-        name=suite,
+        name=xml_text(suite),
         tests=str(len(verdict.rules)),
         failures=str(failures),
         errors="0",
@@ -39,17 +43,20 @@ def junit_xml(verdict: Verdict, *, suite: str, seconds: float = 0.0) -> str:
         time=f"{seconds:.3f}",
     )
     for rule in verdict.rules:
-        case = ET.SubElement(ts, "testcase", classname=suite, name=rule.rule_id, time="0")
-        lines = _lines(rule)
+        case = ET.SubElement(
+            ts, "testcase", classname=xml_text(suite), name=xml_text(rule.rule_id), time="0"
+        )
+        text = xml_text("\n".join(_lines(rule)))
         if rule.status in blocking:
             failure = ET.SubElement(
-                case, "failure", message=_message(rule), type=FAILURE_TYPES[rule.status]
+                case, "failure", message=xml_text(_message(rule)), type=FAILURE_TYPES[rule.status]
             )
-            failure.text = "\n".join(lines)
+            failure.text = text
         elif rule.status != "pass":
-            ET.SubElement(case, "skipped", message=_message(rule) + " (on_inconclusive: pass)")
+            message = xml_text(_message(rule) + " (on_inconclusive: pass)")
+            ET.SubElement(case, "skipped", message=message)
         if rule.status not in blocking:
-            ET.SubElement(case, "system-out").text = "\n".join(lines)
+            ET.SubElement(case, "system-out").text = text
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 

@@ -6,6 +6,10 @@ The MLflow run is opened before the first step, so an audit that fails anywhere 
 model that cannot predict, an interruption) is recorded as FAILED with its reason. Result files
 are written only once everything succeeded, all together, and the MLflow registry is touched
 last: a failed audit never tags or promotes a model.
+
+The gate decides on the assessment at full precision; everything that leaves the process (files,
+MLflow, the terminal) is made from its published form, in which no figure describes fewer than
+`statistics.min_cell_size` people (`audit.disclosure`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from rich.console import Console
 
+from audit.disclosure import publish_verdict, suppress
 from audit.files import require_writable
 from audit.gate import Verdict, evaluate_policy
 from audit.manifest import build_manifest
@@ -33,7 +38,7 @@ from audit.steps.model import obtain_model
 from audit.steps.outputs import result_files, write_files, write_outputs
 from audit.steps.statistics import assess_decisions
 from audit.tracking import registry
-from audit.tracking.naming import flatten_metrics
+from audit.tracking.naming import KEY_FILE, flatten_metrics, metric_key_document
 from audit.tracking.runs import (
     AuditRun,
     flatten_params,
@@ -56,6 +61,9 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class AuditOutcome:
+    """What an audit produced. `assessment` and `verdict` are the published forms, as written
+    and logged; `full_assessment` and `full_verdict` the in-memory ones the gate decided on."""
+
     assessment: Assessment
     verdict: Verdict
     report_dir: Path
@@ -64,6 +72,8 @@ class AuditOutcome:
     tracking_uri: str | None
     promoted: bool | None
     timings: dict[str, float] = field(default_factory=dict)
+    full_assessment: Assessment | None = None
+    full_verdict: Verdict | None = None
 
 
 def run_audit(
@@ -113,6 +123,9 @@ def run_audit(
             baseline,
             paired,
         )
+        # Everything from here on leaves the process: made from the published forms only.
+        published = suppress(assessment)
+        shown = publish_verdict(verdict, published)
         manifest = build_manifest(
             spec=spec.model_dump(mode="json", by_alias=True),
             spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(),
@@ -122,8 +135,8 @@ def run_audit(
             tracking={"uri": redact(uri) if uri else None, "run_id": run.run_id if run else None},
         )
         files = result_files(
-            assessment=assessment,
-            verdict=verdict,
+            assessment=published,
+            verdict=shown,
             manifest=manifest,
             spec_text=spec_text,
             suite=spec.name,
@@ -132,30 +145,32 @@ def run_audit(
         )
         if run is not None:
             with steps("logging to MLflow"):
-                _log(run, spec, model.identity.as_dict(), assessment, files)
+                _log(run, spec, model.identity.as_dict(), published, files)
         outputs = {report_dir / name: content for name, content in files.items()}
         if options.junit is not None:
             outputs[options.junit] = files["junit.xml"]
         written = write_outputs(outputs)  # the report and --junit together, or none of them
         if run is not None:
-            _tag_verdict(run, verdict)
+            _tag_verdict(run, shown)
         promoted = None
         target = registry.audited_version(
             audited_model.registry_name, audited_model.registry_version
         )
         if run is not None and target is not None:
-            registry.tag_version(run.client, target, verdict, run.run_id, spec.name)
+            registry.tag_version(run.client, target, shown, run.run_id, spec.name)
             if options.promote:
                 promoted = registry.promote(run.client, target, options.promote, verdict)
     return AuditOutcome(
-        assessment=assessment,
-        verdict=verdict,
+        assessment=published,
+        verdict=shown,
         report_dir=report_dir,
         files=written,
         run_id=run.run_id if run else None,
         tracking_uri=uri,
         promoted=promoted,
         timings=steps.timings,
+        full_assessment=assessment,
+        full_verdict=verdict,
     )
 
 
@@ -203,7 +218,8 @@ def _log(
     run.log_params(params)
     run.log_metrics(flatten_metrics(assessment))
     with tempfile.TemporaryDirectory() as tmp:
-        write_files(Path(tmp), files)
+        # The key of every metric with the record it holds, so that encoded keys can be read.
+        write_files(Path(tmp), {**files, KEY_FILE: metric_key_document(assessment)})
         run.log_artifacts(Path(tmp))
 
 

@@ -236,6 +236,22 @@ class StatisticsSpec(_Strict):
         ),
     ] = 10
     reference_rule: Literal["largest", "most_advantaged"] = "largest"
+    min_cell_size: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="no published figure (files, MLflow, terminal) describes fewer people "
+            "than this: smaller cells are suppressed, calibration bins merged",
+        ),
+    ] = 10
+    max_levels: Annotated[
+        int,
+        Field(
+            ge=2,
+            description="most groups one attribute may have; a column with more is refused "
+            "(bin it or merge rare values)",
+        ),
+    ] = 50
 
 
 # --- policy -----------------------------------------------------------------------------------

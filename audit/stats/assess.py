@@ -27,8 +27,8 @@ from audit.metrics.conditional import (
 )
 from audit.metrics.disparities import ReferenceRule, choose_reference
 from audit.stats.bootstrap import BootstrapKind, bootstrap_interval, resample
-from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, count_groups
-from audit.stats.encoding import EncodedInput, encode_table
+from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, check_table_size, count_groups
+from audit.stats.encoding import EncodedInput, check_cardinality, encode_table
 from audit.stats.exact_auc import exact_auc as auc_from_rows
 from audit.stats.factors import factor_axes, marginal_in_order, prepare_factors
 from audit.stats.grouping import Grouping, groupings, slice_grouping, stack
@@ -74,6 +74,8 @@ def assess(
     score_bins: int = DEFAULT_SCORE_BINS,
     legitimate_factors: Sequence[str] = (),
     factor_bins: Mapping[str, int] | None = None,
+    min_cell_size: int = 10,
+    max_levels: int = 50,
 ) -> Assessment:
     """Group metrics, disparities, intervals and corrected tests for a table of decisions.
 
@@ -99,6 +101,11 @@ def assess(
     other attributes' comparisons, and its own groups are compared within the other factors.
     Numeric factors are cut at quantiles: into `factor_bins[name]` bins, or into
     `factors.DEFAULT_BINS` when they have more than `factors.MAX_EXACT_LEVELS` distinct values.
+
+    A group column with more than `max_levels` distinct values is refused before anything is
+    counted, and so is a count table (with its bootstrap replicates) too large for memory.
+    The result keeps every figure at full precision; `min_cell_size` is recorded for
+    `audit.disclosure.suppress`, which makes the published form of it.
 
     >>> df = pd.DataFrame({"y": [1, 0, 1, 0] * 25, "d": [1, 0, 0, 0] * 25,
     ...                    "homeless": ["no", "no", "yes", "yes"] * 25})
@@ -127,6 +134,8 @@ def assess(
         score_bins=score_bins,
         legitimate_factors=tuple(legitimate_factors),
         factor_bins=dict(factor_bins or {}),
+        min_cell_size=min_cell_size,
+        max_levels=max_levels,
     )
     factors = settings.legitimate_factors
     _check_factor_names(data, settings.groups, factors)
@@ -143,8 +152,10 @@ def assess(
         pos_label=pos_label,
     )
     k = len(groups)
+    check_cardinality(encoded.attributes[:k], settings.max_levels)
     _check_factor_levels(encoded, k)
     audited = replace(encoded, attributes=encoded.attributes[:k])
+    check_table_size(audited, n_boot=settings.n_boot, score_bins=score_bins)
     counts = count_groups(audited, score_bins=score_bins)
     keeps = [(), *groupings(counts, settings.intersections)]  # () is the whole population
     result = assess_counts(counts, settings, auc_from_rows(audited, counts, keeps))
@@ -197,6 +208,8 @@ def make_settings(**values: object) -> Settings:
         ),
         (settings.test_margin >= 0, "test_margin", "a margin >= 0", settings.test_margin),
         (settings.score_bins >= 10, "score_bins", "at least 10 bins", settings.score_bins),
+        (settings.min_cell_size >= 1, "min_cell_size", "at least 1", settings.min_cell_size),
+        (settings.max_levels >= 2, "max_levels", "at least 2", settings.max_levels),
     ]
     for ok, name, expected, found in checks:
         if not ok:

@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from audit.disclosure import suppress
 from audit.errors import AuditInputError
 from audit.files import require_writable
+from audit.labels import rich_text
 from audit.stats.assess import assess as run_assessment
 from audit.stats.result import Assessment
 from audit.tables import read_table
@@ -120,6 +121,20 @@ def assess(
             "before it is reliable; unreliable disparities are not tested for significance.",
         ),
     ] = 10,
+    min_cell_size: Annotated[
+        int,
+        typer.Option(
+            "--min-cell-size",
+            help="No figure shown or written describes fewer people than this: smaller groups, "
+            "denominators and calibration bins are suppressed or merged.",
+        ),
+    ] = 10,
+    max_levels: Annotated[
+        int,
+        typer.Option(
+            "--max-levels", help="Most groups one attribute may have (bin or merge beyond it)."
+        ),
+    ] = 50,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the full result as JSON here.")
     ] = None,
@@ -149,7 +164,10 @@ def assess(
         legitimate_factors=factor or [],
         factor_bins=_parse_factor_bins(factor_bins or []),
         min_denominator=min_denominator,
+        min_cell_size=min_cell_size,
+        max_levels=max_levels,
     )
+    result = suppress(result)  # what is shown and written never describes fewer people
     if json_out is not None:
         result.to_json(json_out)
     out = console()
@@ -182,13 +200,13 @@ def print_summary(result: Assessment, console: Console) -> None:
     """Per attribute: each group's headline rates with intervals; then the significant findings."""
     s = result.settings
     console.print(
-        f"[bold]{result.n_rows:,} rows[/], groups by {', '.join(s.groups)}; "
+        f"[bold]{result.n_rows:,} rows[/], groups by {', '.join(map(rich_text, s.groups))}; "
         f"{round((1 - s.alpha) * 100)}% intervals, {s.n_boot} bootstrap replicates, "
         f"{s.correction} correction"
     )
     metrics = {(m.attributes, m.levels, m.metric): m for m in result.metrics}
     for attrs in dict.fromkeys(g.attributes for g in result.groups if len(g.attributes) == 1):
-        table = Table(title=" × ".join(attrs), title_justify="left")
+        table = Table(title=" × ".join(map(rich_text, attrs)), title_justify="left")
         table.add_column("group")
         table.add_column("n", justify="right")
         for name in HEADLINE_METRICS:
@@ -201,19 +219,26 @@ def print_summary(result: Assessment, console: Console) -> None:
             if d.attributes == attrs and d.metric == "selection_rate" and d.kind == "difference"
         }
         for g in (g for g in result.groups if g.attributes == attrs):
-            label = g.label + (" (reference)" if g.is_reference else "")
+            label = _label(g.levels) + (" (reference)" if g.is_reference else "")
             label += "" if g.reliable else " (small)"
             cells = []
             for name in HEADLINE_METRICS:
                 m = metrics[(attrs, g.levels, name)]
-                cells.append(_fmt(m.value, m.ci_low, m.ci_high))
+                cells.append("suppressed" if m.suppressed else _fmt(m.value, m.ci_low, m.ci_high))
             gap = detectable.get(g.levels)
-            table.add_row(label, f"{g.n_rows:,}", *cells, "" if gap is None else f"±{gap:.3f}")
+            size = _size(g.n_rows, g.suppressed, s.min_cell_size)
+            table.add_row(label, size, *cells, "" if gap is None else f"±{gap:.3f}")
         console.print(table)
     console.print(
         f"detectable gap: the smallest selection-rate difference from the reference group that "
         f"a test at {s.alpha} finds with {round(s.power * 100)}% power, at the group's size."
     )
+    hidden = sum(m.suppressed for m in result.metrics)
+    if hidden:
+        console.print(
+            f"{hidden} group figures describe fewer than {s.min_cell_size} people and are "
+            "suppressed, here and in the JSON result (--min-cell-size)."
+        )
     findings = sorted(
         (d for d in result.disparities if d.significant and d.reliable and d.kind == "difference"),
         key=lambda d: d.p_adjusted if d.p_adjusted is not None else 1.0,
@@ -221,7 +246,7 @@ def print_summary(result: Assessment, console: Console) -> None:
     untested = sum(
         1
         for d in result.disparities
-        if d.kind == "difference" and d.p_value is not None and not d.reliable
+        if d.kind == "difference" and (d.p_value is not None or d.suppressed) and not d.reliable
     )
     if untested:
         console.print(
@@ -241,11 +266,22 @@ def print_summary(result: Assessment, console: Console) -> None:
     )
     for d in findings[:15]:
         console.print(
-            f"  {d.grouping}={d.label} vs {' × '.join(d.reference_levels)}: {d.metric} "
+            f"  {_label(d.attributes)}={_label(d.levels)} vs {_label(d.reference_levels)}: {d.metric} "
             f"{d.value:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}], p_adj={_p(d.p_adjusted)}"
         )
     if len(findings) > 15:
         console.print(f"  ... and {len(findings) - 15} more in the JSON result")
+
+
+def _label(parts: tuple[str, ...]) -> str:
+    """Group levels (or attribute names) from the data, for rich markup: bounded and literal."""
+    return " × ".join(rich_text(p) for p in parts)
+
+
+def _size(n_rows: int | None, suppressed: bool, minimum: int) -> str:
+    if n_rows is not None:
+        return f"{n_rows:,}"
+    return f"<{minimum}" if suppressed else "withheld"
 
 
 def print_conditional(result: Assessment, console: Console) -> None:
@@ -256,7 +292,7 @@ def print_conditional(result: Assessment, console: Console) -> None:
     for attrs in dict.fromkeys(c.attributes for c in result.conditional):
         factors = next(c.factors for c in result.conditional if c.attributes == attrs)
         table = Table(
-            title=f"{' × '.join(attrs)}, within strata of {', '.join(factors)}",
+            title=f"{_label(attrs)}, within strata of {', '.join(map(rich_text, factors))}",
             title_justify="left",
         )
         for column in ("group", "metric", "plain gap", "conditional gap", "share explained"):
@@ -266,12 +302,14 @@ def print_conditional(result: Assessment, console: Console) -> None:
                 share = "n/a"
             else:
                 share = _fmt(c.explained_share, c.explained_share_low, c.explained_share_high)
-            label = f"{c.label} vs {' × '.join(c.reference_levels)}"
+            label = f"{_label(c.levels)} vs {_label(c.reference_levels)}"
             table.add_row(
                 label + ("" if c.reliable else " (small)"),
                 c.metric,
-                _fmt(c.unconditional),
-                _fmt(c.value, c.ci_low, c.ci_high) + (" *" if c.significant else ""),
+                "suppressed" if c.suppressed else _fmt(c.unconditional),
+                "suppressed"
+                if c.suppressed
+                else _fmt(c.value, c.ci_low, c.ci_high) + (" *" if c.significant else ""),
                 share,
             )
         console.print(table)
@@ -285,4 +323,4 @@ def print_conditional(result: Assessment, console: Console) -> None:
 def print_notes(result: Assessment, console: Console) -> None:
     """How the result was made where it departs from the plain reading (weights, fallbacks)."""
     for note in result.notes:
-        console.print(f"note: {escape(note)}")
+        console.print(f"note: {rich_text(note, limit=None)}")

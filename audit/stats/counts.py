@@ -8,6 +8,7 @@ no further pass over the rows.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
@@ -21,6 +22,78 @@ from audit.stats.encoding import EncodedInput
 # bootstrap replicates; nobody can read that many groups anyway.
 MAX_JOINT_CELLS = 20_000_000
 DEFAULT_SCORE_BINS = 1000
+# The count tables and bootstrap replicates of one assessment may take this much memory; a
+# larger audit is refused up front with what to change, rather than failing on a MemoryError.
+MAX_TABLE_BYTES = 4 << 30
+# What `assess` holds per group and replicate at its peak: the resampled cells (4), each of the
+# 14 metrics' replicates with its copy in the stacked table and a temporary (3 × 14), and, with a
+# score, the coarse histogram (2 × 50 bins) with the AUC's and calibration's temporaries (4 × 50).
+# Measured against tracemalloc's peak in tests/stats/test_cardinality.py.
+_REPLICATE_METRICS = 14
+_COARSE_SCORE_BINS = 50
+
+
+def estimate_table_bytes(
+    shape: Sequence[int],
+    *,
+    n_rows: int,
+    n_boot: int,
+    score_bins: int = DEFAULT_SCORE_BINS,
+    scored: bool = False,
+    weighted: bool = False,
+) -> int:
+    """Bytes of the joint count table, its bootstrap replicates and the groupings' replicates.
+
+    `shape` is the number of levels of each attribute. The groupings are every attribute alone
+    and every intersection, as `assess` makes them at most (an intersection has at most as many
+    groups as rows), so this is an upper bound for the orders asked.
+    """
+    cells = prod(shape)
+    points = score_bins + 1
+    per_cell = 4 * (2 + weighted)  # n, w (and w2) per (y_true, y_pred)
+    if scored:
+        per_cell += 2 * points * (1 + weighted) + points  # histograms and score sums
+    coarse = 2 * _COARSE_SCORE_BINS if scored else 0
+    groups = sum(
+        min(prod(shape[i] for i in combo), n_rows)
+        for r in range(1, len(shape) + 1)
+        for combo in itertools.combinations(range(len(shape)), r)
+    )
+    per_group = 4 + 3 * _REPLICATE_METRICS + 3 * coarse
+    replicates = n_boot * (cells * (4 + coarse) + groups * per_group)
+    return 8 * (cells * per_cell + replicates)
+
+
+def check_table_size(
+    data: EncodedInput,
+    *,
+    n_boot: int,
+    score_bins: int = DEFAULT_SCORE_BINS,
+    limit: int = MAX_TABLE_BYTES,
+) -> None:
+    """Refuses, before anything is allocated, an audit whose tables would not fit in `limit`."""
+    shape = [len(a.levels) for a in data.attributes]
+    size = estimate_table_bytes(
+        shape,
+        n_rows=data.n_rows,
+        n_boot=n_boot,
+        score_bins=score_bins,
+        scored=data.score is not None,
+        weighted=data.weight is not None,
+    )
+    if size <= limit:
+        return
+    what = (
+        f"{prod(shape):,} joint cells ({' × '.join(map(str, shape))} levels), {n_boot} replicates"
+    )
+    raise AuditInputError(
+        "group columns",
+        expected=f"count tables and bootstrap replicates within {limit / 2**30:.1f} GiB of memory",
+        found=f"about {size / 2**30:.1f} GiB for {what}"
+        + (" and a score" if data.score is not None else ""),
+        fix="audit fewer attributes at once, merge rare levels into broader groups, or lower "
+        "statistics.n_boot (--n-boot)",
+    )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import AuditInputError
+from audit.labels import display_label
 
 UNKNOWN = "unknown"
 
@@ -210,6 +211,31 @@ def encode_attribute(values: pd.Series) -> EncodedAttribute:
         codes[codes < 0] = unknown_code
     dtype = np.int8 if len(labels) < 128 else np.int32
     return EncodedAttribute(name=name, levels=tuple(labels), codes=codes.astype(dtype, copy=False))
+
+
+def check_cardinality(attributes: Sequence[EncodedAttribute], limit: int) -> None:
+    """Refuses a group column with more than `limit` distinct values, before anything is counted.
+
+    Hundreds of groups cannot be read, compared or corrected for meaningfully, and thousands
+    (an identifier, a date, a raw number) would fill memory with count tables. Declared but
+    unused categories do not count.
+    """
+    for attribute in attributes:
+        if len(attribute.levels) <= limit:
+            continue
+        used = np.flatnonzero(np.bincount(attribute.codes, minlength=len(attribute.levels)))
+        if used.size <= limit:
+            continue
+        examples = ", ".join(repr(display_label(attribute.levels[i], 24)) for i in used[:5])
+        raise AuditInputError(
+            f"group column {display_label(attribute.name)!r}",
+            expected=f"at most {limit} groups (distinct values) to compare",
+            found=f"{used.size:,} distinct values, e.g. {examples}",
+            fix="bin it into a few bands (ages into 5 bands, an amount at its quantiles) or "
+            "merge rare values into one level such as 'other' before the audit; a column with "
+            "a value per person (an id, a date) is not a group. To compare more groups, raise "
+            "statistics.max_levels (--max-levels)",
+        )
 
 
 def encode_score(values: pd.Series) -> np.ndarray:

@@ -25,6 +25,7 @@ class Grouping:
     w2: np.ndarray | None
     boot: np.ndarray | None  # (B, G, 2, 2)
     hist: np.ndarray | None = None  # (G, 2, bins)
+    hist_n: np.ndarray | None = None  # (G, 2, bins) rows (unweighted), for disclosure control
     score_sum: np.ndarray | None = None
     boot_hist: np.ndarray | None = None  # (B, G, 2, coarse bins)
     values: dict[str, np.ndarray] = field(default_factory=dict)
@@ -69,6 +70,7 @@ def slice_grouping(
         w2=cut(counts.w2),
         boot=cut(boot, lead=1),
         hist=cut(counts.score_hist),
+        hist_n=cut(counts.score_hist_n),
         score_sum=cut(counts.score_sum),
         boot_hist=cut(boot_hist, lead=1),
     )

@@ -500,6 +500,8 @@ class RecordBuilder:
                     )
                 )
         weight, mean_score, observed = scores.reliability(g.hist, g.score_sum, CALIBRATION_BINS)
+        hist_n = g.hist if g.hist_n is None else g.hist_n
+        rows = scores.rebin(hist_n, CALIBRATION_BINS).sum(axis=-2)  # people per bin
         edges = np.linspace(0, 1, CALIBRATION_BINS + 1)
         for i, levels in enumerate(g.levels):
             for b in range(CALIBRATION_BINS):
@@ -512,6 +514,7 @@ class RecordBuilder:
                         weight=float(weight[i, b]),
                         mean_score=_opt(mean_score[i, b]),
                         observed_rate=_opt(observed[i, b]),
+                        n_rows=round(float(rows[i, b])),
                     )
                 )
 

@@ -66,12 +66,26 @@ class GroupKey(Record):
 
 @dataclass(frozen=True, kw_only=True)
 class Group(GroupKey):
-    n_rows: Annotated[int, Field(description="rows in the group (unweighted)")]
+    n_rows: Annotated[
+        int | None,
+        Field(
+            description="rows in the group (unweighted); None when withheld from publication "
+            "(fewer than settings.min_cell_size people, or a size that would give one away)"
+        ),
+    ]
     weight: Annotated[
-        float, Field(description="sum of the sample weights (the row count without weights)")
+        float | None,
+        Field(description="sum of the sample weights (the row count without weights)"),
     ]
     reliable: Annotated[bool, Field(description="n_rows reaches the minimum group size")]
     is_reference: bool
+    suppressed: Annotated[
+        bool,
+        Field(
+            description="the group has fewer than settings.min_cell_size people: none of its "
+            "figures are published (audit.disclosure)"
+        ),
+    ] = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,7 +97,8 @@ class MetricValue(GroupKey):
     ci_high: float | None = None
     ci_method: CiMethod = "none"
     denominator_rows: Annotated[
-        int, Field(description="rows the metric is a share of (unweighted)")
+        int | None,
+        Field(description="rows the metric is a share of (unweighted); None when withheld"),
     ]
     reliable: Annotated[
         bool,
@@ -92,6 +107,13 @@ class MetricValue(GroupKey):
             "reach min_denominator (for AUC and balanced accuracy: the smaller outcome class)"
         ),
     ]
+    suppressed: Annotated[
+        bool,
+        Field(
+            description="the group or the metric's denominator has fewer than "
+            "settings.min_cell_size people: value and interval are not published"
+        ),
+    ] = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +149,13 @@ class Disparity(GroupKey):
         bool,
         Field(description="the metric is reliable both for the group and for its reference"),
     ]
+    suppressed: Annotated[
+        bool,
+        Field(
+            description="the metric of the group or of its reference rests on fewer than "
+            "settings.min_cell_size people: nothing of the comparison is published"
+        ),
+    ] = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,6 +219,13 @@ class ConditionalDisparity(GroupKey):
     explained_share_note: Annotated[
         str | None, Field(description="why the share or its interval is missing")
     ] = None
+    suppressed: Annotated[
+        bool,
+        Field(
+            description="the comparison rests on fewer than settings.min_cell_size people "
+            "(the group, its reference, or one of the strata it pools): not published"
+        ),
+    ] = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,9 +241,11 @@ class WithinStratum(GroupKey):
     undefined_reason: str | None = None
     ci_low: Annotated[float | None, Field(description="Wilson interval")] = None
     ci_high: float | None = None
-    n_rows: Annotated[int, Field(description="rows of the group in this factor level")]
-    denominator_rows: Annotated[int, Field(description="rows the rate is a share of (unweighted)")]
-    reference_n_rows: int
+    n_rows: Annotated[int | None, Field(description="rows of the group in this factor level")]
+    denominator_rows: Annotated[
+        int | None, Field(description="rows the rate is a share of (unweighted)")
+    ]
+    reference_n_rows: int | None
     is_reference: bool
     difference: Annotated[
         float | None,
@@ -218,6 +256,13 @@ class WithinStratum(GroupKey):
     reliable: Annotated[
         bool, Field(description="the group and the reference reach the minimum size in the level")
     ]
+    suppressed: Annotated[
+        bool,
+        Field(
+            description="the group's rate in this level rests on fewer than "
+            "settings.min_cell_size people: not published"
+        ),
+    ] = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,13 +276,21 @@ class Summary(Record):
         bool | None, Field(description="for rules with a fixed bar (four-fifths rule)")
     ] = None
     detail: str | None = None
+    suppressed: Annotated[
+        bool,
+        Field(
+            description="a group it summarises has fewer than settings.min_cell_size people "
+            "behind the metric: not published"
+        ),
+    ] = False
 
 
 @dataclass(frozen=True, kw_only=True)
 class WorstGroup(GroupKey):
     metric: str
-    difference: float
+    difference: float | None
     reliable: bool
+    suppressed: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,15 +299,32 @@ class CrossAuc(Record):
     positive_levels: tuple[str, ...]
     negative_levels: tuple[str, ...]
     value: float | None
+    suppressed: Annotated[
+        bool,
+        Field(
+            description="the positives of one group or the negatives of the other are fewer "
+            "than settings.min_cell_size people"
+        ),
+    ] = False
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReliabilityBin(GroupKey):
     bin_low: float
     bin_high: float
-    weight: float
+    weight: float | None
     mean_score: float | None
     observed_rate: float | None
+    n_rows: Annotated[
+        int | None, Field(description="rows in the bin (unweighted); None when withheld")
+    ] = None
+    suppressed: Annotated[
+        bool,
+        Field(
+            description="the group has fewer than settings.min_cell_size people; published "
+            "bins are merged with their neighbours until each holds at least that many"
+        ),
+    ] = False
 
 
 ReferenceHow = Literal["named", "largest", "most_advantaged", "composed", "fallback"]
@@ -272,7 +342,7 @@ class ReferenceChoice(GroupKey):
 
     intended: tuple[str, ...]
     how: ReferenceHow
-    n_rows: int
+    n_rows: int | None
     reason: str | None = None
 
 
@@ -309,6 +379,16 @@ class Settings(BaseModel):
     factor_bins: dict[str, int] = Field(
         default_factory=dict, description="quantile bins asked for numeric legitimate factors"
     )
+    min_cell_size: Annotated[
+        int,
+        Field(
+            description="no published figure describes fewer people than this: smaller cells "
+            "are suppressed when the assessment leaves the process (audit.disclosure)"
+        ),
+    ] = 10
+    max_levels: Annotated[
+        int, Field(description="most groups (levels) one attribute may have")
+    ] = 50
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -334,6 +414,13 @@ class Assessment(Record):
     references: tuple[ReferenceChoice, ...] = ()
     within_strata: tuple[WithinStratum, ...] = ()
     notes: tuple[str, ...] = ()
+    disclosure_controlled: Annotated[
+        bool,
+        Field(
+            description="figures describing fewer than settings.min_cell_size people are "
+            "suppressed (the published form, audit.disclosure.suppress); False in memory"
+        ),
+    ] = False
 
     def to_frame(self, table: Table = "metrics") -> pd.DataFrame:
         """One tidy table: a row per record, with `grouping` and `group` as readable labels."""

@@ -1,7 +1,9 @@
 """Step 6, sinks on disk: the result files of an audit, written all together or not at all.
 
 The same files are logged to MLflow as artifacts. They hold aggregates only (counts, rates,
-intervals, findings); the people's rows never leave the process.
+intervals, findings); the people's rows never leave the process, and the caller passes the
+published assessment and verdict (`audit.disclosure`). Text that comes from the data or the
+spec (labels, rule ids, notes) is escaped for Markdown (`audit.labels`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from audit.files import staged_files
 from audit.gate import Verdict
 from audit.junit import junit_xml
+from audit.labels import display_label, markdown_code, markdown_text
 from audit.stats.result import Assessment
 
 
@@ -54,8 +57,11 @@ def write_outputs(outputs: Mapping[Path, str]) -> list[Path]:
     return targets
 
 
+MAX_NOTE_CHARS = 600
+
+
 def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) -> str:
-    lines = [f"# Fairness audit `{suite}`: {verdict.label.upper()}", ""]
+    lines = [f"# Fairness audit `{markdown_code(suite)}`: {verdict.label.upper()}", ""]
     if verdict.status == "inconclusive":
         release = "allowed" if verdict.release_allowed else "blocked"
         lines += [
@@ -64,7 +70,7 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
             "",
         ]
     if verdict.baseline:
-        lines += [f"Baseline: `{verdict.baseline}`", ""]
+        lines += [f"Baseline: `{markdown_code(verdict.baseline)}`", ""]
     lines += [
         "| rule | status | compared | pass | fail | inconclusive | detectable gap |",
         "|---|---|---|---|---|---|---|",
@@ -73,7 +79,8 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
         statuses = [g.status for g in r.groups]
         gap = r.largest_detectable
         lines.append(
-            f"| `{r.rule_id}`: {r.description} | {r.status} | {r.evaluated} | "
+            f"| `{markdown_code(r.rule_id)}`: {markdown_text(r.description)} | {r.status} | "
+            f"{r.evaluated} | "
             f"{statuses.count('pass')} | {statuses.count('fail')} | "
             f"{statuses.count('inconclusive')} | {'-' if gap is None else f'{gap:.3f}'} |"
         )
@@ -89,10 +96,10 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
     ]
     for r in verdict.rules:
         if r.findings or r.reason:
-            lines += ["", f"## {r.rule_id}", ""]
+            lines += ["", f"## {markdown_text(r.rule_id)}", ""]
             if r.reason:
-                lines.append(f"- **NOT_EVALUABLE** {r.reason}.")
-            lines += [f"- **{f.code}** {f.sentence}" for f in r.findings]
+                lines.append(f"- **NOT_EVALUABLE** {markdown_text(r.reason)}.")
+            lines += [f"- **{f.code}** {markdown_text(f.sentence)}" for f in r.findings]
         changes = [g for g in r.groups if g.change is not None]
         if changes:
             lines += [
@@ -106,12 +113,14 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
                     if g.change_ci_low is not None and g.change_ci_high is not None
                     else "-"
                 )
+                group = " × ".join(markdown_text(display_label(v)) for v in g.levels)
                 lines.append(
-                    f"| {' × '.join(g.levels)} | {_fmt(g.value)} | {_fmt(g.baseline_value)} | "
+                    f"| {group} | {_fmt(g.value)} | {_fmt(g.baseline_value)} | "
                     f"{_fmt(g.change)} | {ci} | {g.status} |"
                 )
     if notes:
-        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
+        lines += ["", "## Notes", ""]
+        lines += [f"- {markdown_text(display_label(note, MAX_NOTE_CHARS))}" for note in notes]
     return "\n".join(lines) + "\n"
 
 

@@ -31,4 +31,6 @@ def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
         min_denominator=s.min_denominator,
         legitimate_factors=spec.legitimate_factors,
         factor_bins=spec.factor_bins,
+        min_cell_size=s.min_cell_size,
+        max_levels=s.max_levels,
     )

@@ -5,7 +5,9 @@ Installing the package registers :class:`FairnessEvaluator` under the name
 :func:`audit.stats.assess.assess` on the model's decisions, grouped by sensitive attributes that
 travel with the evaluation data, logs every figure under its stable name
 (:func:`audit.tracking.naming.flatten_metrics`) into the evaluation run, and logs the whole
-assessment as ``fairness/assessment.json``. Only aggregates are logged, never a row.
+assessment as ``fairness/assessment.json``, with ``fairness/metric_keys.json`` mapping every key
+to its record. Only aggregates are logged, never a row, and none that describes fewer than
+``min_cell_size`` people (:func:`audit.disclosure.suppress`).
 
 >>> import mlflow                                                      # doctest: +SKIP
 >>> with mlflow.start_run():                                           # doctest: +SKIP
@@ -34,7 +36,8 @@ calibration figures; a two-column probability output uses its second column.
 
 Configuration keys (unknown keys are refused): ``sensitive_attributes`` (required),
 ``reference``, ``intersections``, ``n_boot``, ``seed``, ``alpha``, ``correction``,
-``min_group_size``, ``threshold``, ``pos_label``; see :class:`FairnessConfig`.
+``min_group_size``, ``min_cell_size``, ``max_levels``, ``threshold``, ``pos_label``; see
+:class:`FairnessConfig`.
 """
 
 from __future__ import annotations
@@ -57,11 +60,12 @@ from mlflow.models.evaluation.artifacts import JsonEvaluationArtifact
 from mlflow.tracking.artifact_utils import get_artifact_uri
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from audit.disclosure import suppress
 from audit.errors import AuditInputError
 from audit.metrics.significance import Correction
 from audit.stats.assess import assess
 from audit.stats.result import Assessment
-from audit.tracking.naming import flatten_metrics
+from audit.tracking.naming import KEY_FILE, flatten_metrics, metric_key_document
 
 EVALUATOR_NAME = "employment_fairness"
 ARTIFACT_DIR = "fairness"
@@ -86,6 +90,8 @@ class FairnessConfig(BaseModel):
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     correction: Correction = "holm"
     min_group_size: int = Field(default=30, ge=1)
+    min_cell_size: int = Field(default=10, ge=1)
+    max_levels: int = Field(default=50, ge=2)
     threshold: float | None = Field(default=None, ge=0, le=1)
     pos_label: str | bool | int | None = None
 
@@ -101,6 +107,8 @@ _EXPECTED = {
     "alpha": "a significance level between 0 and 0.5",
     "correction": "one of 'holm', 'bh', 'none'",
     "min_group_size": "an integer >= 1",
+    "min_cell_size": "an integer >= 1: no logged figure describes fewer people",
+    "max_levels": "an integer >= 2: the most groups one sensitive attribute may have",
     "threshold": "a probability in [0, 1], or None when the model outputs decisions",
     "pos_label": "the label value that counts as the positive outcome",
 }
@@ -256,10 +264,13 @@ class FairnessEvaluator(ModelEvaluator):
             alpha=config.alpha,
             correction=config.correction,
             min_group_size=config.min_group_size,
+            min_cell_size=config.min_cell_size,
+            max_levels=config.max_levels,
         )
-        metrics = flatten_metrics(assessment)
+        published = suppress(assessment)  # only this leaves the process
+        metrics = flatten_metrics(published)
         _log_metrics(run_id, metrics, dataset=dataset, model_id=kwargs.get("model_id"))
-        artifact = _log_assessment(run_id, assessment)
+        artifact = _log_assessment(run_id, published)
         return EvaluationResult(metrics=metrics, artifacts={ARTIFACT_NAME: artifact}, run_id=run_id)
 
 
@@ -450,6 +461,10 @@ def _log_assessment(run_id: str, assessment: Assessment) -> AssessmentArtifact:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / ARTIFACT_FILE
         assessment.to_json(path)
-        MlflowClient().log_artifact(run_id, str(path), artifact_path=ARTIFACT_DIR)
+        keys = Path(tmp) / KEY_FILE
+        keys.write_text(metric_key_document(assessment), encoding="utf-8")
+        client = MlflowClient()
+        client.log_artifact(run_id, str(path), artifact_path=ARTIFACT_DIR)
+        client.log_artifact(run_id, str(keys), artifact_path=ARTIFACT_DIR)
     uri = get_artifact_uri(run_id, f"{ARTIFACT_DIR}/{ARTIFACT_FILE}")
     return AssessmentArtifact(uri=uri, content=assessment)

@@ -64,6 +64,7 @@ def _intervals(n: int) -> dict[str, np.ndarray]:
             reference={"g": "ref"},
             min_group_size=1,
             min_denominator=1,
+            max_levels=n + 2,  # a group for every outcome k, and the reference
         )
         for m in result.metrics:
             if m.metric == "selection_rate" and m.levels != ("ref",):
