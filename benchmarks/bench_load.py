@@ -558,7 +558,7 @@ def secs(seconds: float) -> str:
 
 def figures(setting: Setting) -> list[str]:
     checks, batch = setting.checks, setting.batch
-    per_run = sorted({c.expected for c in checks})
+    per_run = [c.expected for c in checks if c.expected]
     problems = [f"{c.name}: {p}" for c in checks for p in c.problems]
     wrong = sum(c.wrong_value for c in checks)
     unexpected = sum(c.unexpected for c in checks)
@@ -571,7 +571,8 @@ def figures(setting: Setting) -> list[str]:
         f"({fmt_seconds(batch.wall / setting.runs)} per audit of throughput); one alone "
         f"{fmt_seconds(setting.alone.wall)}, so {setting.runs} one after another ≈ "
         f"{fmt_seconds(sequential)} ({batch.wall / sequential:.2f}× of that)",
-        f"  - metrics per run: {', '.join(f'{n:,}' for n in per_run)}; logged with a wrong value: "
+        f"  - metrics per run: {min(per_run, default=0):,} to {max(per_run, default=0):,}; "
+        f"logged with a wrong value: "
         f"{wrong}; logged but not listed: {unexpected}; store rows beyond one per key: "
         f"{duplicates}",
         f"  - verdict tags: {', '.join(verdicts)}; timed out: {batch.timed_out}; "
@@ -582,8 +583,8 @@ def figures(setting: Setting) -> list[str]:
     lines.append(
         "  - steps, median (max) over the audits at once [alone]: "
         + "; ".join(
-            f"{step} {fmt_seconds(statistics.median(s))} ({fmt_seconds(max(s))}) "
-            f"[{fmt_seconds(setting.alone.step_seconds().get(step, [math.nan])[0])}]"
+            f"{step} {secs(statistics.median(s))} ({secs(max(s))}) "
+            f"[{secs(setting.alone.step_seconds().get(step, [math.nan])[0])}]"
             for step, s in batch.step_seconds().items()
         )
     )
