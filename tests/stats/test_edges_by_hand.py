@@ -47,3 +47,14 @@ def test_bounds_on_plain_numbers_answer_plain_booleans() -> None:
     arrays = bounds.below(np.array([0.79, 0.8]), 0.8), bounds.above(np.array([0.31]), 0.3)
     assert all(isinstance(a, np.ndarray) for a in arrays)
     np.testing.assert_array_equal(arrays[0], [True, False])
+
+
+def test_the_tolerance_is_the_documented_one() -> None:
+    # ABS_TOL + REL_TOL * |bound|, written out; an infinite bound gets 0 (inf * REL_TOL would give
+    # inf - inf = NaN in the comparison).
+    np.testing.assert_allclose(
+        bounds.tolerance(np.array([0.8, -2.0, 1e6])), [1.8e-9, 3e-9, 1e-9 + 1e-3], rtol=1e-12
+    )
+    assert bounds.tolerance(np.inf) == 0.0 and bounds.tolerance(-np.inf) == 0.0
+    # On a large bound, a relative difference of 1e-12 (rounding) is not a difference.
+    assert not bounds.below(1e6 * (1 - 1e-12), 1e6) and not bounds.above(1e6 * (1 + 1e-12), 1e6)
