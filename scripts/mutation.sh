@@ -36,7 +36,7 @@ tests_for() {
             tests/stats/test_metrics_by_hand.py tests/stats/test_interval_contains_estimate.py \
             tests/stats/test_coverage_small_groups.py tests/stats/test_within_strata.py \
             tests/stats/test_significance.py ;;
-        audit/metrics/significance.py) echo tests/stats/test_core_mutants.py \
+        audit/metrics/significance.py) echo tests/stats/test_edges_by_hand.py tests/stats/test_core_mutants.py \
             tests/stats/test_reliability.py tests/stats/test_significance.py \
             tests/gate/test_gate_mutants.py tests/stats/test_paired.py ;;
         audit/metrics/bounds.py) echo tests/stats/test_edges_by_hand.py \

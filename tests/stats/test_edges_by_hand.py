@@ -6,10 +6,13 @@ score"): the suite exercised these functions only away from their edges.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from scipy import stats
 
-from audit.metrics import bounds, intervals
+from audit.metrics import bounds, intervals, significance
 
 
 def test_wilson_on_an_empty_group_has_no_interval() -> None:
@@ -34,6 +37,8 @@ def test_kish_effective_size_by_hand() -> None:
     # weights leave the count); a group with no weight has no effective size.
     sums, squares = np.array([4.0, 6.0, 0.0]), np.array([6.0, 18.0, 0.0])
     np.testing.assert_allclose(intervals.effective_n(sums, squares), [16 / 6, 2.0, 0.0])
+    # Normalised weights (0.25, 0.25, 0.5: sum 1, squares 0.375) give the same size as 1, 1, 2.
+    np.testing.assert_allclose(intervals.effective_n(np.array([1.0]), np.array([0.375])), [16 / 6])
     counts = np.array([5.0, 7.0])
     np.testing.assert_array_equal(intervals.effective_n(counts, None), counts)
 
@@ -58,3 +63,23 @@ def test_the_tolerance_is_the_documented_one() -> None:
     assert bounds.tolerance(np.inf) == 0.0 and bounds.tolerance(-np.inf) == 0.0
     # On a large bound, a relative difference of 1e-12 (rounding) is not a difference.
     assert not bounds.below(1e6 * (1 - 1e-12), 1e6) and not bounds.above(1e6 * (1 + 1e-12), 1e6)
+
+
+def test_margin_test_uses_the_unpooled_variance_by_hand() -> None:
+    # H0 |p1 - p2| <= 0.05 with 0.5 of 100 against 0.3 of 100: se = sqrt(.25/100 + .21/100),
+    # z = (0.2 - 0.05) / se, one-sided p = P(Z > z).
+    se = math.sqrt(0.5 * 0.5 / 100 + 0.3 * 0.7 / 100)
+    expected = stats.norm.sf((0.2 - 0.05) / se)
+    found = significance.two_proportion_test(
+        np.array([0.5]), np.array([100.0]), np.array([0.3]), np.array([100.0]), margin=0.05
+    )
+    np.testing.assert_allclose(found, [expected], rtol=1e-12)
+
+
+def test_wald_test_without_a_margin_is_two_sided_by_hand() -> None:
+    # Estimate 0.1 with standard error 0.05: z = 2, two-sided p = 2 P(Z > 2); a margin of 0.02
+    # makes it one-sided on the excess, P(Z > 1.6).
+    plain = significance.wald_test(np.array([-0.1]), np.array([0.05]))
+    margin = significance.wald_test(np.array([-0.1]), np.array([0.05]), margin=0.02)
+    np.testing.assert_allclose(plain, [2 * stats.norm.sf(2.0)], rtol=1e-12)
+    np.testing.assert_allclose(margin, [stats.norm.sf(1.6)], rtol=1e-12)
