@@ -1,0 +1,85 @@
+"""Edges of the analytic intervals and the bound comparisons, with answers worked out by hand.
+
+Each test here kills a mutant that survived `scripts/mutation.sh` (tests/MUTANTS.md, "Mutation
+score"): the suite exercised these functions only away from their edges.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from audit.metrics import bounds, intervals, significance
+
+
+def test_wilson_on_an_empty_group_has_no_interval() -> None:
+    # No trials, no information: a rate of 0 (or 1) "observed" on nobody must not get [0, x]
+    # (or [x, 1]) from the end-point shortcuts for p = 0 and p = 1.
+    low, high = intervals.wilson(np.array([0.0, 1.0]), np.array([0.0, 0.0]), 0.95)
+    assert np.isnan(low).all() and np.isnan(high).all()
+
+
+@pytest.mark.parametrize("empty", ["group", "reference"])
+def test_katz_with_an_empty_side_has_no_interval(empty: str) -> None:
+    # A ratio needs both rates; with nobody on one side the 0.5 correction would otherwise
+    # invent one (0.5 / 0.5 = a rate of 1).
+    n1, n2 = (np.array([0.0]), np.array([50.0])) if empty == "group" else (
+        np.array([50.0]), np.array([0.0]))
+    low, high = intervals.katz(np.array([0.0]), n1, np.array([0.0]), n2, 0.95)
+    assert np.isnan(low).all() and np.isnan(high).all()
+
+
+def test_kish_effective_size_by_hand() -> None:
+    # Weights 1, 1, 2: (1 + 1 + 2)^2 / (1 + 1 + 4) = 16 / 6; weights 3, 3: 36 / 18 = 2 (equal
+    # weights leave the count); a group with no weight has no effective size.
+    sums, squares = np.array([4.0, 6.0, 0.0]), np.array([6.0, 18.0, 0.0])
+    np.testing.assert_allclose(intervals.effective_n(sums, squares), [16 / 6, 2.0, 0.0])
+    # Normalised weights (0.25, 0.25, 0.5: sum 1, squares 0.375) give the same size as 1, 1, 2.
+    np.testing.assert_allclose(intervals.effective_n(np.array([1.0]), np.array([0.375])), [16 / 6])
+    counts = np.array([5.0, 7.0])
+    np.testing.assert_array_equal(intervals.effective_n(counts, None), counts)
+
+
+def test_bounds_on_plain_numbers_answer_plain_booleans() -> None:
+    # The overloads promise `bool` for plain floats (mypy trusts them in gate.py); a 0-d array
+    # would pass an `if` but not `json.dumps`, nor an `is True`.
+    for answer in (bounds.below(0.79, 0.8), bounds.above(0.31, 0.3), bounds.below(0.8, 0.8)):
+        assert type(answer) is bool
+    assert bounds.below(0.79, 0.8) is True and bounds.above(0.3, 0.3) is False
+    arrays = bounds.below(np.array([0.79, 0.8]), 0.8), bounds.above(np.array([0.31]), 0.3)
+    assert all(isinstance(a, np.ndarray) for a in arrays)
+    np.testing.assert_array_equal(arrays[0], [True, False])
+
+
+def test_the_tolerance_is_the_documented_one() -> None:
+    # ABS_TOL + REL_TOL * |bound|, written out; an infinite bound gets 0 (inf * REL_TOL would give
+    # inf - inf = NaN in the comparison).
+    np.testing.assert_allclose(
+        bounds.tolerance(np.array([0.8, -2.0, 1e6])), [1.8e-9, 3e-9, 1e-9 + 1e-3], rtol=1e-12
+    )
+    assert bounds.tolerance(np.inf) == 0.0 and bounds.tolerance(-np.inf) == 0.0
+    # On a large bound, a relative difference of 1e-12 (rounding) is not a difference.
+    assert not bounds.below(1e6 * (1 - 1e-12), 1e6) and not bounds.above(1e6 * (1 + 1e-12), 1e6)
+
+
+def test_margin_test_uses_the_unpooled_variance_by_hand() -> None:
+    # H0 |p1 - p2| <= 0.05 with 0.5 of 100 against 0.3 of 100: se = sqrt(.25/100 + .21/100),
+    # z = (0.2 - 0.05) / se, one-sided p = P(Z > z).
+    se = math.sqrt(0.5 * 0.5 / 100 + 0.3 * 0.7 / 100)
+    expected = stats.norm.sf((0.2 - 0.05) / se)
+    found = significance.two_proportion_test(
+        np.array([0.5]), np.array([100.0]), np.array([0.3]), np.array([100.0]), margin=0.05
+    )
+    np.testing.assert_allclose(found, [expected], rtol=1e-12)
+
+
+def test_wald_test_without_a_margin_is_two_sided_by_hand() -> None:
+    # Estimate 0.1 with standard error 0.05: z = 2, two-sided p = 2 P(Z > 2); a margin of 0.02
+    # makes it one-sided on the excess, P(Z > 1.6).
+    plain = significance.wald_test(np.array([-0.1]), np.array([0.05]))
+    margin = significance.wald_test(np.array([-0.1]), np.array([0.05]), margin=0.02)
+    np.testing.assert_allclose(plain, [2 * stats.norm.sf(2.0)], rtol=1e-12)
+    np.testing.assert_allclose(margin, [stats.norm.sf(1.6)], rtol=1e-12)
