@@ -246,7 +246,6 @@ class Comparison(Compared):
     """What a rule reads: a plain disparity, or one conditional on legitimate factors."""
 
     p_value: float | None
-    detectable: float | None
     reliable: bool
     undefined_reason: str | None = None
     coverage: float | None = None
@@ -263,7 +262,6 @@ class Comparison(Compared):
             **{c.name: getattr(d, c.name) for c in fields(Compared) if c.name != "kind"},
             kind=d.kind if isinstance(d, Disparity) else "conditional_difference",
             p_value=d.p_value,
-            detectable=d.detectable if isinstance(d, Disparity) else None,
             reliable=d.reliable,
             undefined_reason=why,
             coverage=None if isinstance(d, Disparity) else d.coverage,

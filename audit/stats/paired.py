@@ -34,7 +34,7 @@ from scipy import stats
 
 from audit.errors import AuditInputError
 from audit.metrics import definitions as defs
-from audit.stats.bootstrap import BootstrapKind, percentile_interval, resample
+from audit.stats.bootstrap import BootstrapKind, bootstrap_interval, resample
 from audit.stats.counts import GroupCounts, count_groups
 from audit.stats.encoding import EncodedAttribute, EncodedInput, encode_binary, encode_table
 from audit.stats.result import Assessment
@@ -113,7 +113,7 @@ class PairedChange:
 
     `candidate` and `baseline` are the group's disparities against `reference_levels`;
     `change` = badness(candidate) - badness(baseline), positive when the candidate is worse;
-    [`ci_low`, `ci_high`] its paired percentile interval, which contains `change`; `p_value`
+    [`ci_low`, `ci_high`] its paired bootstrap interval, which contains `change`; `p_value`
     the one-sided p-value of "change > margin" (uncorrected); `reliable` whether both the group
     and its reference have at least the minimum size; `n_rows` the group's rows.
     """
@@ -431,8 +431,8 @@ def regression_changes(
     """Each group's paired change in badness, with its interval and a one-sided p-value.
 
     The change is computed on every replicate from both models' disparities on the same
-    resampled people. Its interval is the two-sided 1 - alpha percentile interval of those
-    replicates, like the other intervals of an assessment, extended to the estimate in the rare
+    resampled people. Its interval is the two-sided 1 - alpha bias-corrected interval of those
+    replicates (`bootstrap_interval`, like the other intervals of an assessment), extended to the estimate in the rare
     case the estimate falls outside it (the fold of |.| in a two-sided range skews the
     replicates when a disparity sits near the centre).
 
@@ -468,10 +468,9 @@ def _changes(
     boot = badness(e.candidate_boot, low, high) - badness(e.baseline_boot, low, high)
     # A replicate where either model's disparity is undefined is NaN and does not count.
     valid = np.count_nonzero(np.isfinite(boot), axis=0)
-    ci_low, ci_high, _ = percentile_interval(boot, 1 - alpha)
-    has_ci = valid > 0  # `fmin` would turn a missing bound into the estimate
-    ci_low = np.where(has_ci, np.fmin(ci_low, change), np.nan)
-    ci_high = np.where(has_ci, np.fmax(ci_high, change), np.nan)
+    # The interval every bootstrap result gets (bias-corrected, holding its estimate); NaN where
+    # no replicate is defined.
+    ci_low, ci_high, _ = bootstrap_interval(boot, change, 1 - alpha)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # fewer than 2 defined replicates
         se = np.nanstd(boot, axis=0, ddof=1)
