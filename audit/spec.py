@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from audit.errors import AuditInputError
-from audit.metrics.definitions import TESTED_METRICS
+from audit.metrics.definitions import TESTED_METRICS, needs_outcome
 from audit.metrics.disparities import NAMED_DISPARITY_NAMES
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
@@ -46,9 +46,11 @@ class SpecProblem(ValueError):
     `found` says what is there instead of a dump of the whole mapping.
     """
 
-    def __init__(self, expected: str, *, found: str, at: list[str | int]) -> None:
+    def __init__(
+        self, expected: str, *, found: str, at: list[str | int], fix: str | None = None
+    ) -> None:
         super().__init__(expected)
-        self.found, self.at = found, at
+        self.found, self.at, self.fix = found, at, fix
 
 
 class _Strict(BaseModel):
@@ -74,13 +76,15 @@ class DataSpec(_Strict):
     file: Path | None = None
     synthetic: SyntheticData | None = None
     schema_name: Annotated[
-        Literal["people", "none"],
+        Literal["auto", "people", "none"],
         Field(
             alias="schema",
             description="'people' validates the file against the job-seeker schema; "
-            "'none' takes any table (only the columns the spec names are checked)",
+            "'none' takes any table (only the columns the spec names are checked); 'auto' "
+            "validates a file of our generator (written with the people schema's mark, or "
+            "holding every column of that schema) and takes any other table as it is",
         ),
-    ] = "people"
+    ] = "auto"
     train_share: Annotated[
         float,
         Field(
@@ -189,6 +193,14 @@ class DecisionSpec(_Strict):
 class AttributeSpec(_Strict):
     column: str
     reference: str | None = None
+    bins: Annotated[
+        int | None,
+        Field(
+            ge=2,
+            description="cut this numeric column (an age, an amount) at its quantiles into "
+            "this many groups; the reference is then one of the bins, e.g. '[25, 35)'",
+        ),
+    ] = None
 
 
 def _attribute(value: Any) -> Any:
@@ -252,6 +264,14 @@ class StatisticsSpec(_Strict):
             "(bin it or merge rare values)",
         ),
     ] = 50
+    max_numeric_levels: Annotated[
+        int,
+        Field(
+            ge=2,
+            description="most distinct values a numeric group column may have: more are a "
+            "measurement (an age, an amount), to cut with the attribute's `bins`",
+        ),
+    ] = 20
 
 
 # --- policy -----------------------------------------------------------------------------------
@@ -437,7 +457,13 @@ class AuditSpec(_Strict):
     description: str | None = None
     data: DataSpec
     model: ModelSpec
-    outcome: str
+    outcome: Annotated[
+        str | None,
+        Field(
+            description="column of the observed outcome; without it only the decisions are "
+            "audited (selection rates and their gaps), and rules on error rates are refused",
+        ),
+    ] = None
     outcome_positive: Annotated[
         str | None,
         Field(
@@ -486,6 +512,9 @@ class AuditSpec(_Strict):
                 found=f"{twice[0]!r} twice",
                 at=["legitimate_factors"],
             )
+        self._decision_source()
+        if self.outcome is None:
+            self._decision_only()
         for i, rule in enumerate(self.policy.rules):
             at: list[str | int] = ["policy", "rules", i]
             if rule.conditional and not self.legitimate_factors:
@@ -518,9 +547,60 @@ class AuditSpec(_Strict):
                     )
         return self
 
+    def _decision_source(self) -> None:
+        """A decisions file's decision column and a threshold (or bands) are two decisions.
+
+        Taking one silently would audit a decision the analyst did not mean, so neither wins.
+        """
+        d = self.model.decisions
+        given = [k for k in ("threshold", "bands") if getattr(self.decision, k) is not None]
+        if d is None or d.decision_column is None or not given:
+            return
+        raise SpecProblem(
+            f"one source of the decision: decision.{given[0]} (applied to "
+            "model.decisions.score_column) or model.decisions.decision_column (the file's own "
+            "decisions), not both",
+            found=f"decision.{given[0]} and model.decisions.decision_column "
+            f"{d.decision_column!r}",
+            at=["decision", given[0]],
+            fix=f"drop decision.{given[0]} to audit the file's decisions, or drop "
+            "model.decisions.decision_column to decide on the score column",
+        )
+
+    def _decision_only(self) -> None:
+        """Without an outcome, every rule on a metric that reads one is refused, saying why."""
+        if self.outcome_positive is not None:
+            raise SpecProblem(
+                "an outcome column for 'outcome_positive' to name a value of",
+                found="outcome_positive without outcome",
+                at=["outcome_positive"],
+                fix="add `outcome: COLUMN`, or drop outcome_positive",
+            )
+        for i, rule in enumerate(self.policy.rules):
+            if isinstance(rule, ThresholdRule):
+                metrics, verb, key = [rule.metric], "bounds", "metric"
+            else:
+                metrics, verb, key = rule.no_significant_disparity, "tests", "no_significant_disparity"
+            needing = [m for m in metrics if needs_outcome(m)]
+            if needing:
+                what = ", ".join(needing)
+                raise SpecProblem(
+                    f"an outcome column: rule '{rule.id}' {verb} {what}, which needs an "
+                    "observed outcome",
+                    found="the spec names none (no `outcome` key)",
+                    at=["policy", "rules", i, key],
+                    fix=f"add `outcome: COLUMN` or drop the rule '{rule.id}'; an audit of "
+                    "decisions alone can bound and test selection_rate",
+                )
+
     @property
     def groups(self) -> list[str]:
         return [a.column for a in self.attributes]
+
+    @property
+    def group_bins(self) -> dict[str, int]:
+        """The attributes to cut at quantiles, with their number of bins."""
+        return {a.column: a.bins for a in self.attributes if a.bins is not None}
 
     @property
     def legitimate_factors(self) -> list[str]:
@@ -721,7 +801,8 @@ def _spec_error(err: ValidationError, root: yaml.Node | None, source: str) -> Au
         if bad_key is not None:
             expected = f"keys {expected}"
     others = len(err.errors()) - 1
-    fix = EXAMPLES_HINT + (f" ({others} more problem(s) after this one)" if others else "")
+    fix = problem.fix if isinstance(problem, SpecProblem) and problem.fix else EXAMPLES_HINT
+    fix += f" ({others} more problem(s) after this one)" if others else ""
     return AuditInputError(
         f"{where}: key '{key or '(top level)'}'", expected=expected, found=found, fix=fix
     )

@@ -65,9 +65,13 @@ def _parse_knobs(pairs: list[str]) -> dict[str, str]:
     return knobs
 
 
-def _write_table(df: pd.DataFrame, path: Path) -> None:
+def _write_table(df: pd.DataFrame, path: Path, *, people: bool = False) -> None:
     if path.suffix.lower() == ".csv":
         df.to_csv(path, index=False)
+    elif people:  # marked, so that `schema: auto` knows the file for one of ours
+        from audit.data.schema import write_people_parquet
+
+        write_people_parquet(df, path)
     else:
         df.to_parquet(path, index=False)
 
@@ -92,7 +96,7 @@ def generate(
     _check_out(truth_out, "--truth-out", (".json",))
     pop = generate_population(n, scenario=scenario, seed=seed, knobs=_parse_knobs(knob or []))
     jobs: list[tuple[Path, Callable[[Path], object]]] = [
-        (out, lambda p: _write_table(pop.people, p))
+        (out, lambda p: _write_table(pop.people, p, people=True))
     ]
     if vacancies_out is not None:
         jobs.append((vacancies_out, lambda p: _write_table(pop.vacancies, p)))

@@ -596,3 +596,39 @@ def people_column_table() -> list[Mapping[str, object]]:
         }
         for c in PEOPLE_COLUMNS
     ]
+
+
+# A file our generator writes carries this key in its Parquet metadata, so that `schema: auto`
+# recognises it even when a column was dropped on the way (and reports what is missing).
+PEOPLE_MARK_KEY = b"audit.schema"
+PEOPLE_MARK = b"people/" + SCHEMA_VERSION.encode()
+
+
+def write_people_parquet(df: pd.DataFrame, path: str | Path) -> None:
+    """Writes a people table as Parquet with the people schema's mark in its metadata."""
+    import pyarrow as pa_arrow
+    import pyarrow.parquet as pq
+
+    table = pa_arrow.Table.from_pandas(df, preserve_index=False)
+    meta = {**(table.schema.metadata or {}), PEOPLE_MARK_KEY: PEOPLE_MARK}
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def is_people_file(path: str | Path) -> bool:
+    """Whether a data file is one of ours: it has the people schema's mark (Parquet), or its
+    header has every required column of the schema (Parquet or CSV). Only the header is read;
+    a file that cannot be read is not ours (its reader then says why)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            schema = pq.read_schema(path)
+            if (schema.metadata or {}).get(PEOPLE_MARK_KEY, b"").startswith(b"people/"):
+                return True
+            names = set(schema.names)
+        else:
+            names = set(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError):
+        return False
+    return {c.name for c in PEOPLE_COLUMNS if c.required} <= names

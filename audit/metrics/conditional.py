@@ -22,10 +22,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audit.metrics.definitions import RATES
+from audit.metrics.definitions import RATES, needs_outcome
 from audit.metrics.intervals import effective_n
 
 CONDITIONAL_METRICS: tuple[str, ...] = ("selection_rate", "tpr", "fpr")
+
+
+def conditional_metrics(with_outcome: bool) -> tuple[str, ...]:
+    """The conditional metrics of an assessment: without an outcome, the decisions' alone."""
+    if with_outcome:
+        return CONDITIONAL_METRICS
+    return tuple(m for m in CONDITIONAL_METRICS if not needs_outcome(m))
 
 
 @dataclass(frozen=True)

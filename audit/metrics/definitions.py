@@ -33,6 +33,18 @@ class RateMetric:
     # tested for disparities so that the multiple-comparison family is not inflated twice.
     tested: bool = True
 
+    @property
+    def needs_outcome(self) -> bool:
+        """Whether the metric reads the outcome: its cells differ once y_true is forgotten.
+
+        A share whose numerator and denominator each take both outcome classes of a decision
+        together (the selection rate) is a function of the decisions alone.
+        """
+        return any(
+            {(0, d) for _, d in cells} | {(1, d) for _, d in cells} != set(cells)
+            for cells in (self.numerator, self.denominator)
+        )
+
     def parts(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         num = sum(counts[..., i, j] for i, j in self.numerator)
         den = sum(counts[..., i, j] for i, j in self.denominator)
@@ -150,6 +162,15 @@ UNDEFINED_REASONS: dict[str, str] = {m.name: m.undefined_reason for m in RATE_ME
 TESTED_METRICS: tuple[str, ...] = tuple(m.name for m in RATE_METRICS if m.tested) + tuple(
     m.name for m in DERIVED_METRICS if m.tested
 )
+# The metrics an audit without an observed outcome computes: those of the decisions alone.
+# Derived metrics combine outcome rates, and the score metrics (AUC, calibration) compare the
+# score with the outcome, so every other metric needs one.
+DECISION_METRICS: tuple[str, ...] = tuple(m.name for m in RATE_METRICS if not m.needs_outcome)
+
+
+def needs_outcome(metric: str) -> bool:
+    """Whether `metric` (a rate, derived, score or named metric) reads the observed outcome."""
+    return metric not in DECISION_METRICS
 
 
 def confusion_metrics(counts: np.ndarray) -> dict[str, np.ndarray]:

@@ -63,6 +63,7 @@ def _label(levels: tuple[str, ...]) -> str:
 class SummaryMeasure:
     name: str
     compute: Callable[[dict[str, np.ndarray]], np.ndarray]
+    needs_outcome: bool = True  # False: a summary of selection rates, the decisions alone
 
 
 def _spread(values: np.ndarray) -> np.ndarray:
@@ -85,8 +86,10 @@ def _nan_reduce(fn: Callable[..., np.ndarray], values: np.ndarray) -> np.ndarray
 
 
 SUMMARY_MEASURES: tuple[SummaryMeasure, ...] = (
-    SummaryMeasure("demographic_parity_difference", lambda v: _spread(v["selection_rate"])),
-    SummaryMeasure("demographic_parity_ratio", lambda v: _ratio(v["selection_rate"])),
+    SummaryMeasure(
+        "demographic_parity_difference", lambda v: _spread(v["selection_rate"]), False
+    ),
+    SummaryMeasure("demographic_parity_ratio", lambda v: _ratio(v["selection_rate"]), False),
     SummaryMeasure(
         "equalized_odds_difference", lambda v: np.fmax(_spread(v["tpr"]), _spread(v["fpr"]))
     ),

@@ -18,8 +18,8 @@ from audit.errors import AuditInputError
 from audit.metrics import definitions as defs
 from audit.metrics import intervals, scores, significance
 from audit.metrics.conditional import (
-    CONDITIONAL_METRICS,
     ConditionalEstimate,
+    conditional_metrics,
     ExplainedShare,
     conditional_difference,
     delta_standard_error,
@@ -28,9 +28,14 @@ from audit.metrics.conditional import (
 from audit.metrics.disparities import ReferenceRule, choose_reference
 from audit.stats.bootstrap import BootstrapKind, bootstrap_interval, resample
 from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, check_table_size, count_groups
-from audit.stats.encoding import EncodedInput, check_cardinality, encode_table
+from audit.stats.encoding import (
+    EncodedInput,
+    check_cardinality,
+    check_numeric_groups,
+    encode_table,
+)
 from audit.stats.exact_auc import exact_auc as auc_from_rows
-from audit.stats.factors import factor_axes, marginal_in_order, prepare_factors
+from audit.stats.factors import bin_groups, factor_axes, marginal_in_order, prepare_factors
 from audit.stats.grouping import Grouping, groupings, slice_grouping, stack
 from audit.stats.records import CALIBRATION_BINS, RecordBuilder
 from audit.stats.result import (
@@ -53,7 +58,7 @@ BOOT_BATCH_CELLS = 4_000_000
 def assess(
     data: pd.DataFrame,
     *,
-    y_true: str,
+    y_true: str | None,
     y_pred: str,
     groups: Sequence[str],
     score: str | None = None,
@@ -76,6 +81,8 @@ def assess(
     factor_bins: Mapping[str, int] | None = None,
     min_cell_size: int = 10,
     max_levels: int = 50,
+    group_bins: Mapping[str, int] | None = None,
+    max_numeric_levels: int = 20,
 ) -> Assessment:
     """Group metrics, disparities, intervals and corrected tests for a table of decisions.
 
@@ -102,8 +109,15 @@ def assess(
     Numeric factors are cut at quantiles: into `factor_bins[name]` bins, or into
     `factors.DEFAULT_BINS` when they have more than `factors.MAX_EXACT_LEVELS` distinct values.
 
+    Without `y_true` (a log of decisions with no observed outcome) only the metrics of the
+    decisions alone are computed: selection rates, their disparities and summaries, and their
+    conditional comparisons; a score cannot be assessed then (AUC and calibration need the
+    outcome) and is refused.
+
     A group column with more than `max_levels` distinct values is refused before anything is
-    counted, and so is a count table (with its bootstrap replicates) too large for memory.
+    counted, and so is a numeric one with more than `max_numeric_levels` (a measurement such as
+    an age: `group_bins[name]` cuts it at its quantiles into that many groups), and a count
+    table (with its bootstrap replicates) too large for memory.
     The result keeps every figure at full precision; `min_cell_size` is recorded for
     `audit.disclosure.suppress`, which makes the published form of it.
 
@@ -136,10 +150,25 @@ def assess(
         factor_bins=dict(factor_bins or {}),
         min_cell_size=min_cell_size,
         max_levels=max_levels,
+        group_bins=dict(group_bins or {}),
+        max_numeric_levels=max_numeric_levels,
     )
+    if y_true is None and score is not None:
+        raise AuditInputError(
+            f"score column {score!r}",
+            expected="an outcome column to assess the score against (AUC, calibration)",
+            found="a score and no outcome",
+            fix="name the outcome column (--y-true), or leave the score out: without an "
+            "outcome only the decisions are audited",
+        )
     factors = settings.legitimate_factors
     _check_factor_names(data, settings.groups, factors)
-    frame, factor_notes = prepare_factors(data, factors, settings.factor_bins, settings.groups)
+    binned, group_notes = bin_groups(data, settings.group_bins)
+    check_numeric_groups(
+        binned, [g for g in groups if g in binned.columns], settings.max_numeric_levels
+    )
+    frame, factor_notes = prepare_factors(binned, factors, settings.factor_bins, settings.groups)
+    factor_notes = [*group_notes, *factor_notes]
     # A factor that is also a group column is encoded once: its group axis serves as a factor.
     extra = [f for f in factors if f not in settings.groups]
     encoded = encode_table(
@@ -159,6 +188,8 @@ def assess(
     counts = count_groups(audited, score_bins=score_bins)
     keeps = [(), *groupings(counts, settings.intersections)]  # () is the whole population
     result = assess_counts(counts, settings, auc_from_rows(audited, counts, keeps))
+    if group_notes:
+        result = replace(result, notes=(*result.notes, *group_notes))
     if not factors:
         return result
     # A second counting pass, over groups × factors and without scores, feeds the conditional
@@ -172,7 +203,7 @@ def assess(
             found=err.found,
             fix="list fewer legitimate factors, or coarser ones (merge rare levels)",
         ) from None
-    result = replace(result, notes=(*result.notes, *factor_notes))
+    result = replace(result, notes=(*result.notes, *factor_notes[len(group_notes) :]))
     result = conditional_comparisons(strata, result)
     return replace(result, within_strata=within_strata(strata, result))
 
@@ -210,11 +241,32 @@ def make_settings(**values: object) -> Settings:
         (settings.score_bins >= 10, "score_bins", "at least 10 bins", settings.score_bins),
         (settings.min_cell_size >= 1, "min_cell_size", "at least 1", settings.min_cell_size),
         (settings.max_levels >= 2, "max_levels", "at least 2", settings.max_levels),
+        (
+            settings.max_numeric_levels >= 2,
+            "max_numeric_levels",
+            "at least 2",
+            settings.max_numeric_levels,
+        ),
     ]
     for ok, name, expected, found in checks:
         if not ok:
             raise AuditInputError(
                 f"option {name}", expected=expected, found=repr(found), fix=f"pass a valid {name}"
+            )
+    for name, count in settings.group_bins.items():
+        if name not in settings.groups or count < 2:
+            raise AuditInputError(
+                f"group bins for {name!r}",
+                expected=f"2 or more bins for one of the group columns {list(settings.groups)}",
+                found=f"{count} bins" if name in settings.groups else "not a group column",
+                fix="give 2 or more quantile bins, for a group column",
+            )
+        if name in settings.factor_bins:
+            raise AuditInputError(
+                f"bins for {name!r}",
+                expected="bins given once, as a group column's",
+                found="bins as a group column and as a legitimate factor",
+                fix="drop the factor bins: a factor that is a group column shares its groups",
             )
     for name, count in settings.factor_bins.items():
         if name not in settings.legitimate_factors:
@@ -324,9 +376,10 @@ def conditional_comparisons(strata: GroupCounts, result: Assessment) -> Assessme
         live = n.sum(axis=(0, 2, 3)) > 0
         n, w = n[:, live], cut(strata.w)[:, live]
         w2 = None if strata.w2 is None else cut(strata.w2)[:, live]
-        estimates = {m: conditional_difference(w, ref, m) for m in CONDITIONAL_METRICS}
+        metrics = conditional_metrics(s.y_true is not None)
+        estimates = {m: conditional_difference(w, ref, m) for m in metrics}
         replicates = _conditional_replicates(n, w, w2, ref, s, rng)
-        for metric in CONDITIONAL_METRICS:
+        for metric in metrics:
             # As for the other disparities: reliable when group and reference both reach the
             # minimum size and the metric's denominator rows the minimum, counting only the
             # strata where both have people: a gap measured on a sliver of the group (or on none
@@ -460,11 +513,11 @@ def _conditional_replicates(
     if s.n_boot == 0:
         return {}
     batch = max(1, BOOT_BATCH_CELLS // n.size)
-    parts: dict[str, list[ConditionalEstimate]] = {m: [] for m in CONDITIONAL_METRICS}
+    parts: dict[str, list[ConditionalEstimate]] = {m: [] for m in conditional_metrics(s.y_true is not None)}
     for start in range(0, s.n_boot, batch):
         size = min(batch, s.n_boot - start)
         boot = resample(n, w, n_boot=size, rng=rng, kind=s.bootstrap, group_axes=2, w2=w2)
-        for metric in CONDITIONAL_METRICS:
+        for metric in parts:
             parts[metric].append(conditional_difference(boot, ref, metric))
     return {
         m: (

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -15,6 +17,7 @@ from audit.errors import AuditInputError
 from audit.files import require_writable
 from audit.labels import rich_text
 from audit.stats.assess import assess as run_assessment
+from audit.stats.encoding import column_of, encode_score
 from audit.stats.result import Assessment
 from audit.tables import read_table
 
@@ -36,16 +39,16 @@ def _parse_references(values: list[str]) -> dict[str, str]:
     return references
 
 
-def _parse_factor_bins(values: list[str]) -> dict[str, int]:
+def _parse_factor_bins(values: list[str], option: str = "--factor-bins") -> dict[str, int]:
     bins: dict[str, int] = {}
     for item in values:
         column, sep, count = item.partition("=")
         if not sep or not column or not count.strip().isdigit():
             raise AuditInputError(
-                f"--factor-bins {item!r}",
+                f"{option} {item!r}",
                 expected="COLUMN=K with K a whole number of quantile bins, e.g. age=4",
                 found=f"{item!r}",
-                fix="write the factor column, an equals sign, and the number of bins",
+                fix="write the column, an equals sign, and the number of bins",
             )
         bins[column] = int(count)
     return bins
@@ -53,11 +56,28 @@ def _parse_factor_bins(values: list[str]) -> dict[str, int]:
 
 def assess(
     data: Annotated[Path, typer.Argument(help="CSV or Parquet file with one row per person.")],
-    y_true: Annotated[str, typer.Option("--y-true", help="Column of the observed outcome.")],
-    y_pred: Annotated[str, typer.Option("--y-pred", help="Column of the binary decision.")],
     group: Annotated[
         list[str], typer.Option("--group", "-g", help="Sensitive attribute column (repeatable).")
     ],
+    y_true: Annotated[
+        str | None,
+        typer.Option(
+            "--y-true",
+            help="Column of the observed outcome; without it only the decisions are audited "
+            "(selection rates and their gaps).",
+        ),
+    ] = None,
+    y_pred: Annotated[
+        str | None,
+        typer.Option("--y-pred", help="Column of the binary decision (or --threshold)."),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            help="Decide on the --score column: the decision is score >= this value.",
+        ),
+    ] = None,
     score: Annotated[
         str | None, typer.Option("--score", help="Column of predicted probabilities.")
     ] = None,
@@ -135,6 +155,20 @@ def assess(
             "--max-levels", help="Most groups one attribute may have (bin or merge beyond it)."
         ),
     ] = 50,
+    group_bins: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--group-bins",
+            help="Cut a numeric group column at its quantiles as COLUMN=K (repeatable).",
+        ),
+    ] = None,
+    max_numeric_levels: Annotated[
+        int,
+        typer.Option(
+            "--max-numeric-levels",
+            help="Most distinct values a numeric group column may have without --group-bins.",
+        ),
+    ] = 20,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the full result as JSON here.")
     ] = None,
@@ -143,10 +177,15 @@ def assess(
     if json_out is not None:  # found before the assessment, not after it
         require_writable(json_out, subject=f"--json '{json_out}'", folder=False)
     frame = read_table(data)
+    decision = _decision_column(frame, y_pred, score, threshold)
+    if threshold is not None:
+        assert score is not None
+        frame = frame.assign(**{decision: _thresholded(frame, score, threshold)})
+        score = score if y_true is not None else None  # the score decided; it is not assessed
     result = run_assessment(
         frame,
         y_true=y_true,
-        y_pred=y_pred,
+        y_pred=decision,
         groups=group,
         score=score,
         weight=weight,
@@ -166,6 +205,8 @@ def assess(
         min_denominator=min_denominator,
         min_cell_size=min_cell_size,
         max_levels=max_levels,
+        group_bins=_parse_factor_bins(group_bins or [], "--group-bins"),
+        max_numeric_levels=max_numeric_levels,
     )
     result = suppress(result)  # what is shown and written never describes fewer people
     if json_out is not None:
@@ -174,6 +215,45 @@ def assess(
     print_summary(result, out)
     print_conditional(result, out)
     print_notes(result, out)
+
+
+THRESHOLD_DECISION = "decision (score >= threshold)"
+
+
+def _decision_column(
+    frame: pd.DataFrame, y_pred: str | None, score: str | None, threshold: float | None
+) -> str:
+    """The column holding the decision: --y-pred, or the one --threshold makes from --score."""
+    if threshold is None:
+        if y_pred is None:
+            raise AuditInputError(
+                "decision",
+                expected="--y-pred COLUMN (decisions coded 0/1), or --score COLUMN with "
+                "--threshold T",
+                found="neither",
+                fix="name the column of the decisions, or decide on a score with a threshold",
+            )
+        return y_pred
+    if y_pred is not None or score is None:
+        raise AuditInputError(
+            f"--threshold {threshold:g}",
+            expected="a --score column to decide on, and no --y-pred",
+            found="--y-pred as well" if y_pred is not None else "no --score",
+            fix="give --score COLUMN --threshold T for decisions made by the score, or "
+            "--y-pred COLUMN for decisions in the file",
+        )
+    if not 0 <= threshold <= 1:
+        raise AuditInputError(
+            f"--threshold {threshold:g}",
+            expected="a threshold between 0 and 1 (the score is a probability)",
+            found=f"{threshold:g}",
+            fix="pass a threshold in [0, 1], e.g. --threshold 0.5",
+        )
+    return THRESHOLD_DECISION if THRESHOLD_DECISION not in frame.columns else "_decision"
+
+
+def _thresholded(frame: pd.DataFrame, score: str, threshold: float) -> np.ndarray:
+    return (encode_score(column_of(frame, score, "score")) >= threshold).astype(np.int8)
 
 
 def console() -> Console:
@@ -205,11 +285,13 @@ def print_summary(result: Assessment, console: Console) -> None:
         f"{s.correction} correction"
     )
     metrics = {(m.attributes, m.levels, m.metric): m for m in result.metrics}
+    present = {m.metric for m in result.metrics}
+    headline = [name for name in HEADLINE_METRICS if name in present]  # no outcome: no tpr
     for attrs in dict.fromkeys(g.attributes for g in result.groups if len(g.attributes) == 1):
         table = Table(title=" × ".join(map(rich_text, attrs)), title_justify="left")
         table.add_column("group")
         table.add_column("n", justify="right")
-        for name in HEADLINE_METRICS:
+        for name in headline:
             table.add_column(name)
         # "No finding" is only reassuring where the audit could have seen a gap: say how large.
         table.add_column("detectable gap", justify="right")
@@ -222,7 +304,7 @@ def print_summary(result: Assessment, console: Console) -> None:
             label = _label(g.levels) + (" (reference)" if g.is_reference else "")
             label += "" if g.reliable else " (small)"
             cells = []
-            for name in HEADLINE_METRICS:
+            for name in headline:
                 m = metrics[(attrs, g.levels, name)]
                 cells.append("suppressed" if m.suppressed else _fmt(m.value, m.ci_low, m.ci_high))
             gap = detectable.get(g.levels)

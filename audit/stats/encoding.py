@@ -40,7 +40,8 @@ class EncodedInput:
     weight: np.ndarray | None = None  # float64 >= 0
 
 
-def _column(data: pd.DataFrame, name: str, role: str) -> pd.Series:
+def column_of(data: pd.DataFrame, name: str, role: str) -> pd.Series:
+    """The column `name`, or a message listing the columns there are."""
     if name not in data.columns:
         available = ", ".join(map(str, data.columns[:20]))
         raise AuditInputError(
@@ -108,6 +109,16 @@ def encode_binary(
         coded = np.asarray(values.isin(ones), dtype=np.uint8)
         return coded if positive else 1 - coded
     shown = ", ".join(sorted(map(str, distinct))[:10])
+    if len(distinct) > 2 and role == "decision" and _is_probability(arr):
+        raise AuditInputError(
+            name,
+            expected="decisions coded 0/1 or True/False",
+            found=f"scores: {len(distinct)} distinct values between {arr.min():g} and "
+            f"{arr.max():g}, e.g. {shown}",
+            fix="decide on the score with a threshold: `audit assess --score "
+            f"{values.name} --threshold 0.5` (decision = score >= 0.5), or in a spec name it "
+            "model.decisions.score_column and set decision.threshold",
+        )
     if len(distinct) > 2:
         raise AuditInputError(
             name,
@@ -129,6 +140,14 @@ def encode_binary(
 
 
 _TEXT_CODINGS = (("0", "1"), ("false", "true"), ("0.0", "1.0"))
+
+
+def _is_probability(arr: np.ndarray) -> bool:
+    """Numbers in [0, 1] with some strictly between: a score, not a 0/1 decision."""
+    if not np.issubdtype(arr.dtype, np.number) or arr.dtype == bool:
+        return False
+    x = arr.astype(np.float64, copy=False)
+    return bool(np.all((x >= 0) & (x <= 1)) and np.any((x > 0) & (x < 1)))
 
 
 def _positive_of_coded(pos_label: object | None) -> int | None:
@@ -231,10 +250,39 @@ def check_cardinality(attributes: Sequence[EncodedAttribute], limit: int) -> Non
             f"group column {display_label(attribute.name)!r}",
             expected=f"at most {limit} groups (distinct values) to compare",
             found=f"{used.size:,} distinct values, e.g. {examples}",
-            fix="bin it into a few bands (ages into 5 bands, an amount at its quantiles) or "
-            "merge rare values into one level such as 'other' before the audit; a column with "
-            "a value per person (an id, a date) is not a group. To compare more groups, raise "
-            "statistics.max_levels (--max-levels)",
+            fix="bin it into a few bands (a numeric column at its quantiles with "
+            f"`attributes: [{{column: {attribute.name}, bins: 5}}]`, --group-bins "
+            f"{attribute.name}=5) or merge rare values into one level such as 'other' before "
+            "the audit; a column with a value per person (an id, a date) is not a group. To "
+            "compare more groups, raise statistics.max_levels (--max-levels)",
+        )
+
+
+def check_numeric_groups(data: pd.DataFrame, groups: Sequence[str], limit: int) -> None:
+    """Refuses a numeric group column with more than `limit` distinct values.
+
+    Such a column is a measurement (an age, an income, a score), not a set of groups: compared
+    value by value it makes dozens of thin groups, and an intersection with it hundreds. It is
+    cut into quantile bins instead (the attribute's `bins`). Boolean columns are groups.
+    """
+    for name in groups:
+        column = data[name]
+        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            continue
+        distinct = int(column.nunique())
+        if distinct <= limit:
+            continue
+        low, high = column.min(), column.max()
+        label = display_label(name)
+        raise AuditInputError(
+            f"group column {label!r}",
+            expected=f"groups: at most {limit} distinct values in a numeric column",
+            found=f"{distinct:,} distinct numbers from {low:g} to {high:g}, a measurement "
+            "rather than groups",
+            fix=f"cut it at its quantiles into a few groups: in the spec `attributes: "
+            f"[{{column: {label}, bins: 5}}]`, in `audit assess` --group-bins {label}=5; if "
+            "the numbers are codes of categories, raise statistics.max_numeric_levels "
+            "(--max-numeric-levels)",
         )
 
 
@@ -276,14 +324,18 @@ def encode_weight(values: pd.Series) -> np.ndarray:
 def encode_table(
     data: pd.DataFrame,
     *,
-    y_true: str,
+    y_true: str | None,
     y_pred: str,
     groups: Sequence[str],
     score: str | None = None,
     weight: str | None = None,
     pos_label: object | None = None,
 ) -> EncodedInput:
-    """Validates and codes the columns the audit needs. The caller's frame is never modified."""
+    """Validates and codes the columns the audit needs. The caller's frame is never modified.
+
+    Without `y_true` (decisions with no observed outcome) every row gets the outcome code 0:
+    the counts keep their shape, and only metrics of the decisions alone are read from them.
+    """
     if len(data) == 0:
         raise AuditInputError(
             "decisions table",
@@ -305,14 +357,21 @@ def encode_table(
             found=f"{list(groups)}",
             fix="remove the repeated name",
         )
-    attributes = tuple(encode_attribute(_column(data, g, "group")) for g in groups)
-    truth, decision = _column(data, y_true, "outcome"), _column(data, y_pred, "decision")
+    attributes = tuple(encode_attribute(column_of(data, g, "group")) for g in groups)
+    decision = column_of(data, y_pred, "decision")
+    if y_true is None:
+        labels = {
+            "y_true": np.zeros(len(data), dtype=np.uint8),
+            "y_pred": encode_binary(decision, "decision", pos_label),
+        }
+    else:
+        labels = _encode_labels(column_of(data, y_true, "outcome"), decision, pos_label)
     return EncodedInput(
         n_rows=len(data),
-        **_encode_labels(truth, decision, pos_label),
+        **labels,
         attributes=attributes,
-        score=None if score is None else encode_score(_column(data, score, "score")),
-        weight=None if weight is None else encode_weight(_column(data, weight, "weight")),
+        score=None if score is None else encode_score(column_of(data, score, "score")),
+        weight=None if weight is None else encode_weight(column_of(data, weight, "weight")),
     )
 
 

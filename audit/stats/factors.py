@@ -84,6 +84,36 @@ def prepare_factors(
     return (data if out is None else out), notes
 
 
+def bin_groups(data: pd.DataFrame, bins: Mapping[str, int]) -> tuple[pd.DataFrame, list[str]]:
+    """`data` with each group column in `bins` cut at its quantiles, and notes saying so.
+
+    A numeric attribute (an age, an amount) has a group per value; cut into a few quantile bins
+    it has groups of a size that can be compared. A shallow copy: the caller's frame is kept.
+    """
+    if not bins:
+        return data, []
+    out = data.copy(deep=False)
+    notes = []
+    for name, count in bins.items():
+        column = data[name]
+        if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            raise AuditInputError(
+                f"bins of the attribute {name!r}",
+                expected="a numeric column to cut at its quantiles",
+                found=f"a column of type {column.dtype}",
+                fix="drop its bins: its own values are the groups (merge rare ones before "
+                "the audit)",
+            )
+        out[name] = quantile_bins(column, count)
+        levels = list(out[name].cat.categories)
+        merged = "" if len(levels) == count else f"; {count} were asked, tied values merged others"
+        notes.append(
+            f"attribute {name!r} cut at its quantiles into {len(levels)} groups "
+            f"{', '.join(levels)}{merged}"
+        )
+    return out, notes
+
+
 def quantile_bins(values: pd.Series, count: int) -> pd.Series:
     """Ordered categories "[low, high)" cut at the `count`-quantiles; the last bin is closed.
 

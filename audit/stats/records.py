@@ -102,9 +102,14 @@ class RecordBuilder:
         if g.hist is not None and len(g.attributes) == 1:
             self._score_tables(g)
 
-    @staticmethod
-    def _metric_names(values: dict[str, np.ndarray]) -> list[str]:
-        return list(defs.METRIC_NAMES) + [m for m in SCORE_METRICS if m in values]
+    def _metric_names(self, values: dict[str, np.ndarray]) -> list[str]:
+        """The metrics recorded: without an outcome, only those of the decisions alone (the
+        others would be read off a constant outcome code, and an FPR equal to the selection
+        rate would enter the family of tests twice)."""
+        names = list(defs.METRIC_NAMES) + [m for m in SCORE_METRICS if m in values]
+        if self.s.y_true is None:
+            return [m for m in names if not defs.needs_outcome(m)]
+        return names
 
     def _reliable(self, n_rows: np.ndarray, den_rows: np.ndarray) -> np.ndarray:
         """A group's metric is reliable when the group and the metric's denominator are large
@@ -118,7 +123,7 @@ class RecordBuilder:
             reliable = self._reliable(table.n_rows, den_rows)
             self._metric_rows(table, name, den_rows, n_eff, reliable)
             self._disparity_rows(table, name, den_rows, n_eff, reliable)
-        for named in NAMED_DISPARITIES:
+        for named in NAMED_DISPARITIES if self.s.y_true is not None else ():
             self._named_disparity_rows(table, named, reliable)
 
     def add_overall(self, g: Grouping) -> None:
@@ -456,6 +461,8 @@ class RecordBuilder:
     # -- summaries and score tables ------------------------------------------------------
     def _summaries(self, g: Grouping) -> None:
         measures = SUMMARY_MEASURES + (SCORE_SUMMARY_MEASURES if "auc" in g.values else ())
+        if self.s.y_true is None:
+            measures = tuple(m for m in measures if not m.needs_outcome)
         for measure in measures:
             value = measure.compute(g.values)
             low = high = None
@@ -530,6 +537,12 @@ class RecordBuilder:
             for d, q, sig in zip(self.disparities, _opts(adjusted), significant, strict=True)
         ]
         notes = []
+        if self.s.y_true is None:
+            notes.append(
+                "no outcome column: only the decisions are audited (selection rates, their "
+                "gaps, summaries and conditional comparisons); error rates, calibration and AUC "
+                "need an observed outcome"
+            )
         if counts.weighted:
             notes.append(
                 "weighted counts; the bootstrap draws each cell's weights with their mean and "

@@ -351,7 +351,13 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    y_true: str
+    y_true: Annotated[
+        str | None,
+        Field(
+            description="the outcome column; None for an audit of decisions alone, which has "
+            "only the metrics of the decisions (selection rates and their gaps)"
+        ),
+    ]
     y_pred: str
     score: str | None
     weight: str | None
@@ -389,6 +395,13 @@ class Settings(BaseModel):
     max_levels: Annotated[
         int, Field(description="most groups (levels) one attribute may have")
     ] = 50
+    max_numeric_levels: Annotated[
+        int,
+        Field(description="most distinct values a numeric group column may have unbinned"),
+    ] = 20
+    group_bins: dict[str, int] = Field(
+        default_factory=dict, description="quantile bins asked for numeric group columns"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

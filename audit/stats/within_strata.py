@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from audit.metrics.conditional import CONDITIONAL_METRICS
+from audit.metrics.conditional import conditional_metrics
 from audit.metrics.definitions import RATES
 from audit.metrics.intervals import effective_n, newcombe, wilson
 from audit.stats.counts import GroupCounts
@@ -44,7 +44,7 @@ def within_strata(strata: GroupCounts, result: Assessment) -> tuple[WithinStratu
             w2 = None if strata.w2 is None else cut(strata.w2)
             rows = n.sum(axis=(2, 3))
             reliable = (rows >= s.min_group_size) & (rows[ref] >= s.min_group_size)
-            for metric in CONDITIONAL_METRICS:
+            for metric in conditional_metrics(s.y_true is not None):
                 records += _metric_records(
                     (name, strata.levels[j], ref),
                     (strata.attributes[f], strata.levels[f]),

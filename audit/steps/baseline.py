@@ -28,6 +28,7 @@ from audit.stats.paired import (
     regression_changes,
 )
 from audit.stats.result import Assessment
+from audit.stats.factors import bin_groups
 from audit.steps.decisions import DECISION, OUTCOME, decide
 from audit.steps.statistics import assess_decisions
 
@@ -74,13 +75,15 @@ def paired_regressions(
     ]
     if not rules:
         return {}
-    joint = table[[OUTCOME, DECISION, *spec.groups]].assign(
+    outcome = [OUTCOME] if OUTCOME in table.columns else []  # none in a decision-only audit
+    joint = table[[*outcome, DECISION, *spec.groups]].assign(
         **{BASELINE_DECISION: baseline[DECISION].to_numpy()}
     )
+    joint, _ = bin_groups(joint, spec.group_bins)  # the bins of the candidate's assessment
     s = spec.statistics
     paired = paired_disparities(
         joint,
-        y_true=OUTCOME,
+        y_true=OUTCOME if outcome else None,
         candidate=DECISION,
         baseline=BASELINE_DECISION,
         groups=spec.groups,

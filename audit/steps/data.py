@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from audit.data import generate_population, load_people
+from audit.data.schema import is_people_file
 from audit.errors import AuditInputError
 from audit.manifest import file_fingerprint, frame_fingerprint
 from audit.spec import AuditSpec
@@ -37,7 +40,7 @@ def load_data(spec: AuditSpec) -> AuditData:
         }
     else:
         assert source.file is not None  # the spec guarantees one of the two
-        if source.schema_name == "people":
+        if uses_people_schema(source.schema_name, source.file):
             people = load_people(source.file)
         else:
             people = read_table(source.file, subject=f"data file '{source.file}'")
@@ -55,6 +58,14 @@ def load_data(spec: AuditSpec) -> AuditData:
     return AuditData(audited=audited, train=train, fingerprint=fingerprint)
 
 
+def uses_people_schema(schema: str, path: Path) -> bool:
+    """The people schema applies when the spec asks for it, or (`auto`) to a file of ours.
+
+    Any other table is taken as it is: only the columns the spec names are checked.
+    """
+    return schema == "people" or (schema == "auto" and is_people_file(path))
+
+
 def check_spec_columns(people: pd.DataFrame, spec: AuditSpec) -> None:
     """The columns and values the spec names exist in the data, before any model is loaded.
 
@@ -64,30 +75,40 @@ def check_spec_columns(people: pd.DataFrame, spec: AuditSpec) -> None:
     after a model has been loaded and run on every row.
     """
     wanted = {
-        "outcome": [spec.outcome],
+        "outcome": [spec.outcome] if spec.outcome is not None else [],
         "attributes": spec.groups,
         "legitimate_factors": spec.legitimate_factors,
     }
     for key, columns in wanted.items():
         absent = [c for c in columns if c not in people.columns]
         if absent:
-            shown = ", ".join(map(str, people.columns[:25]))
-            more = f" and {len(people.columns) - 25} more" if len(people.columns) > 25 else ""
-            raise AuditInputError(
-                f"spec key '{key}'",
-                expected="columns of the data",
-                found=f"no column {', '.join(repr(c) for c in absent)} (the data has: "
-                f"{shown}{more})",
-                fix="name the columns as they are spelled in the data",
-            )
+            raise missing_columns(f"spec key '{key}'", absent, people.columns)
     for i, attribute in enumerate(spec.attributes):
-        if attribute.reference is not None:
+        # A binned attribute's reference is one of its bins, checked once they are cut.
+        if attribute.reference is not None and attribute.bins is None:
             _require_value(
                 people, attribute.column, attribute.reference, f"attributes[{i}].reference"
             )
+    if spec.outcome is None:
+        return
     if spec.outcome_positive is not None:
         _require_value(people, spec.outcome, spec.outcome_positive, "outcome_positive")
     _require_binary_outcome(people[spec.outcome], spec.outcome_positive)
+
+
+def missing_columns(subject: str, absent: list[str], present: pd.Index) -> AuditInputError:
+    """The columns a table lacks, with those it has and the closest spelling of each."""
+    names = [str(c) for c in present]
+    shown = ", ".join(names[:25]) + (f" and {len(names) - 25} more" if len(names) > 25 else "")
+    close = {c: difflib.get_close_matches(c, names, n=1, cutoff=0.6) for c in absent}
+    hints = [f"'{c}' -> did you mean '{m[0]}'?" for c, m in close.items() if m]
+    return AuditInputError(
+        subject,
+        expected="columns of the data",
+        found=f"no column {', '.join(repr(c) for c in absent)} (the data has: {shown})",
+        fix=(" ".join(hints) + " " if hints else "")
+        + "name the columns as they are spelled in the data",
+    )
 
 
 def _require_binary_outcome(values: pd.Series, positive: str | None) -> None:

@@ -36,17 +36,21 @@ def decide(spec: AuditSpec, model: AuditableModel, people: pd.DataFrame) -> pd.D
         wanted = rule.label if rule.label is not None else _positive_label(model)
         decision = np.asarray(labels).astype(str) == wanted
     _require_varying(spec, model, np.asarray(decision, dtype=bool), score)
+    # Without an observed outcome there is no outcome column (the decisions alone are audited)
+    # and no score to assess: AUC and calibration compare the score with the outcome.
+    outcome = {} if spec.outcome is None else {OUTCOME: _outcome(spec, people)}
     table = {
-        OUTCOME: _outcome(spec, people),
+        **outcome,
         DECISION: decision.astype(np.int8),
         **{c: people[c] for c in (*spec.groups, *spec.legitimate_factors)},
     }
-    if score is not None and rule.use_score:
+    if score is not None and rule.use_score and spec.outcome is not None:
         table[SCORE] = score
     return pd.DataFrame(table)
 
 
 def _outcome(spec: AuditSpec, people: pd.DataFrame) -> np.ndarray:
+    assert spec.outcome is not None
     column = people[spec.outcome]
     if spec.outcome_positive is None:
         return column.to_numpy()
@@ -129,7 +133,7 @@ def _needs_score(spec: AuditSpec, model: AuditableModel) -> bool:
                 "the file's decision column",
             )
         return True
-    if not rule.use_score:
+    if not rule.use_score or spec.outcome is None:
         return False
     return model.kind != "decisions" or getattr(model, "score_column", None) is not None
 

@@ -14,7 +14,7 @@ def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
     s = spec.statistics
     return assess(
         table,
-        y_true=OUTCOME,
+        y_true=OUTCOME if OUTCOME in table.columns else None,
         y_pred=DECISION,
         score=SCORE if SCORE in table.columns else None,
         groups=spec.groups,
@@ -33,4 +33,6 @@ def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
         factor_bins=spec.factor_bins,
         min_cell_size=s.min_cell_size,
         max_levels=s.max_levels,
+        group_bins=spec.group_bins,
+        max_numeric_levels=s.max_numeric_levels,
     )
