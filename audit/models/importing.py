@@ -336,9 +336,7 @@ class DecisionsModel(_BaseModel):
     def _validate_values(self) -> None:
         t = self.table
         if self.decision_column:
-            values = set(pd.unique(t[self.decision_column]).tolist())
-            if not values <= {0, 1}:
-                self._bad(self.decision_column, "decisions coded 0/1", sorted(map(str, values))[:6])
+            t[self.decision_column] = self._decisions(t[self.decision_column])
         if self.score_column:
             s = pd.to_numeric(t[self.score_column], errors="coerce")
             if s.isna().any() or (s < 0).any() or (s > 1).any():
@@ -360,6 +358,35 @@ class DecisionsModel(_BaseModel):
                 "one row per person",
                 [f"{int(t[self.id_column].duplicated().sum())} repeated ids"],
             )
+
+    def _decisions(self, column: pd.Series) -> np.ndarray:
+        """The decision column as 0/1 codes: 0/1, booleans, or their text ("true", "0").
+
+        A column of scores (numbers strictly between 0 and 1) is not a decision: deciding on
+        it takes a threshold, which the spec must state rather than have us guess.
+        """
+        from audit.stats.encoding import encode_binary, is_probability
+
+        values = column.to_numpy()
+        if column.notna().all() and is_probability(values):
+            raise AuditInputError(
+                f"column '{column.name}' of decisions file '{self.path}'",
+                expected="decisions coded 0/1 or True/False",
+                found=f"scores: {column.nunique()} distinct values between {values.min():g} "
+                f"and {values.max():g}",
+                fix=f"decide on the score with a threshold: in the spec, model.decisions: "
+                f"{{score_column: {column.name}}} (instead of decision_column) and decision: "
+                "{threshold: 0.5}",
+            )
+        try:
+            return encode_binary(column, "decision").astype(np.int64)
+        except AuditInputError as err:
+            raise AuditInputError(
+                f"column '{column.name}' of decisions file '{self.path}'",
+                expected="decisions coded 0/1 or True/False",
+                found=err.found,
+                fix="recode the column to 0/1 (or true/false), or name another column",
+            ) from None
 
     def _bad(self, column: str, expected: str, found: Sequence[str]) -> None:
         raise AuditInputError(

@@ -164,10 +164,9 @@ def assess(
     factors = settings.legitimate_factors
     _check_factor_names(data, settings.groups, factors)
     binned, group_notes = bin_groups(data, settings.group_bins)
-    check_numeric_groups(
-        binned, [g for g in groups if g in binned.columns], settings.max_numeric_levels
-    )
     frame, factor_notes = prepare_factors(binned, factors, settings.factor_bins, settings.groups)
+    present = [g for g in groups if g in frame.columns]  # a missing one: encode_table says so
+    check_numeric_groups(frame, present, settings.max_numeric_levels, settings.max_levels)
     factor_notes = [*group_notes, *factor_notes]
     # A factor that is also a group column is encoded once: its group axis serves as a factor.
     extra = [f for f in factors if f not in settings.groups]

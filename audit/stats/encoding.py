@@ -109,7 +109,7 @@ def encode_binary(
         coded = np.asarray(values.isin(ones), dtype=np.uint8)
         return coded if positive else 1 - coded
     shown = ", ".join(sorted(map(str, distinct))[:10])
-    if len(distinct) > 2 and role == "decision" and _is_probability(arr):
+    if len(distinct) > 2 and role == "decision" and is_probability(arr):
         raise AuditInputError(
             name,
             expected="decisions coded 0/1 or True/False",
@@ -142,7 +142,7 @@ def encode_binary(
 _TEXT_CODINGS = (("0", "1"), ("false", "true"), ("0.0", "1.0"))
 
 
-def _is_probability(arr: np.ndarray) -> bool:
+def is_probability(arr: np.ndarray) -> bool:
     """Numbers in [0, 1] with some strictly between: a score, not a 0/1 decision."""
     if not np.issubdtype(arr.dtype, np.number) or arr.dtype == bool:
         return False
@@ -258,19 +258,23 @@ def check_cardinality(attributes: Sequence[EncodedAttribute], limit: int) -> Non
         )
 
 
-def check_numeric_groups(data: pd.DataFrame, groups: Sequence[str], limit: int) -> None:
+def check_numeric_groups(
+    data: pd.DataFrame, groups: Sequence[str], limit: int, max_levels: int
+) -> None:
     """Refuses a numeric group column with more than `limit` distinct values.
 
     Such a column is a measurement (an age, an income, a score), not a set of groups: compared
     value by value it makes dozens of thin groups, and an intersection with it hundreds. It is
-    cut into quantile bins instead (the attribute's `bins`). Boolean columns are groups.
+    cut into quantile bins instead (the attribute's `bins`). Boolean columns are groups. A
+    column beyond `max_levels` (an identifier as often as a measurement) is left to
+    `check_cardinality`, whose message covers both.
     """
     for name in groups:
         column = data[name]
         if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
             continue
         distinct = int(column.nunique())
-        if distinct <= limit:
+        if distinct <= limit or distinct > max_levels:
             continue
         low, high = column.min(), column.max()
         label = display_label(name)

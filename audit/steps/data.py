@@ -15,7 +15,7 @@ from audit.data.schema import is_people_file
 from audit.errors import AuditInputError
 from audit.manifest import file_fingerprint, frame_fingerprint
 from audit.spec import AuditSpec
-from audit.stats.encoding import UNKNOWN, encode_binary
+from audit.stats.encoding import UNKNOWN, check_numeric_groups, encode_binary
 from audit.tables import read_table
 
 
@@ -83,6 +83,10 @@ def check_spec_columns(people: pd.DataFrame, spec: AuditSpec) -> None:
         absent = [c for c in columns if c not in people.columns]
         if absent:
             raise missing_columns(f"spec key '{key}'", absent, people.columns)
+    # A numeric column compared value by value is found here, before any model is loaded.
+    unbinned = [g for g in spec.groups if g not in spec.group_bins]
+    s = spec.statistics
+    check_numeric_groups(people, unbinned, s.max_numeric_levels, s.max_levels)
     for i, attribute in enumerate(spec.attributes):
         # A binned attribute's reference is one of its bins, checked once they are cut.
         if attribute.reference is not None and attribute.bins is None:
@@ -101,13 +105,13 @@ def missing_columns(subject: str, absent: list[str], present: pd.Index) -> Audit
     names = [str(c) for c in present]
     shown = ", ".join(names[:25]) + (f" and {len(names) - 25} more" if len(names) > 25 else "")
     close = {c: difflib.get_close_matches(c, names, n=1, cutoff=0.6) for c in absent}
-    hints = [f"'{c}' -> did you mean '{m[0]}'?" for c, m in close.items() if m]
+    hints = [f"'{m[0]}' for '{c}'" for c, m in close.items() if m]
     return AuditInputError(
         subject,
         expected="columns of the data",
         found=f"no column {', '.join(repr(c) for c in absent)} (the data has: {shown})",
-        fix=(" ".join(hints) + " " if hints else "")
-        + "name the columns as they are spelled in the data",
+        fix="name the columns as they are spelled in the data"
+        + (f" (did you mean {', '.join(hints)}?)" if hints else ""),
     )
 
 

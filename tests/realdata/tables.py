@@ -128,3 +128,34 @@ def explained_by_education(n: int, seed: int, direct: float) -> pd.DataFrame:
 
 # Composition gap of `explained_by_education`: mean schooling effect of migrants minus others.
 COMPOSITION_GAP = (0.6 * 0.2 + 0.3 * 0.5 + 0.1 * 0.8) - (0.2 * 0.2 + 0.4 * 0.5 + 0.4 * 0.8)
+
+
+def steering_log(n: int = 400, seed: int = 6, gap: float = 0.25) -> pd.DataFrame:
+    """A log of recommendations from another system, with no observed outcome: French column
+    names, the recommendation as text booleans ("true"/"false"), a numeric age with 47 values,
+    a score. Women are recommended `gap` less often than men (0.55); age has no effect.
+
+    The people and their recommendation are in one table: it serves as the data file and as
+    the decisions file of a spec (`model.decisions`, matched by `dossier`)."""
+    rng = np.random.default_rng(seed)
+    sexe = rng.choice(["femme", "homme"], n)
+    age = rng.integers(18, 65, n)
+    niveau = rng.choice(["primaire", "secondaire", "superieur"], n, p=[0.3, 0.5, 0.2])
+    recommended = rng.random(n) < 0.55 - gap * (sexe == "femme")
+    return pd.DataFrame(
+        {
+            "dossier": [f"D{i:05d}" for i in range(n)],
+            "sexe": sexe,
+            "age_ans": age,
+            "niveau_etude": niveau,
+            "orientation_proposee": np.where(recommended, "true", "false"),
+            "score_orientation": rng.uniform(0.01, 0.99, n).round(3),
+        }
+    )
+
+
+def write_csv_with_bom(frame: pd.DataFrame, path: object) -> None:
+    """A spreadsheet's "CSV UTF-8": a byte-order mark before the header."""
+    from pathlib import Path
+
+    Path(str(path)).write_bytes(b"\xef\xbb\xbf" + frame.to_csv(index=False).encode("utf-8"))

@@ -112,13 +112,15 @@ def test_factor_mistakes_point_at_the_line_and_key(files, edit, message):
             ("[education,", "[eduction,"),
             "spec key 'legitimate_factors': expected columns of the data; found no column "
             "'eduction' (the data has: person, housing, education, age, hired).\n"
-            "Hint: name the columns as they are spelled in the data",
+            "Hint: name the columns as they are spelled in the data (did you mean 'education' "
+            "for 'eduction'?)",
         ),
         (
             ("outcome: hired", "outcome: hire"),
             "spec key 'outcome': expected columns of the data; found no column 'hire' "
             "(the data has: person, housing, education, age, hired).\n"
-            "Hint: name the columns as they are spelled in the data",
+            "Hint: name the columns as they are spelled in the data (did you mean 'hired' "
+            "for 'hire'?)",
         ),
         (
             ("reference: stable", "reference: stabel"),

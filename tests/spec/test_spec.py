@@ -92,10 +92,25 @@ def test_mistakes_point_at_the_line_and_key(edit: tuple[str, str], message: str)
 
 
 def test_missing_required_key() -> None:
-    with pytest.raises(
-        AuditInputError, match=r"key 'outcome': expected this key, which is required"
-    ):
-        parse_spec(GOOD.replace("outcome: job_28d_6m\n", ""))
+    with pytest.raises(AuditInputError, match=r"key 'name': expected this key, which is required"):
+        parse_spec(GOOD.replace("name: demo\n", ""))
+
+
+def test_the_outcome_is_optional_for_rules_on_the_decisions_alone() -> None:
+    # A log of decisions with no observed outcome is audited on its decisions alone...
+    no_outcome = GOOD.replace("outcome: job_28d_6m\n", "")
+    assert parse_spec(GOOD).outcome == "job_28d_6m"
+    decisions_only = no_outcome.replace("[tpr]", "[selection_rate]")
+    assert parse_spec(decisions_only, source="s.yaml").outcome is None
+    # ...and a rule that needs one is refused up front, saying why and what to do.
+    with pytest.raises(AuditInputError) as err:
+        parse_spec(no_outcome, source="s.yaml")
+    assert str(err.value) == (
+        "s.yaml:13: key 'policy.rules[1].no_significant_disparity': expected an outcome "
+        "column: rule 'sig' tests tpr, which needs an observed outcome; found the spec names "
+        "none (no `outcome` key).\nHint: add `outcome: COLUMN` or drop the rule 'sig'; an "
+        "audit of decisions alone can bound and test selection_rate"
+    )
 
 
 def test_broken_yaml_and_wrong_document() -> None:
@@ -155,5 +170,6 @@ def test_schema_command_prints_the_json_schema() -> None:
     ).stdout
     schema = json.loads(out)
     assert schema["title"] == "AuditSpec"
-    assert {"name", "data", "model", "outcome", "attributes"} <= set(schema["required"])
+    assert {"name", "data", "model", "attributes"} <= set(schema["required"])
+    assert "outcome" not in schema["required"]  # decision-only audits
     assert schema == json.loads(json.dumps(AuditSpec.model_json_schema(by_alias=True)))
