@@ -628,7 +628,19 @@ def is_people_file(path: str | Path) -> bool:
                 return True
             names = set(schema.names)
         else:
-            names = set(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError):
+            names = set(_csv_header(path))
+    except (OSError, ValueError):
         return False
     return {c.name for c in PEOPLE_COLUMNS if c.required} <= names
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The names in a CSV file's first line (a gzipped one's too), whatever its later bytes."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as f:
+        line = f.readline(1 << 20)
+    text = line.decode("utf-8-sig", errors="replace")
+    return next(csv.reader([text.rstrip("\r\n")]), [])

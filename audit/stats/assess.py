@@ -19,9 +19,9 @@ from audit.metrics import definitions as defs
 from audit.metrics import intervals, scores, significance
 from audit.metrics.conditional import (
     ConditionalEstimate,
-    conditional_metrics,
     ExplainedShare,
     conditional_difference,
+    conditional_metrics,
     delta_standard_error,
     explained_share,
 )

@@ -189,7 +189,7 @@ def _check_options(
 def joint_counts(
     table: pd.DataFrame,
     *,
-    y_true: str,
+    y_true: str | None,
     candidate: str,
     baseline: str,
     groups: Sequence[str],
@@ -282,7 +282,7 @@ def _reference_index(
 def paired_disparities(
     table: pd.DataFrame,
     *,
-    y_true: str,
+    y_true: str | None,
     candidate: str,
     baseline: str,
     groups: Sequence[str],

@@ -20,6 +20,7 @@ import pandas as pd
 from audit.errors import AuditInputError
 from audit.models.importing import load_model
 from audit.spec import AuditSpec, ThresholdRule
+from audit.stats.factors import bin_groups
 from audit.stats.paired import (
     PAIRED_METRICS,
     PairedChange,
@@ -28,7 +29,6 @@ from audit.stats.paired import (
     regression_changes,
 )
 from audit.stats.result import Assessment
-from audit.stats.factors import bin_groups
 from audit.steps.decisions import DECISION, OUTCOME, decide
 from audit.steps.statistics import assess_decisions
 

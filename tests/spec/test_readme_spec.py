@@ -17,3 +17,29 @@ def test_the_readme_spec_parses_and_says_what_its_comments_say() -> None:
     steering = next(r for r in spec.policy.rules if r.id == "no-steering")
     assert isinstance(steering, SignificanceRule) and steering.detectable_gap == 0.1
     assert spec.factor_bins == {"age": 4}
+
+
+def test_the_readme_spec_for_a_file_of_ones_own_runs_on_such_a_file(tmp_path, monkeypatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from audit.pipeline import run_audit
+    from tests.realdata.tables import steering_log, write_csv_with_bom
+
+    text = README.read_text(encoding="utf-8")
+    start = text.index("```yaml\nname: orientation-log") + len("```yaml\n")
+    spec_text = text[start : text.index("```", start)]
+    spec = parse_spec(spec_text, source="README.md")
+    assert spec.outcome is None and spec.data.schema_name == "auto"
+    assert spec.group_bins == {"age_ans": 4}
+    # The README's CSV has the columns of the table the test builds, in its order.
+    csv_start = text.index("```csv\n") + len("```csv\n")
+    header = text[csv_start : text.index("\n", csv_start)].split(",")
+    log = steering_log()
+    assert header == list(log.columns)
+    write_csv_with_bom(log, tmp_path / "journal.csv")
+    monkeypatch.chdir(tmp_path)
+    spec = spec.model_copy(update={"tracking": spec.tracking.model_copy(update={"enabled": False})})
+    outcome = run_audit(spec, spec_text=spec_text, console=Console(file=io.StringIO()))
+    assert outcome.verdict.label == "fail"  # the table's injected gap for women
