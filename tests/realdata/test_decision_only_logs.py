@@ -282,3 +282,55 @@ def test_schema_auto_knows_our_files_and_takes_others_as_they_are(tmp_path: Path
     # `schema: none` takes even our marked file as it is.
     none = {**spec, "data": {"file": str(ours_parquet), "schema": "none"}}
     assert _refusal(none).startswith("data for")
+
+
+# --- `audit assess` on the same log -----------------------------------------------------------
+
+
+def _assess(monkeypatch: pytest.MonkeyPatch, *argv: str) -> dict[str, Any]:
+    monkeypatch.setattr(sys, "argv", ["audit", "assess", *argv])
+    try:
+        main()
+    except SystemExit as stop:
+        assert not stop.code, stop.code
+    return json.loads(Path(argv[argv.index("--json") + 1]).read_text())
+
+
+def test_audit_assess_without_an_outcome_agrees_with_fairlearn(
+    tmp_path: Path, log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fairlearn.metrics import MetricFrame, demographic_parity_difference, selection_rate
+
+    frame = pd.read_csv(log, encoding="utf-8-sig")
+    out = tmp_path / "r.json"
+    result = _assess(
+        monkeypatch, str(log), "--y-pred", "orientation_proposee", "-g", "sexe", "-g", "age_ans",
+        "--group-bins", "age_ans=4", "--n-boot", "50", "--json", str(out),
+    )  # fmt: skip
+    assert result["settings"]["y_true"] is None
+    assert {m["metric"] for m in result["metrics"]} == {"selection_rate"}
+    decided = frame["orientation_proposee"].astype(int)  # read as booleans from "true"/"false"
+    expected = MetricFrame(
+        metrics=selection_rate, y_true=decided, y_pred=decided, sensitive_features=frame["sexe"]
+    ).by_group
+    ours = {
+        m["levels"][0]: m["value"] for m in result["metrics"] if m["attributes"] == ["sexe"]
+    }
+    assert ours == pytest.approx(expected.to_dict())
+    dpd = next(
+        s["value"]
+        for s in result["summaries"]
+        if s["attributes"] == ["sexe"] and s["measure"] == "demographic_parity_difference"
+    )
+    # fairlearn's y_true is required by its signature and ignored by this measure.
+    assert dpd == pytest.approx(
+        demographic_parity_difference(decided, decided, sensitive_features=frame["sexe"])
+    )
+    # A threshold on the score gives the decisions score >= T, by hand.
+    result = _assess(
+        monkeypatch, str(log), "--score", "score_orientation", "--threshold", "0.7",
+        "-g", "sexe", "--n-boot", "0", "--json", str(out),
+    )  # fmt: skip
+    by_hand = (frame["score_orientation"] >= 0.7).groupby(frame["sexe"]).mean()
+    ours = {m["levels"][0]: m["value"] for m in result["metrics"]}
+    assert ours == pytest.approx(by_hand.to_dict())
