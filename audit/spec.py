@@ -560,8 +560,7 @@ class AuditSpec(_Strict):
             f"one source of the decision: decision.{given[0]} (applied to "
             "model.decisions.score_column) or model.decisions.decision_column (the file's own "
             "decisions), not both",
-            found=f"decision.{given[0]} and model.decisions.decision_column "
-            f"{d.decision_column!r}",
+            found=f"decision.{given[0]} and model.decisions.decision_column {d.decision_column!r}",
             at=["decision", given[0]],
             fix=f"drop decision.{given[0]} to audit the file's decisions, or drop "
             "model.decisions.decision_column to decide on the score column",
@@ -580,7 +579,11 @@ class AuditSpec(_Strict):
             if isinstance(rule, ThresholdRule):
                 metrics, verb, key = [rule.metric], "bounds", "metric"
             else:
-                metrics, verb, key = rule.no_significant_disparity, "tests", "no_significant_disparity"
+                metrics, verb, key = (
+                    rule.no_significant_disparity,
+                    "tests",
+                    "no_significant_disparity",
+                )
             needing = [m for m in metrics if needs_outcome(m)]
             if needing:
                 what = ", ".join(needing)

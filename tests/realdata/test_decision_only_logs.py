@@ -126,7 +126,8 @@ def test_audit_run_on_the_log_end_to_end_with_mlflow(
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/m.db")
     (run,) = client.search_runs(
-        [e.experiment_id for e in client.search_experiments()], "attributes.run_name = 'orientation'"
+        [e.experiment_id for e in client.search_experiments()],
+        "attributes.run_name = 'orientation'",
     )
     assert run.info.status == "FINISHED" and run.data.tags["audit.verdict"] == "fail"
     keys = list(run.data.metrics)
@@ -313,9 +314,7 @@ def test_audit_assess_without_an_outcome_agrees_with_fairlearn(
     expected = MetricFrame(
         metrics=selection_rate, y_true=decided, y_pred=decided, sensitive_features=frame["sexe"]
     ).by_group
-    ours = {
-        m["levels"][0]: m["value"] for m in result["metrics"] if m["attributes"] == ["sexe"]
-    }
+    ours = {m["levels"][0]: m["value"] for m in result["metrics"] if m["attributes"] == ["sexe"]}
     assert ours == pytest.approx(expected.to_dict())
     dpd = next(
         s["value"]
