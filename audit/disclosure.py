@@ -60,9 +60,10 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from audit.gate import Finding, GroupOutcome, Verdict, sentence
+from audit.gate import Finding, GroupOutcome, Verdict, metric_label, sentence
 from audit.labels import display_levels
 from audit.metrics.disparities import NAMED_DISPARITIES
+from audit.spec import TRACK_METRIC
 from audit.stats.result import (
     GROUP_SEPARATOR,
     Assessment,
@@ -74,6 +75,8 @@ from audit.stats.result import (
     ReferenceChoice,
     ReliabilityBin,
     Summary,
+    TrackConditional,
+    TrackShare,
     WithinStratum,
     WorstGroup,
 )
@@ -95,6 +98,7 @@ SUMMARY_METRICS: dict[str, tuple[str, ...]] = {
     "ece_max": ("ece",),
 }
 _COMPONENTS = {d.name: d.components for d in NAMED_DISPARITIES}
+_TRACK_KINDS = ("difference", "ratio")
 
 
 def reason(minimum: int) -> str:
@@ -118,16 +122,26 @@ def publish_verdict(verdict: Verdict, published: Assessment) -> Verdict:
     with labels bounded for display.
     """
     minimum = published.settings.min_cell_size
-    hidden = {
-        (d.metric, d.kind, d.attributes, d.levels) for d in published.disparities if d.suppressed
+    hidden: set[tuple[object, ...]] = {
+        (d.metric, d.kind, d.attributes, d.levels, None)
+        for d in published.disparities
+        if d.suppressed
     } | {
-        (c.metric, "conditional_difference", c.attributes, c.levels)
+        (c.metric, "conditional_difference", c.attributes, c.levels, None)
         for c in published.conditional
+        if c.suppressed
+    }
+    for t in published.tracks:  # a share's comparisons are hidden with their difference
+        if not t.is_reference and t.difference is None:
+            hidden |= {(TRACK_METRIC, k, t.attributes, t.levels, t.track) for k in _TRACK_KINDS}
+    hidden |= {
+        (TRACK_METRIC, "conditional_difference", c.attributes, c.levels, c.track)
+        for c in published.track_conditional
         if c.suppressed
     }
 
     def is_hidden(item: GroupOutcome | Finding) -> bool:
-        return (item.metric, item.kind, item.attributes, item.levels) in hidden
+        return (item.metric, item.kind, item.attributes, item.levels, item.track) in hidden
 
     rules = []
     for rule in verdict.rules:
@@ -182,7 +196,7 @@ def _withheld_finding(f: Finding, minimum: int) -> Finding:
         detectable=None,
         baseline_value=None,
         position=None,
-        sentence=f"{f.metric} {f.kind.replace('_', ' ')} for {group} vs {ref}: {f.code} "
+        sentence=f"{metric_label(f)} {f.kind.replace('_', ' ')} for {group} vs {ref}: {f.code} "
         f"(decides the rule); its figures are not published: fewer than {minimum} people",
     )
 
@@ -320,7 +334,7 @@ class _Publication:
         records = (
             list(a.groups) + list(a.metrics) + list(a.disparities) + list(a.summaries)
             + list(a.conditional) + list(a.within_strata) + list(a.cross_auc)
-            + list(a.worst_groups) + list(a.overall)
+            + list(a.worst_groups) + list(a.overall) + list(a.tracks) + list(a.track_conditional)
         )  # fmt: skip
         published = replace(
             a,
@@ -334,6 +348,8 @@ class _Publication:
             reliability=self._reliability(),
             conditional=tuple(map(self._conditional, a.conditional)),
             within_strata=tuple(map(self._within_stratum, a.within_strata)),
+            tracks=tuple(map(self._track_share, a.tracks)),
+            track_conditional=tuple(map(self._track_conditional, a.track_conditional)),
             references=references,
             disclosure_controlled=True,
         )
@@ -344,6 +360,7 @@ class _Publication:
                 + list(published.summaries) + list(published.conditional)
                 + list(published.within_strata) + list(published.cross_auc)
                 + list(published.worst_groups) + list(published.overall)
+                + list(published.tracks) + list(published.track_conditional)
             )
         )  # fmt: skip
         withheld = sum(1 for key in self.cells.hidden if key in self.size and key not in self.small)
@@ -398,6 +415,62 @@ class _Publication:
             detectable=None,
             suppressed=True,
         )
+
+    def _track_share(self, t: TrackShare) -> TrackShare:
+        """A small group's shares are withheld with everything else of it; a small
+        reference withholds the comparisons (they would give its share back); a withheld size
+        withholds the count too (count / share would give the size back)."""
+        key = (t.attributes, t.levels)
+        comparison = dict(
+            difference=None,
+            difference_ci_low=None,
+            difference_ci_high=None,
+            difference_ci_method="none",
+            ratio=None,
+            ratio_ci_low=None,
+            ratio_ci_high=None,
+            ratio_ci_method="none",
+            p_value=None,
+            p_adjusted=None,
+            significant=None,
+            detectable=None,
+        )
+        if key in self.small:
+            return replace(
+                t,
+                n_rows=None,
+                count=None,
+                share=None,
+                ci_low=None,
+                ci_high=None,
+                ci_method="none",
+                undefined_reason=self.why,
+                suppressed=True,
+                **comparison,  # type: ignore[arg-type]
+            )
+        out = t
+        if (t.attributes, t.reference_levels) in self.small and not t.is_reference:
+            out = replace(out, undefined_reason=f"reference group: {self.why}", **comparison)  # type: ignore[arg-type]
+        if self._size_hidden(key):
+            out = replace(out, n_rows=None, count=None)
+        return out
+
+    def _track_conditional(self, c: TrackConditional) -> TrackConditional:
+        if (c.attributes, c.levels) in self.small or (c.attributes, c.reference_levels) in self.small:
+            return replace(
+                c,
+                value=None,
+                unconditional=None,
+                ci_low=None,
+                ci_high=None,
+                ci_method="none",
+                p_value=None,
+                p_adjusted=None,
+                significant=None,
+                coverage=None,
+                suppressed=True,
+            )
+        return c
 
     def _summary(self, s: Summary) -> Summary:
         names = SUMMARY_METRICS.get(s.measure)
