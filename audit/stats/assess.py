@@ -233,6 +233,8 @@ def _encode_track(frame: pd.DataFrame, name: str, labels: Sequence[str] | None) 
             found=f"{int(column.isna().sum())} missing values",
             fix="fill in the track of every person, or leave those rows out of the audit",
         )
+    if labels is None and isinstance(column.dtype, pd.CategoricalDtype):
+        labels = [str(c) for c in column.cat.categories]  # every class, used or not
     text = column.astype(str)
     if labels is not None:
         extra = sorted(set(text.unique()) - set(labels))
