@@ -155,3 +155,16 @@ def test_track_labels_that_would_collide_in_a_key_stay_apart() -> None:
     keys = flatten_metrics(_tracks(frame))
     assert "track_share.a_x2eb/psych.yes" in keys  # "a.b": its dot escaped
     assert "track_share.a_x5fx2eb/psych.yes" in keys  # "a_x2eb": its "_x" escaped
+
+
+def test_the_readme_track_rules_are_valid_rules() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = text.index("```yaml\nmodel:\n  decisions: {file: advice_log.csv") + len("```yaml\n")
+    snippet = yaml.safe_load(text[start : text.index("```", start)])
+    policy = PolicySpec.model_validate(snippet["policy"])
+    assert [r.track for r in policy.rules] == ["sheltered_work"] * 3
+    assert snippet["model"]["decisions"]["track_column"] == "advised_track"
