@@ -345,6 +345,8 @@ def metric_key_document(assessment: Assessment) -> str:
         if key in keys:
             raise RuntimeError(f"two figures share the MLflow key {key!r}")
         entry: dict[str, object] = what._asdict()
+        if what.track is None:  # only track figures name a track
+            del entry["track"]
         entry["attributes"] = list(what.attributes)
         entry["levels"] = None if what.levels is None else list(what.levels)
         keys[key] = entry

@@ -626,7 +626,11 @@ CASES: list[Case] = [
     run("model-run-unknown", ("MLflow model 'runs:/0123456789abcdef0123456789abcdef/model'",), {"model": {"uri": "runs:/0123456789abcdef0123456789abcdef/model"}}, opens_run=True),
     run("model-inputs-missing-from-data", ("missing columns 'has_car'",), data_file("{case}/people.csv", schema="none"), setup=people(lambda d: d.drop(columns=["has_car"])), opens_run=True),
     run("model-input-wrong-type", ("months_worked_3y",), data_file("{case}/people.csv", schema="none"), setup=people(lambda d: d.assign(months_worked_3y=d["months_worked_3y"].map(lambda m: f"{m} months"))), opens_run=True),
-    run("model-track-without-label", ("spec key 'decision'", "decision.label naming the track"), {**TRACK, "decision": None}, opens_run=True),
+    # A track model without decision.label is audited for every track: only track_share rules can be read.
+    run("model-track-without-label", ("spec key 'policy.rules[0]'", "rules on track_share for a track audit", "decision: {label: NAME}"), {**TRACK, "decision": None}, opens_run=True),
+    run("model-track-rule-unknown-track", ("spec key 'policy.rules[0]' (rule 'r')", "found track 'shelterd'", "did you mean 'sheltered'?"), {**TRACK, **rule(metric="track_share", track="shelterd", max_abs=0.1)}, opens_run=True),
+    run("model-track-rule-on-binary-model", ("spec key 'policy.rules[0]' (rule 'r')", "has a binary decision and no tracks"), rule(metric="track_share", track="care", max_abs=0.1), opens_run=True),
+    run("spec-rule-track-on-binary-metric", ("policy.rules[0]", "metric 'track_share' with 'track'"), rule(metric="fpr", track="care", max_abs=0.1)),
     run("model-train-unknown-features", ("feature", "everything"), {"model": {"uri": None, "train": {"features": "everything"}}}, opens_run=True),
     run("model-spec-train-target-missing", ("nope",), {"model": {"uri": None, "train": {"target": "nope"}}}, opens_run=True),
     run("model-decisions-column-missing", ("decisions file", "no column 'decision'"), DECISIONS_MODEL, setup=decisions(lambda d: d.rename(columns={"decision": "dec"})), opens_run=True),
