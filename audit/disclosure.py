@@ -101,6 +101,11 @@ _COMPONENTS = {d.name: d.components for d in NAMED_DISPARITIES}
 _TRACK_KINDS = ("difference", "ratio")
 
 
+def _ws_metric(w: WithinStratum) -> str:
+    """A within-stratum rate's metric, told apart by track for track shares."""
+    return w.metric if w.track is None else f"{w.metric}:{w.track}"
+
+
 def reason(minimum: int) -> str:
     return f"suppressed: fewer than {minimum} people"
 
@@ -285,8 +290,8 @@ class _Publication:
     def _within_strata_hidden(self) -> set[tuple[Hashable, str]]:
         """(cell, metric) of every within-stratum rate that is suppressed."""
         return {
-            (self._ws_key(w), w.metric)
-            for w in self.a.within_strata
+            (self._ws_key(w), _ws_metric(w))
+            for w in self._within()
             if (w.n_rows is not None and w.n_rows < self.k)
             or (w.denominator_rows is not None and w.denominator_rows < self.k)
             or (w.attributes, w.levels) in self.small
@@ -312,7 +317,7 @@ class _Publication:
                     parents[parent].append(key)
                 sums += [(p, c) for p, c in parents.items() if p in self.size]
         strata: dict[tuple[Hashable, tuple[str, ...]], set[Hashable]] = defaultdict(set)
-        for w in self.a.within_strata:
+        for w in self._within():
             cell = self._ws_key(w)
             sizes[cell] = w.n_rows if w.n_rows is not None else 0
             if (w.n_rows is not None and w.n_rows < self.k) or (
@@ -335,6 +340,7 @@ class _Publication:
             list(a.groups) + list(a.metrics) + list(a.disparities) + list(a.summaries)
             + list(a.conditional) + list(a.within_strata) + list(a.cross_auc)
             + list(a.worst_groups) + list(a.overall) + list(a.tracks) + list(a.track_conditional)
+            + list(a.track_within_strata)
         )  # fmt: skip
         published = replace(
             a,
@@ -348,6 +354,7 @@ class _Publication:
             reliability=self._reliability(),
             conditional=tuple(map(self._conditional, a.conditional)),
             within_strata=tuple(map(self._within_stratum, a.within_strata)),
+            track_within_strata=tuple(map(self._within_stratum, a.track_within_strata)),
             tracks=tuple(map(self._track_share, a.tracks)),
             track_conditional=tuple(map(self._track_conditional, a.track_conditional)),
             references=references,
@@ -361,6 +368,7 @@ class _Publication:
                 + list(published.within_strata) + list(published.cross_auc)
                 + list(published.worst_groups) + list(published.overall)
                 + list(published.tracks) + list(published.track_conditional)
+                + list(published.track_within_strata)
             )
         )  # fmt: skip
         withheld = sum(1 for key in self.cells.hidden if key in self.size and key not in self.small)
@@ -456,7 +464,17 @@ class _Publication:
         return out
 
     def _track_conditional(self, c: TrackConditional) -> TrackConditional:
-        if (c.attributes, c.levels) in self.small or (c.attributes, c.reference_levels) in self.small:
+        pooled = len(c.factors) == 1 and (
+            f"{TRACK_METRIC}:{c.track}",
+            c.attributes,
+            c.levels,
+            c.factors[0],
+        ) in self.pooled_hidden
+        small = (c.attributes, c.levels) in self.small or (
+            c.attributes,
+            c.reference_levels,
+        ) in self.small
+        if small or pooled:
             return replace(
                 c,
                 value=None,
@@ -535,35 +553,40 @@ class _Publication:
         """
         hidden: set[tuple[Hashable, str]] = set()
         terms: dict[tuple[object, ...], list[WithinStratum]] = defaultdict(list)
-        for w in self.a.within_strata:
+        for w in self._within():
             if w.is_reference or w.difference is None:
                 continue
             cell, ref = self._ws_key(w), self._ws_key(w, w.reference_levels)
-            if (cell, w.metric) in self.ws_hidden or (ref, w.metric) in self.ws_hidden:
-                hidden.add((cell, w.metric))
-            terms[(w.metric, w.attributes, w.levels, w.factor)].append(w)
+            if (cell, _ws_metric(w)) in self.ws_hidden or (ref, _ws_metric(w)) in self.ws_hidden:
+                hidden.add((cell, _ws_metric(w)))
+            terms[(_ws_metric(w), w.attributes, w.levels, w.factor)].append(w)
         pooled: set[tuple[object, ...]] = set()
         for key, records in terms.items():
-            withheld = [w for w in records if (self._ws_key(w), w.metric) in hidden]
+            withheld = [w for w in records if (self._ws_key(w), _ws_metric(w)) in hidden]
             if len(withheld) != 1:
                 continue
-            shown = [w for w in records if (self._ws_key(w), w.metric) not in hidden]
+            shown = [w for w in records if (self._ws_key(w), _ws_metric(w)) not in hidden]
             if not shown:
                 pooled.add(key)
                 continue
             extra = min(shown, key=lambda w: (w.n_rows or 0, w.factor_level))
-            hidden.add((self._ws_key(extra), extra.metric))
+            hidden.add((self._ws_key(extra), _ws_metric(extra)))
         return hidden, pooled
+
+    def _within(self) -> tuple[WithinStratum, ...]:
+        """Within-strata rates of the binary decision and of each track: the same cells."""
+        return (*self.a.within_strata, *self.a.track_within_strata)
 
     def _within_stratum(self, w: WithinStratum) -> WithinStratum:
         cell, ref_cell = self._ws_key(w), self._ws_key(w, w.reference_levels)
+        metric = _ws_metric(w)
         out = w
         if self._size_hidden(cell):
             out = replace(out, n_rows=None, denominator_rows=None)
         small_ref = w.reference_n_rows is not None and w.reference_n_rows < self.k
         if small_ref or self._size_hidden(ref_cell):  # an empty reference cell too
             out = replace(out, reference_n_rows=None)
-        if (cell, w.metric) in self.ws_hidden:
+        if (cell, metric) in self.ws_hidden:
             return replace(
                 out,
                 value=None,
@@ -577,10 +600,10 @@ class _Publication:
                 difference_ci_high=None,
                 suppressed=True,
             )
-        if (cell, w.metric) in self.ws_difference_hidden:
+        if (cell, metric) in self.ws_difference_hidden:
             why = (
                 f"reference group: {self.why} in this factor level"
-                if (ref_cell, w.metric) in self.ws_hidden
+                if (ref_cell, metric) in self.ws_hidden
                 else "difference withheld: with the conditional comparison it would give "
                 "back one that is suppressed"
             )

@@ -52,6 +52,7 @@ from audit.stats.result import (
     ReferenceHow,
     Settings,
     TrackConditional,
+    WithinStratum,
 )
 from audit.stats.tracks import (
     TrackCounts,
@@ -61,6 +62,7 @@ from audit.stats.tracks import (
     slice_tracks,
     track_conditional_records,
     track_records,
+    track_within_strata,
 )
 from audit.stats.within_strata import within_strata
 
@@ -280,9 +282,17 @@ def _track_results(
     k = len(s.groups)
     shares = track_records(plain_counts(counts, k), s, references)
     conditional: tuple[TrackConditional, ...] = ()
+    levels: tuple[WithinStratum, ...] = ()
     if s.legitimate_factors:
         conditional = track_conditional_records(counts, s, references)
-    return replace(result, track_labels=counts.tracks, tracks=shares, track_conditional=conditional)
+        levels = track_within_strata(counts, s, references)
+    return replace(
+        result,
+        track_labels=counts.tracks,
+        tracks=shares,
+        track_conditional=conditional,
+        track_within_strata=levels,
+    )
 
 
 def _track_only(

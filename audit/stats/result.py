@@ -39,6 +39,7 @@ Table = Literal[
     "within_strata",
     "tracks",
     "track_conditional",
+    "track_within_strata",
 ]
 
 
@@ -239,6 +240,9 @@ class WithinStratum(GroupKey):
     factor: str
     factor_level: str
     metric: str
+    track: Annotated[
+        str | None, Field(description="the track of a track_share rate (Assessment.tracks)")
+    ] = None
     value: float | None
     undefined_reason: str | None = None
     ci_low: Annotated[float | None, Field(description="Wilson interval")] = None
@@ -518,6 +522,10 @@ class Assessment(Record):
         Field(description="every group's share of each track, with its gap to the reference"),
     ] = ()
     track_conditional: tuple[TrackConditional, ...] = ()
+    track_within_strata: Annotated[
+        tuple[WithinStratum, ...],
+        Field(description="each group's track shares within each level of each legitimate factor"),
+    ] = ()
     notes: tuple[str, ...] = ()
     disclosure_controlled: Annotated[
         bool,
@@ -612,6 +620,7 @@ _TABLE_TYPES: dict[str, type[Record]] = {
     "within_strata": WithinStratum,
     "tracks": TrackShare,
     "track_conditional": TrackConditional,
+    "track_within_strata": WithinStratum,
 }
 
 

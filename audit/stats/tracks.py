@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import prod
 
 import numpy as np
@@ -28,8 +28,10 @@ from audit.errors import AuditInputError
 from audit.metrics import intervals, significance
 from audit.metrics.conditional import conditional_difference, delta_standard_error
 from audit.stats.bootstrap import bootstrap_interval, resample
+from audit.stats.counts import MAX_TABLE_BYTES
 from audit.stats.encoding import EncodedAttribute
-from audit.stats.result import Settings, TrackConditional, TrackShare
+from audit.stats.result import Settings, TrackConditional, TrackShare, WithinStratum
+from audit.stats.within_strata import _metric_records
 
 TRACK_METRIC = "track_share"
 # Seeds: children of SeedSequence(settings.seed) not used by the binary assessment (0-2).
@@ -134,6 +136,28 @@ def _drop_empty_levels(counts: TrackCounts) -> TrackCounts:
     return TrackCounts(counts.attributes, tuple(levels), counts.tracks, n, w, w2)
 
 
+# Bytes per replicate and cell of the plain table at the peak: the replicates, and a grouping's
+# shares, differences and ratios with their bootstrap temporaries (at most as many groups as
+# joint cells).
+_REPLICATE_BYTES_PER_CELL = 8 * 5
+
+
+def check_track_table_size(counts: TrackCounts, n_boot: int, limit: int = MAX_TABLE_BYTES) -> None:
+    """Refuses, before any replicate is drawn, track replicates that would not fit in `limit`."""
+    cells = counts.n.size
+    size = _REPLICATE_BYTES_PER_CELL * n_boot * cells
+    if size <= limit:
+        return
+    shape = " × ".join(map(str, counts.n.shape))
+    raise AuditInputError(
+        "group columns and tracks",
+        expected=f"track bootstrap replicates within {limit / 2**30:.1f} GiB of memory",
+        found=f"about {size / 2**30:.1f} GiB for {cells:,} cells ({shape}), {n_boot} replicates",
+        fix="audit fewer attributes at once, merge rare levels or tracks, or lower "
+        "statistics.n_boot (--n-boot)",
+    )
+
+
 def plain_counts(counts: TrackCounts, k: int) -> TrackCounts:
     """The table over the first `k` attributes only (the groups, without the factors)."""
     keep = tuple(range(k))
@@ -233,6 +257,7 @@ def track_records(
     k = len(counts.attributes)
     boot = None
     if s.n_boot > 0:
+        check_track_table_size(counts, s.n_boot)
         rng = np.random.default_rng(
             np.random.SeedSequence(s.seed).spawn(_SEED_CHILDREN)[_PLAIN_SEED]
         )
@@ -486,3 +511,42 @@ def _conditional_replicates(
         boot = resample(n, w, n_boot=size, rng=rng, kind=s.bootstrap, group_axes=2, w2=w2)
         parts.append(conditional_difference(_binary_view(boot), ref, "selection_rate").value)
     return np.concatenate(parts)
+
+
+def track_within_strata(
+    strata: TrackCounts,
+    settings: Settings,
+    references: Mapping[tuple[str, ...], tuple[str, ...]],
+) -> tuple[WithinStratum, ...]:
+    """Every group's track shares within each level of each legitimate factor alone, with the
+    difference to the reference group in that level: the rows `audit.stats.within_strata` gives
+    for a binary selection rate, here for the binary view of each track."""
+    s = settings
+    level = 1 - s.alpha
+    records: list[WithinStratum] = []
+    for j, name in enumerate(s.groups):
+        ref = strata.levels[j].index(references[(name,)][0])
+        for f in (strata.attributes.index(x) for x in s.legitimate_factors if x != name):
+            n = strata.marginal(strata.n, (j, f))  # (G, F, T)
+            w = strata.marginal(strata.w, (j, f))
+            w2 = None if strata.w2 is None else strata.marginal(strata.w2, (j, f))
+            bn, bw = _binary_view(n), _binary_view(w)  # (T, G, F, 2, 2)
+            bw2 = None if w2 is None else _binary_view(w2)
+            rows = n.sum(axis=-1)
+            reliable = (rows >= s.min_group_size) & (rows[ref] >= s.min_group_size)
+            for t, track in enumerate(strata.tracks):
+                arrays = (bn[t], bw[t], None if bw2 is None else bw2[t])
+                part = _metric_records(
+                    (name, strata.levels[j], ref),
+                    (strata.attributes[f], strata.levels[f]),
+                    "selection_rate",
+                    arrays,
+                    reliable,
+                    level,
+                )
+                records += [_as_track(r, track) for r in part]
+    return tuple(records)
+
+
+def _as_track(record: WithinStratum, track: str) -> WithinStratum:
+    return replace(record, metric=TRACK_METRIC, track=track)

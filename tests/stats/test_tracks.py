@@ -298,3 +298,62 @@ def test_conditional_track_gap_within_strata_of_legitimate_factors(within: float
         assert not cond.significant and cond.ci_low <= 0 <= cond.ci_high
     else:
         assert cond.significant and cond.ci_low > 0.05
+
+
+def test_track_inputs_that_cannot_be_audited_are_refused() -> None:
+    from audit.errors import AuditInputError
+    from audit.stats.tracks import check_track_table_size
+
+    frame = _log(500, 11)
+    counts = count_tracks([encode_attribute(frame.region)], encode_attribute(frame.advised))
+    with pytest.raises(AuditInputError, match="track bootstrap replicates within"):
+        check_track_table_size(counts, 1000, limit=10_000)
+    check_track_table_size(counts, 0, limit=10_000)  # no replicates: nothing to hold
+    with pytest.raises(AuditInputError, match="a recommended track in every row"):
+        _tracks(frame.assign(advised=frame.advised.where(frame.index != 3)))
+    with pytest.raises(AuditInputError, match="at least two different tracks"):
+        _tracks(frame.assign(advised="job_search"))
+
+
+def test_track_shares_within_each_factor_level_match_fairlearn_control_features() -> None:
+    from audit.disclosure import suppress
+
+    frame = _factor_log(3000, 12, within=0.1)
+    # a few psych=yes people in a third education level: too few to publish their rates
+    extra = pd.DataFrame({"psych": ["yes"] * 4 + ["no"] * 40, "education": "none",
+                          "advised": ["sheltered_work"] * 44})  # fmt: skip
+    frame = pd.concat([frame, extra], ignore_index=True)
+    result = assess(
+        frame,
+        y_true="unused",
+        y_pred=None,
+        groups=["psych"],
+        track="advised",
+        reference={"psych": "no"},
+        legitimate_factors=["education"],
+        n_boot=0,
+    )
+    rows = {(w.track, w.levels[0], w.factor_level): w for w in result.track_within_strata}
+    assert {w.metric for w in result.track_within_strata} == {"track_share"}
+    for track in ("sheltered_work", "job_search", "upskilling"):
+        chosen = (frame.advised == track).astype(int)
+        mf = MetricFrame(
+            metrics=selection_rate,
+            y_true=chosen,
+            y_pred=chosen,
+            sensitive_features=frame.psych,
+            control_features=frame.education,
+        )
+        for (level, group), rate in mf.by_group.items():
+            assert rows[(track, group, level)].value == pytest.approx(rate, abs=1e-12)
+        high = rows[(track, "yes", "high")]
+        assert high.difference == pytest.approx(
+            high.value - rows[(track, "no", "high")].value, abs=1e-12
+        )
+    published = suppress(result)
+    shown = {(w.track, w.levels[0], w.factor_level): w for w in published.track_within_strata}
+    tiny = shown[("sheltered_work", "yes", "none")]
+    assert tiny.suppressed and tiny.value is None and tiny.n_rows is None
+    # one withheld term of the pooled conditional gap: a second one is withheld with it
+    others = [shown[("sheltered_work", "yes", lv)] for lv in ("high", "low")]
+    assert sum(w.difference is None for w in others) == 1
