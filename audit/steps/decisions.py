@@ -13,7 +13,7 @@ import pandas as pd
 
 from audit.errors import AuditError, AuditInputError
 from audit.gate import require_rule_tracks
-from audit.models.importing import AuditableModel
+from audit.models.importing import AuditableModel, DecisionsModel
 from audit.models.training import BandPolicy
 from audit.spec import AuditSpec, ThresholdRule, rule_tracks
 
@@ -33,7 +33,9 @@ def decide(spec: AuditSpec, model: AuditableModel, people: pd.DataFrame) -> pd.D
     require_rule_tracks(spec.policy.rules, model.classes if multiclass else (), _what(model))
     if rule.label is not None:
         _require_class(model, rule.label)
-    binary = not multiclass or any(
+    # A decisions file may carry a 0/1 decision beside its tracks: that is the binary decision.
+    own = getattr(model, "decision_column", None) if model.kind == "decisions" else None
+    binary = not multiclass or own is not None or any(
         x is not None for x in (rule.label, rule.bands, rule.threshold)
     )
     if not binary:
@@ -51,6 +53,9 @@ def decide(spec: AuditSpec, model: AuditableModel, people: pd.DataFrame) -> pd.D
         elif rule.threshold is not None:
             assert score is not None
             decision = score >= rule.threshold
+        elif multiclass and rule.label is None:
+            assert own is not None and isinstance(model, DecisionsModel)
+            decision = model.rows_for(people)[own].to_numpy() == 1
         else:
             assert labels is not None
             wanted = rule.label if rule.label is not None else "1"  # a binary model's class 1

@@ -200,3 +200,17 @@ def test_the_shipped_track_model_is_audited_for_every_class(
     binary = with_label.disparity("selection_rate", ("mental_health_history",), ("True",))
     assert binary.value == pytest.approx(steered.difference, abs=1e-12)
     assert with_label.tracks == result.tracks
+
+
+def test_a_log_with_a_decision_beside_its_tracks_audits_both(tmp_path: Path) -> None:
+    people, log = _files(tmp_path, n=600)
+    table = pd.read_csv(log)
+    table["intensief"] = (table.geadviseerd_traject != "job_search").astype(int)
+    table.to_csv(log, index=False)
+    spec = _offline(_spec(tmp_path, people, log, [RULES[0]]))
+    spec["model"]["decisions"]["decision_column"] = "intensief"  # type: ignore[index]
+    result = _run(spec, tmp_path).full_assessment
+    assert result is not None and result.disparities and result.tracks
+    job = result.track_share("job_search", ("psy_voorgeschiedenis",), ("ja",))
+    rate = result.disparity("selection_rate", ("psy_voorgeschiedenis",), ("ja",))
+    assert rate.value == pytest.approx(-job.difference, abs=1e-12)  # type: ignore[operator]
