@@ -23,6 +23,11 @@ What is suppressed (values, intervals, p-values, counts set to None, `suppressed
   withheld, the next smallest level's difference is withheld too (the pooled value and the
   others would give it back), and when no other term is left, the comparison is suppressed;
 - a **cross-AUC** cell whose positives (one group) or negatives (the other) are too few;
+- a **track share** of a group under the minimum (share, count, size, comparisons), the
+  comparisons of a group whose reference is under it, and the count with a withheld size (count
+  over share would give the size back); a **conditional track comparison** when its group or
+  reference is under the minimum, or when it would give back a withheld within-level gap;
+  **within-level track shares** as the binary within-stratum rates (the same cells);
 - a **summary** (spread, ratio, four-fifths rule, largest calibration error) when one of the
   groups it summarises has the metric it reads suppressed: a spread over groups is their
   extreme values, which may be the small group's own;
@@ -41,7 +46,7 @@ a single withheld term. A withheld reference's size also leaves the reference fa
 What this does not do, deliberately or for now:
 
 - numerators are not protected: a rate over 500 people is published even when it says 3 of
-  them were selected, and a group's base rate times its size gives the number of people with
+  them were selected (and so is a track share's count, which that rate and size give anyway), and a group's base rate times its size gives the number of people with
   the outcome, also when that number is under the minimum (the TPR over them is suppressed);
 - the interval of a published rate depends on its denominator, so a withheld (secondary) size
   can be approximated from the interval width; the primary cells publish no figure at all;
