@@ -15,7 +15,7 @@ from audit.errors import AuditError, AuditInputError
 from audit.gate import require_rule_tracks
 from audit.models.importing import AuditableModel, DecisionsModel
 from audit.models.training import BandPolicy
-from audit.spec import AuditSpec, ThresholdRule, rule_tracks
+from audit.spec import TRACK_METRIC, AuditSpec, ThresholdRule
 
 OUTCOME, DECISION, SCORE, TRACK = "_outcome", "_decision", "_score", "_track"
 
@@ -80,9 +80,11 @@ def _require_track_rules(spec: AuditSpec) -> None:
     """Without a binary decision only track_share rules can be read: a rule on a binary
     metric (fpr, selection_rate) would find nothing to compare and never decide."""
     for i, r in enumerate(spec.policy.rules):
-        if rule_tracks(r):
-            continue
         metrics = [r.metric] if isinstance(r, ThresholdRule) else r.no_significant_disparity
+        binary = [m for m in metrics if m != TRACK_METRIC]
+        if not binary:
+            continue
+        metrics = binary
         raise AuditInputError(
             f"spec key 'policy.rules[{i}]' (rule '{r.id}')",
             expected="rules on track_share for a track audit without a binary decision",

@@ -155,11 +155,20 @@ def test_a_misspelt_track_is_refused_before_anything_is_computed(tmp_path: Path)
     assert "did you mean 'sheltered_work'?" in message
 
 
-def test_a_binary_rule_without_a_binary_decision_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("rule", "found"),
+    [
+        ({"id": "sr", "metric": "selection_rate", "max_abs": 0.1}, "selection_rate"),
+        ({"id": "mix", "no_significant_disparity": ["fpr", "track_share"]}, "fpr"),
+    ],
+)
+def test_a_binary_rule_without_a_binary_decision_is_refused(
+    tmp_path: Path, rule: dict[str, object], found: str
+) -> None:
     people, log = _files(tmp_path)
-    rules = [{"id": "sr", "metric": "selection_rate", "max_abs": 0.1}]
-    with pytest.raises(AuditInputError, match="rules on track_share for a track audit"):
-        _run(_offline(_spec(tmp_path, people, log, rules)), tmp_path)
+    with pytest.raises(AuditInputError, match="rules on track_share for a track audit") as err:
+        _run(_offline(_spec(tmp_path, people, log, [rule])), tmp_path)
+    assert f"found the metric {found} of a binary decision" in str(err.value)
 
 
 @pytest.fixture(scope="module")
