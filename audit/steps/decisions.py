@@ -84,11 +84,10 @@ def _require_track_rules(spec: AuditSpec) -> None:
         binary = [m for m in metrics if m != TRACK_METRIC]
         if not binary:
             continue
-        metrics = binary
         raise AuditInputError(
             f"spec key 'policy.rules[{i}]' (rule '{r.id}')",
             expected="rules on track_share for a track audit without a binary decision",
-            found=f"the metric {', '.join(metrics)} of a binary decision",
+            found=f"the metric {', '.join(binary)} of a binary decision",
             fix="bound a track's share (metric: track_share, track: NAME), or add "
             "decision: {label: NAME} to audit one track as a binary decision as well",
         )
