@@ -269,15 +269,20 @@ def _with_tracks(
     if s.track is None:
         return result
     counts = count_tracks(encoded.attributes, _encode_track(frame, s.track, labels), encoded.weight)
-    references = {r.attributes: r.levels for r in result.references}
-    return _track_results(result, counts, references)
+    return assess_track_counts(result, counts)
 
 
-def _track_results(
+def assess_track_counts(
     result: Assessment,
     counts: TrackCounts,
-    references: Mapping[tuple[str, ...], tuple[str, ...]],
+    references: Mapping[tuple[str, ...], tuple[str, ...]] | None = None,
 ) -> Assessment:
+    """The engine-independent half of the track audit: `result` with its track records, from
+    a count table over the group attributes, then the legitimate factors that are not group
+    columns, then the tracks (`count_tracks`, or the same table counted by another engine).
+    `references` defaults to the reference groups of `result`."""
+    if references is None:
+        references = {r.attributes: r.levels for r in result.references}
     s = result.settings
     k = len(s.groups)
     shares = track_records(plain_counts(counts, k), s, references)
@@ -342,7 +347,7 @@ def _track_only(
         references=tuple(references),
         notes=(*notes, *factor_notes),
     )
-    return _track_results(result, counts, {r.attributes: r.levels for r in references})
+    return assess_track_counts(result, counts, {r.attributes: r.levels for r in references})
 
 
 def _track_groups(

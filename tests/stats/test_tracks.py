@@ -19,7 +19,7 @@ from fairlearn.metrics import MetricFrame, selection_rate
 from scipy import stats
 
 from audit.metrics import intervals
-from audit.stats.assess import assess
+from audit.stats.assess import assess, assess_track_counts
 from audit.stats.encoding import encode_attribute
 from audit.stats.result import Assessment
 from audit.stats.tracks import TrackCounts, count_tracks, track_records
@@ -218,6 +218,8 @@ def test_statistics_come_from_the_count_table_alone() -> None:
     settings = result.settings
     references = {r.attributes: r.levels for r in result.references}
     assert track_records(counts, settings, references) == result.tracks
+    bare = replace(result, tracks=(), track_labels=())
+    assert assess_track_counts(bare, counts) == result
     via_bincount = count_tracks(
         [encode_attribute(frame[c]) for c in names], encode_attribute(frame.advised)
     )
