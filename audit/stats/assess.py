@@ -317,6 +317,13 @@ def _track_only(
             found="an empty table",
             fix="check the file and any filter applied before the audit",
         )
+    if not settings.groups:
+        raise AuditInputError(
+            "group columns",
+            expected="at least one sensitive attribute to compare groups by",
+            found="none",
+            fix="name one or more group columns (--group COL)",
+        )
     names = [*settings.groups, *extra]
     attributes = tuple(encode_attribute(_column(frame, g, "group")) for g in names)
     k = len(settings.groups)

@@ -54,10 +54,21 @@ def _parse_factor_bins(values: list[str]) -> dict[str, int]:
 def assess(
     data: Annotated[Path, typer.Argument(help="CSV or Parquet file with one row per person.")],
     y_true: Annotated[str, typer.Option("--y-true", help="Column of the observed outcome.")],
-    y_pred: Annotated[str, typer.Option("--y-pred", help="Column of the binary decision.")],
     group: Annotated[
         list[str], typer.Option("--group", "-g", help="Sensitive attribute column (repeatable).")
     ],
+    y_pred: Annotated[
+        str | None,
+        typer.Option("--y-pred", help="Column of the binary decision (optional with --track)."),
+    ] = None,
+    track: Annotated[
+        str | None,
+        typer.Option(
+            "--track",
+            help="Column of recommended tracks (a multiclass decision, any labels): every "
+            "track's share by group, with its gap to the reference group.",
+        ),
+    ] = None,
     score: Annotated[
         str | None, typer.Option("--score", help="Column of predicted probabilities.")
     ] = None,
@@ -166,6 +177,7 @@ def assess(
         min_denominator=min_denominator,
         min_cell_size=min_cell_size,
         max_levels=max_levels,
+        track=track,
     )
     result = suppress(result)  # what is shown and written never describes fewer people
     if json_out is not None:
@@ -173,6 +185,7 @@ def assess(
     out = console()
     print_summary(result, out)
     print_conditional(result, out)
+    print_tracks(result, out)
     print_notes(result, out)
 
 
@@ -204,6 +217,8 @@ def print_summary(result: Assessment, console: Console) -> None:
         f"{round((1 - s.alpha) * 100)}% intervals, {s.n_boot} bootstrap replicates, "
         f"{s.correction} correction"
     )
+    if not result.metrics:  # tracks only: their tables follow
+        return
     metrics = {(m.attributes, m.levels, m.metric): m for m in result.metrics}
     for attrs in dict.fromkeys(g.attributes for g in result.groups if len(g.attributes) == 1):
         table = Table(title=" × ".join(map(rich_text, attrs)), title_justify="left")
@@ -318,6 +333,36 @@ def print_conditional(result: Assessment, console: Console) -> None:
         "(* significant after correction); share explained: (plain - conditional) / plain, "
         "n/a where the plain gap is not established (see explained_share_note in the JSON)."
     )
+
+
+def print_tracks(result: Assessment, console: Console) -> None:
+    """Each attribute's groups by track share, and the significant track gaps."""
+    from audit.steps.outputs import track_cell, track_shares_by_attribute
+
+    for attribute, (names, groups) in track_shares_by_attribute(result.tracks).items():
+        table = Table(title=f"track shares by {rich_text(attribute)}", title_justify="left")
+        table.add_column("group")
+        for name in names:
+            table.add_column(rich_text(name))
+        for level, by_track in groups.items():
+            ref = " (reference)" if next(iter(by_track.values())).is_reference else ""
+            table.add_row(rich_text(level) + ref, *(track_cell(by_track.get(n)) for n in names))
+        console.print(table)
+    if not result.tracks:
+        return
+    found = [t for t in result.tracks if t.significant]
+    console.print(
+        f"track shares with 95% intervals; * and below: {len(found)} gaps to the reference "
+        "significant after correction over the track comparisons (exploratory)"
+    )
+    for t in sorted(found, key=lambda t: t.p_adjusted or 1.0)[:15]:
+        console.print(
+            f"  {_label(t.attributes)}={_label(t.levels)} vs {_label(t.reference_levels)}: "
+            f"{rich_text(t.track)} {t.difference:+.3f} [{t.difference_ci_low:+.3f}, "
+            f"{t.difference_ci_high:+.3f}], p_adj={_p(t.p_adjusted)}"
+        )
+    if len(found) > 15:
+        console.print(f"  ... and {len(found) - 15} more in the JSON result")
 
 
 def print_notes(result: Assessment, console: Console) -> None:

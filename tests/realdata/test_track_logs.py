@@ -223,3 +223,24 @@ def test_a_log_with_a_decision_beside_its_tracks_audits_both(tmp_path: Path) -> 
     job = result.track_share("job_search", ("psy_voorgeschiedenis",), ("ja",))
     rate = result.disparity("selection_rate", ("psy_voorgeschiedenis",), ("ja",))
     assert rate.value == pytest.approx(-job.difference, abs=1e-12)  # type: ignore[operator]
+
+
+def test_audit_assess_shows_every_track_of_a_log(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from audit.cli import _register_commands, app
+
+    people, log = _files(tmp_path, n=600)
+    joined = pd.read_csv(people).merge(pd.read_csv(log), on="klant_nr")
+    path = tmp_path / "log.csv"
+    joined.to_csv(path, index=False)
+    _register_commands()
+    out = tmp_path / "result.json"
+    argv = "assess {} --y-true werk01 --track geadviseerd_traject -g psy_voorgeschiedenis "
+    argv += "--reference psy_voorgeschiedenis=nee --n-boot 0 --json {}"
+    done = CliRunner().invoke(app, argv.format(path, out).split())
+    assert done.exit_code == 0, done.output
+    assert "track shares by psy_voorgeschiedenis" in done.output
+    assert "sheltered_work" in done.output and "significant after correction" in done.output
+    result = json.loads(out.read_text())
+    assert result["metrics"] == [] and len(result["tracks"]) == 2 * len(TRACKS)
