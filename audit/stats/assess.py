@@ -235,10 +235,8 @@ def _encode_track(frame: pd.DataFrame, name: str, labels: Sequence[str] | None) 
             found=f"{int(column.isna().sum())} missing values",
             fix="fill in the track of every person, or leave those rows out of the audit",
         )
-    if labels is None and isinstance(column.dtype, pd.CategoricalDtype):
-        labels = [str(c) for c in column.cat.categories]  # every class, used or not
-    text = column.astype(str)
     if labels is not None:
+        text = column.astype(str)
         extra = sorted(set(text.unique()) - set(labels))
         if extra:
             raise AuditInputError(
@@ -247,15 +245,18 @@ def _encode_track(frame: pd.DataFrame, name: str, labels: Sequence[str] | None) 
                 found=", ".join(extra[:6]),
                 fix="check the labels the model gives",
             )
-        text = pd.Series(pd.Categorical(text, categories=list(labels)), name=name)
-    elif text.nunique() < 2:
+        column = pd.Series(pd.Categorical(text, categories=list(labels)), name=name)
+    # A categorical column keeps every category as a track (a class no one got shows as 0).
+    encoded = encode_attribute(column.rename(name))
+    used = np.flatnonzero(np.bincount(encoded.codes, minlength=len(encoded.levels)))
+    if used.size < 2:
         raise AuditInputError(
             f"track column {name!r}",
             expected="at least two different tracks",
-            found=f"the single track {text.iloc[0]!r}",
+            found=f"the single track {encoded.levels[used[0]]!r}" if used.size else "no rows",
             fix="a decision that is the same for everyone cannot show a disparity",
         )
-    return encode_attribute(text.rename(name))
+    return encoded
 
 
 def _with_tracks(
