@@ -23,6 +23,11 @@ What is suppressed (values, intervals, p-values, counts set to None, `suppressed
   withheld, the next smallest level's difference is withheld too (the pooled value and the
   others would give it back), and when no other term is left, the comparison is suppressed;
 - a **cross-AUC** cell whose positives (one group) or negatives (the other) are too few;
+- a **track share** of a group under the minimum (share, count, size, comparisons), the
+  comparisons of a group whose reference is under it, and the count with a withheld size (count
+  over share would give the size back); a **conditional track comparison** when its group or
+  reference is under the minimum, or when it would give back a withheld within-level gap;
+  **within-level track shares** as the binary within-stratum rates (the same cells);
 - a **summary** (spread, ratio, four-fifths rule, largest calibration error) when one of the
   groups it summarises has the metric it reads suppressed: a spread over groups is their
   extreme values, which may be the small group's own;
@@ -41,7 +46,7 @@ a single withheld term. A withheld reference's size also leaves the reference fa
 What this does not do, deliberately or for now:
 
 - numerators are not protected: a rate over 500 people is published even when it says 3 of
-  them were selected, and a group's base rate times its size gives the number of people with
+  them were selected (and so is a track share's count, which that rate and size give anyway), and a group's base rate times its size gives the number of people with
   the outcome, also when that number is under the minimum (the TPR over them is suppressed);
 - the interval of a published rate depends on its denominator, so a withheld (secondary) size
   can be approximated from the interval width; the primary cells publish no figure at all;
@@ -60,9 +65,10 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from audit.gate import Finding, GroupOutcome, Verdict, sentence
+from audit.gate import Finding, GroupOutcome, Verdict, metric_label, sentence
 from audit.labels import display_levels
 from audit.metrics.disparities import NAMED_DISPARITIES
+from audit.spec import TRACK_METRIC
 from audit.stats.result import (
     GROUP_SEPARATOR,
     Assessment,
@@ -74,6 +80,8 @@ from audit.stats.result import (
     ReferenceChoice,
     ReliabilityBin,
     Summary,
+    TrackConditional,
+    TrackShare,
     WithinStratum,
     WorstGroup,
 )
@@ -95,6 +103,12 @@ SUMMARY_METRICS: dict[str, tuple[str, ...]] = {
     "ece_max": ("ece",),
 }
 _COMPONENTS = {d.name: d.components for d in NAMED_DISPARITIES}
+_TRACK_KINDS = ("difference", "ratio")
+
+
+def _ws_metric(w: WithinStratum) -> str:
+    """A within-stratum rate's metric, told apart by track for track shares."""
+    return w.metric if w.track is None else f"{w.metric}:{w.track}"
 
 
 def reason(minimum: int) -> str:
@@ -118,16 +132,26 @@ def publish_verdict(verdict: Verdict, published: Assessment) -> Verdict:
     with labels bounded for display.
     """
     minimum = published.settings.min_cell_size
-    hidden = {
-        (d.metric, d.kind, d.attributes, d.levels) for d in published.disparities if d.suppressed
+    hidden: set[tuple[object, ...]] = {
+        (d.metric, d.kind, d.attributes, d.levels, None)
+        for d in published.disparities
+        if d.suppressed
     } | {
-        (c.metric, "conditional_difference", c.attributes, c.levels)
+        (c.metric, "conditional_difference", c.attributes, c.levels, None)
         for c in published.conditional
+        if c.suppressed
+    }
+    for t in published.tracks:  # a share's comparisons are hidden with their difference
+        if not t.is_reference and t.difference is None:
+            hidden |= {(TRACK_METRIC, k, t.attributes, t.levels, t.track) for k in _TRACK_KINDS}
+    hidden |= {
+        (TRACK_METRIC, "conditional_difference", c.attributes, c.levels, c.track)
+        for c in published.track_conditional
         if c.suppressed
     }
 
     def is_hidden(item: GroupOutcome | Finding) -> bool:
-        return (item.metric, item.kind, item.attributes, item.levels) in hidden
+        return (item.metric, item.kind, item.attributes, item.levels, item.track) in hidden
 
     rules = []
     for rule in verdict.rules:
@@ -182,7 +206,7 @@ def _withheld_finding(f: Finding, minimum: int) -> Finding:
         detectable=None,
         baseline_value=None,
         position=None,
-        sentence=f"{f.metric} {f.kind.replace('_', ' ')} for {group} vs {ref}: {f.code} "
+        sentence=f"{metric_label(f)} {f.kind.replace('_', ' ')} for {group} vs {ref}: {f.code} "
         f"(decides the rule); its figures are not published: fewer than {minimum} people",
     )
 
@@ -271,8 +295,8 @@ class _Publication:
     def _within_strata_hidden(self) -> set[tuple[Hashable, str]]:
         """(cell, metric) of every within-stratum rate that is suppressed."""
         return {
-            (self._ws_key(w), w.metric)
-            for w in self.a.within_strata
+            (self._ws_key(w), _ws_metric(w))
+            for w in self._within()
             if (w.n_rows is not None and w.n_rows < self.k)
             or (w.denominator_rows is not None and w.denominator_rows < self.k)
             or (w.attributes, w.levels) in self.small
@@ -298,7 +322,7 @@ class _Publication:
                     parents[parent].append(key)
                 sums += [(p, c) for p, c in parents.items() if p in self.size]
         strata: dict[tuple[Hashable, tuple[str, ...]], set[Hashable]] = defaultdict(set)
-        for w in self.a.within_strata:
+        for w in self._within():
             cell = self._ws_key(w)
             sizes[cell] = w.n_rows if w.n_rows is not None else 0
             if (w.n_rows is not None and w.n_rows < self.k) or (
@@ -320,7 +344,8 @@ class _Publication:
         records = (
             list(a.groups) + list(a.metrics) + list(a.disparities) + list(a.summaries)
             + list(a.conditional) + list(a.within_strata) + list(a.cross_auc)
-            + list(a.worst_groups) + list(a.overall)
+            + list(a.worst_groups) + list(a.overall) + list(a.tracks) + list(a.track_conditional)
+            + list(a.track_within_strata)
         )  # fmt: skip
         published = replace(
             a,
@@ -334,6 +359,9 @@ class _Publication:
             reliability=self._reliability(),
             conditional=tuple(map(self._conditional, a.conditional)),
             within_strata=tuple(map(self._within_stratum, a.within_strata)),
+            track_within_strata=tuple(map(self._within_stratum, a.track_within_strata)),
+            tracks=tuple(map(self._track_share, a.tracks)),
+            track_conditional=tuple(map(self._track_conditional, a.track_conditional)),
             references=references,
             disclosure_controlled=True,
         )
@@ -344,6 +372,8 @@ class _Publication:
                 + list(published.summaries) + list(published.conditional)
                 + list(published.within_strata) + list(published.cross_auc)
                 + list(published.worst_groups) + list(published.overall)
+                + list(published.tracks) + list(published.track_conditional)
+                + list(published.track_within_strata)
             )
         )  # fmt: skip
         withheld = sum(1 for key in self.cells.hidden if key in self.size and key not in self.small)
@@ -398,6 +428,72 @@ class _Publication:
             detectable=None,
             suppressed=True,
         )
+
+    def _track_share(self, t: TrackShare) -> TrackShare:
+        """A small group's shares are withheld with everything else of it; a small
+        reference withholds the comparisons (they would give its share back); a withheld size
+        withholds the count too (count / share would give the size back)."""
+        key = (t.attributes, t.levels)
+        comparison = dict(
+            difference=None,
+            difference_ci_low=None,
+            difference_ci_high=None,
+            difference_ci_method="none",
+            ratio=None,
+            ratio_ci_low=None,
+            ratio_ci_high=None,
+            ratio_ci_method="none",
+            p_value=None,
+            p_adjusted=None,
+            significant=None,
+            detectable=None,
+        )
+        if key in self.small:
+            return replace(
+                t,
+                n_rows=None,
+                count=None,
+                share=None,
+                ci_low=None,
+                ci_high=None,
+                ci_method="none",
+                undefined_reason=self.why,
+                suppressed=True,
+                **comparison,  # type: ignore[arg-type]
+            )
+        out = t
+        if (t.attributes, t.reference_levels) in self.small and not t.is_reference:
+            out = replace(out, undefined_reason=f"reference group: {self.why}", **comparison)  # type: ignore[arg-type]
+        if self._size_hidden(key):
+            out = replace(out, n_rows=None, count=None)
+        return out
+
+    def _track_conditional(self, c: TrackConditional) -> TrackConditional:
+        pooled = len(c.factors) == 1 and (
+            f"{TRACK_METRIC}:{c.track}",
+            c.attributes,
+            c.levels,
+            c.factors[0],
+        ) in self.pooled_hidden
+        small = (c.attributes, c.levels) in self.small or (
+            c.attributes,
+            c.reference_levels,
+        ) in self.small
+        if small or pooled:
+            return replace(
+                c,
+                value=None,
+                unconditional=None,
+                ci_low=None,
+                ci_high=None,
+                ci_method="none",
+                p_value=None,
+                p_adjusted=None,
+                significant=None,
+                coverage=None,
+                suppressed=True,
+            )
+        return c
 
     def _summary(self, s: Summary) -> Summary:
         names = SUMMARY_METRICS.get(s.measure)
@@ -462,35 +558,40 @@ class _Publication:
         """
         hidden: set[tuple[Hashable, str]] = set()
         terms: dict[tuple[object, ...], list[WithinStratum]] = defaultdict(list)
-        for w in self.a.within_strata:
+        for w in self._within():
             if w.is_reference or w.difference is None:
                 continue
             cell, ref = self._ws_key(w), self._ws_key(w, w.reference_levels)
-            if (cell, w.metric) in self.ws_hidden or (ref, w.metric) in self.ws_hidden:
-                hidden.add((cell, w.metric))
-            terms[(w.metric, w.attributes, w.levels, w.factor)].append(w)
+            if (cell, _ws_metric(w)) in self.ws_hidden or (ref, _ws_metric(w)) in self.ws_hidden:
+                hidden.add((cell, _ws_metric(w)))
+            terms[(_ws_metric(w), w.attributes, w.levels, w.factor)].append(w)
         pooled: set[tuple[object, ...]] = set()
         for key, records in terms.items():
-            withheld = [w for w in records if (self._ws_key(w), w.metric) in hidden]
+            withheld = [w for w in records if (self._ws_key(w), _ws_metric(w)) in hidden]
             if len(withheld) != 1:
                 continue
-            shown = [w for w in records if (self._ws_key(w), w.metric) not in hidden]
+            shown = [w for w in records if (self._ws_key(w), _ws_metric(w)) not in hidden]
             if not shown:
                 pooled.add(key)
                 continue
             extra = min(shown, key=lambda w: (w.n_rows or 0, w.factor_level))
-            hidden.add((self._ws_key(extra), extra.metric))
+            hidden.add((self._ws_key(extra), _ws_metric(extra)))
         return hidden, pooled
+
+    def _within(self) -> tuple[WithinStratum, ...]:
+        """Within-strata rates of the binary decision and of each track: the same cells."""
+        return (*self.a.within_strata, *self.a.track_within_strata)
 
     def _within_stratum(self, w: WithinStratum) -> WithinStratum:
         cell, ref_cell = self._ws_key(w), self._ws_key(w, w.reference_levels)
+        metric = _ws_metric(w)
         out = w
         if self._size_hidden(cell):
             out = replace(out, n_rows=None, denominator_rows=None)
         small_ref = w.reference_n_rows is not None and w.reference_n_rows < self.k
         if small_ref or self._size_hidden(ref_cell):  # an empty reference cell too
             out = replace(out, reference_n_rows=None)
-        if (cell, w.metric) in self.ws_hidden:
+        if (cell, metric) in self.ws_hidden:
             return replace(
                 out,
                 value=None,
@@ -504,10 +605,10 @@ class _Publication:
                 difference_ci_high=None,
                 suppressed=True,
             )
-        if (cell, w.metric) in self.ws_difference_hidden:
+        if (cell, metric) in self.ws_difference_hidden:
             why = (
                 f"reference group: {self.why} in this factor level"
-                if (ref_cell, w.metric) in self.ws_hidden
+                if (ref_cell, metric) in self.ws_hidden
                 else "difference withheld: with the conditional comparison it would give "
                 "back one that is suppressed"
             )

@@ -31,6 +31,7 @@ resamples for both, `audit.stats.paired`); otherwise the two assessments are tre
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -41,11 +42,26 @@ import numpy as np
 from pydantic import TypeAdapter
 from scipy import stats
 
+from audit.errors import AuditInputError
 from audit.metrics.bounds import above, below
 from audit.metrics.disparities import NAMED_DISPARITY_NAMES
 from audit.metrics.significance import adjust
-from audit.spec import Evidence, OnInconclusive, PolicySpec, SignificanceRule, ThresholdRule
-from audit.stats.result import Assessment, ConditionalDisparity, Disparity
+from audit.spec import (
+    TRACK_METRIC,
+    Evidence,
+    OnInconclusive,
+    PolicySpec,
+    SignificanceRule,
+    ThresholdRule,
+    rule_tracks,
+)
+from audit.stats.result import (
+    Assessment,
+    ConditionalDisparity,
+    Disparity,
+    TrackConditional,
+    TrackShare,
+)
 
 if TYPE_CHECKING:
     from audit.stats.paired import PairedChange
@@ -81,6 +97,7 @@ class Compared:
     value: float | None
     ci_low: float | None
     ci_high: float | None
+    track: str | None = None  # the track of a track_share comparison
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,6 +220,7 @@ def evaluate_policy(
     scored on the same people (`audit.stats.paired.regression_changes`); without them a baseline
     assessment is compared as an independent sample.
     """
+    require_rule_tracks(policy.rules, assessment.track_labels, "the assessment")
     detectable = _Detectable(assessment)
     reads: list[_Read] = []
     for rule in policy.rules:
@@ -251,7 +269,25 @@ class Comparison(Compared):
     coverage: float | None = None
 
     @classmethod
-    def of(cls, d: Disparity | ConditionalDisparity) -> Comparison:
+    def of(cls, d: Disparity | ConditionalDisparity | TrackConditional) -> Comparison:
+        if isinstance(d, TrackConditional):
+            return cls(
+                attributes=d.attributes,
+                levels=d.levels,
+                reference_levels=d.reference_levels,
+                metric=TRACK_METRIC,
+                kind="conditional_difference",
+                value=d.value,
+                ci_low=d.ci_low,
+                ci_high=d.ci_high,
+                track=d.track,
+                p_value=d.p_value,
+                reliable=d.reliable,
+                undefined_reason=None
+                if d.coverage != 0
+                else "no stratum of the legitimate factors holds both the group and its reference",
+                coverage=d.coverage,
+            )
         if isinstance(d, Disparity):
             why = d.undefined_reason
         elif d.coverage == 0:
@@ -259,7 +295,11 @@ class Comparison(Compared):
         else:
             why = "the conditional difference is undefined"
         return cls(
-            **{c.name: getattr(d, c.name) for c in fields(Compared) if c.name != "kind"},
+            **{
+                c.name: getattr(d, c.name)
+                for c in fields(Compared)
+                if c.name not in ("kind", "track")
+            },
             kind=d.kind if isinstance(d, Disparity) else "conditional_difference",
             p_value=d.p_value,
             reliable=d.reliable,
@@ -287,10 +327,79 @@ def _in_scope(d: Comparison, rule: ThresholdRule | SignificanceRule) -> bool:
     return any(tuple(a) == d.attributes for a in rule.attributes)
 
 
+def _track_comparisons(
+    assessment: Assessment, rule: ThresholdRule | SignificanceRule, kind: str
+) -> list[Comparison]:
+    """A track_share rule's comparisons: the rule's track (or every track), plain or within
+    strata, read as the gate reads a binary disparity."""
+    wanted = [rule.track] if rule.track is not None else list(assessment.track_labels)
+    out: list[Comparison] = []
+    if rule.conditional:
+        for c in assessment.track_conditional:
+            if c.track in wanted:
+                out.append(Comparison.of(c))
+    else:
+        for t in assessment.tracks:
+            if t.track in wanted and not t.is_reference:
+                out.append(_track_comparison(t, kind))
+    return [c for c in out if _in_scope(c, rule) and c.levels != c.reference_levels]
+
+
+def _track_comparison(t: TrackShare, kind: str) -> Comparison:
+    ratio = kind == "ratio"
+    value = t.ratio if ratio else t.difference
+    why = t.undefined_reason if value is None else None
+    return Comparison(
+        attributes=t.attributes,
+        levels=t.levels,
+        reference_levels=t.reference_levels,
+        metric=TRACK_METRIC,
+        kind=kind,
+        value=value,
+        ci_low=t.ratio_ci_low if ratio else t.difference_ci_low,
+        ci_high=t.ratio_ci_high if ratio else t.difference_ci_high,
+        track=t.track,
+        p_value=None if ratio else t.p_value,
+        reliable=t.reliable,
+        undefined_reason=why,
+    )
+
+
+def require_rule_tracks(
+    rules: Sequence[ThresholdRule | SignificanceRule], tracks: Sequence[str], what: str
+) -> None:
+    """A rule on track shares needs tracks, and a track it names must be one of them: a
+    misspelt track would compare no one and the rule would quietly read nothing."""
+    for i, rule in enumerate(rules):
+        if not rule_tracks(rule):
+            continue
+        subject = f"spec key 'policy.rules[{i}]' (rule '{rule.id}')"
+        if not tracks:
+            raise AuditInputError(
+                subject,
+                expected=f"a multiclass decision (tracks) for the metric '{TRACK_METRIC}'",
+                found=f"{what} has a binary decision and no tracks",
+                fix="audit a track recommender or a decisions file with track_column, or bound "
+                "a binary metric such as selection_rate",
+            )
+        if rule.track is None or rule.track in tracks:
+            continue
+        close = difflib.get_close_matches(rule.track, list(tracks), n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise AuditInputError(
+            subject,
+            expected=f"a track of {what}: {', '.join(tracks)}",
+            found=f"track {rule.track!r}",
+            fix=f"{hint}write the track exactly as the decisions spell it",
+        )
+
+
 def _candidates(
     assessment: Assessment, rule: ThresholdRule | SignificanceRule, metric: str, kind: str
 ) -> list[Comparison]:
     """The comparisons a rule reads; `conditional` rules read the within-strata differences."""
+    if metric == TRACK_METRIC:
+        return _track_comparisons(assessment, rule, kind)
     records: tuple[Disparity | ConditionalDisparity, ...] = (
         assessment.conditional if rule.conditional else assessment.disparities
     )
@@ -311,7 +420,10 @@ def _describe(rule: ThresholdRule) -> str:
     low, high = rule.bounds
     # aif360's named disparities are differences already: "average_odds_difference difference"
     kind = "" if rule.metric in NAMED_DISPARITY_NAMES else f" {rule.kind}"
-    what = f"{rule.metric}{kind} of each group to its reference"
+    metric = rule.metric
+    if rule.metric == TRACK_METRIC:
+        metric += f" of track '{rule.track}'" if rule.track else " of every track"
+    what = f"{metric}{kind} of each group to its reference"
     if rule.conditional:
         what += " within strata of the legitimate factors"
     if rule.max_abs is not None:
@@ -474,7 +586,11 @@ def _rule_outcome(
         _describe(rule)
         if isinstance(rule, ThresholdRule)
         else rule.description
-        or "no significant disparity in " + ", ".join(rule.no_significant_disparity)
+        or "no significant disparity in "
+        + ", ".join(
+            m if m != TRACK_METRIC else f"{m} of " + (f"track '{rule.track}'" if rule.track else "every track")
+            for m in rule.no_significant_disparity
+        )
     )
     return _outcome(rule.id, description, findings, groups)
 
@@ -579,9 +695,10 @@ def sentence(f: Finding) -> str:
     group = " × ".join(f"{a}={v}" for a, v in zip(f.attributes, f.levels, strict=True))
     ref = " × ".join(f.reference_levels)
     kind = f.kind.replace("_", " ")
+    metric = metric_label(f)
     if f.code == "NOT_COMPARED":
         return (
-            f"{f.metric} {kind} for {group} vs {ref} could not be compared ({f.reason}); "
+            f"{metric} {kind} for {group} vs {ref} could not be compared ({f.reason}); "
             "the rule cannot pass while a group of this size is left out."
         )
     est = _number(f.value) if f.value is not None else "undefined"
@@ -590,7 +707,7 @@ def sentence(f: Finding) -> str:
         if f.ci_low is not None and f.ci_high is not None
         else " (no interval)"
     )
-    what = f"{f.metric} {kind} for {group} vs {ref} is {est}{ci}"
+    what = f"{metric} {kind} for {group} vs {ref} is {est}{ci}"
     if f.coverage is not None and f.coverage < 1:
         what += f", measured on {f.coverage:.0%} of the group (the strata its reference shares)"
     if f.code == "BOUND_BREACHED":
@@ -625,6 +742,11 @@ def sentence(f: Finding) -> str:
         f"{what}: significantly worse than the baseline's {_number(f.baseline_value or 0.0)}"
         f"{_p(f)}."
     )
+
+
+def metric_label(c: Compared) -> str:
+    """The metric as a sentence names it: a track share names its track."""
+    return c.metric if c.track is None else f"{c.metric} of track '{c.track}'"
 
 
 def _gap_seen(f: Finding) -> str:
@@ -682,6 +804,10 @@ class _Detectable:
             if d.kind == "difference"
         }
         self.values = {(m.metric, m.attributes, m.levels): m.value for m in assessment.metrics}
+        self.track_gaps = {
+            (t.track, t.attributes, t.levels): t.detectable for t in assessment.tracks
+        }
+        self.track_values = {(t.track, t.attributes, t.levels): t.share for t in assessment.tracks}
 
     def of(
         self, d: Comparison, rule: ThresholdRule | SignificanceRule
@@ -694,11 +820,15 @@ class _Detectable:
             two_sided = math.isfinite(low) and math.isfinite(high)
             can_pass = self.two_sided * se <= (high - low) / 2 if two_sided else None
             return self.one_sided * se, can_pass
-        gap = self.differences.get((d.metric, d.attributes, d.levels))
+        if d.track is not None:
+            gap = self.track_gaps.get((d.track, d.attributes, d.levels))
+            ref = self.track_values.get((d.track, d.attributes, d.reference_levels))
+        else:
+            gap = self.differences.get((d.metric, d.attributes, d.levels))
+            ref = self.values.get((d.metric, d.attributes, d.reference_levels))
         if d.kind == "difference" and gap is not None:
             return gap, None
         if d.kind == "ratio" and gap is not None:
-            ref = self.values.get((d.metric, d.attributes, d.reference_levels))
             return (gap / ref if ref else None), None
         return (None if se is None else self.one_sided * se), None
 
@@ -816,11 +946,12 @@ def _independent_changes(
     z = _z(candidate.settings.alpha)
     low, high = rule.bounds
     base = {
-        (d.attributes, d.levels): d for d in _candidates(baseline, rule, rule.metric, rule.kind)
+        (d.attributes, d.levels, d.track): d
+        for d in _candidates(baseline, rule, rule.metric, rule.kind)
     }
     out = []
     for d in _candidates(candidate, rule, rule.metric, rule.kind):
-        b = base.get((d.attributes, d.levels))
+        b = base.get((d.attributes, d.levels, d.track))
         if b is None:
             continue
         if d.value is None or b.value is None:

@@ -126,6 +126,21 @@ def _interrupted_run(err: KeyboardInterrupt) -> str:
     return f"the MLflow run {err.run_id} could not be marked FAILED (the store did not answer)"
 
 
+def _print_track_shares(outcome: AuditOutcome, console: Console) -> None:
+    """Each attribute's track shares, as in summary.md (`*`: significant gap, exploratory)."""
+    from audit.steps.outputs import track_cell, track_shares_by_attribute
+
+    for attribute, (names, groups) in track_shares_by_attribute(outcome.assessment.tracks).items():
+        table = Table(title=f"track shares by {escape(attribute)}", title_justify="left")
+        table.add_column("group", overflow="fold")
+        for name in names:
+            table.add_column(escape(name))
+        for level, by_track in groups.items():
+            ref = " (ref)" if next(iter(by_track.values())).is_reference else ""
+            table.add_row(escape(level) + ref, *(track_cell(by_track.get(n)) for n in names))
+        console.print(table)
+
+
 def print_verdict(outcome: AuditOutcome, console: Console) -> None:
     verdict = outcome.verdict
     table = Table(title="release gate", title_justify="left", caption=COLUMNS_EXPLAINED)
@@ -164,6 +179,7 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
         console.print(f"  [yellow]?[/] {escape(finding.rule_id)}: {escape(finding.sentence)}")
     if len(unsure) > 5:
         console.print(f"  … and {len(unsure) - 5} more inconclusive groups in verdict.json")
+    _print_track_shares(outcome, console)
     for note in outcome.assessment.notes:
         console.print(f"  note: {escape(note)}")
     colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[verdict.status]

@@ -34,6 +34,9 @@ from audit.errors import AuditInputError
 from audit.metrics.definitions import TESTED_METRICS, needs_outcome
 from audit.metrics.disparities import NAMED_DISPARITY_NAMES
 
+#: The metric of a multiclass decision: a group's share of one track (`audit.stats.tracks`).
+TRACK_METRIC = "track_share"
+
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 EXAMPLES_HINT = "see examples/*.yaml, or `audit run --schema` for every key"
 
@@ -302,6 +305,13 @@ class ThresholdRule(_Strict):
             "(kind must be 'difference')"
         ),
     ] = False
+    track: Annotated[
+        str | None,
+        Field(
+            description="with metric track_share: the track whose share is bounded, e.g. "
+            "sheltered_work; default: every track"
+        ),
+    ] = None
     description: str | None = None
 
     @field_validator("metric")
@@ -346,6 +356,7 @@ class ThresholdRule(_Strict):
             raise ValueError("kind 'difference' for a conditional rule")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"'min' at most 'max' (here {self.min} > {self.max})")
+        _check_track(self.track, [self.metric])
         return self
 
     @property
@@ -374,12 +385,21 @@ class SignificanceRule(_Strict):
             "detect a disparity this large (at the stated power) is inconclusive, not a pass",
         ),
     ] = None
+    track: Annotated[
+        str | None,
+        Field(description="with track_share: the track tested; default: every track"),
+    ] = None
     description: str | None = None
 
     @field_validator("no_significant_disparity")
     @classmethod
     def _known_metrics(cls, values: list[str]) -> list[str]:
         return [_check_metric(v) for v in values]
+
+    @model_validator(mode="after")
+    def _track_metric(self) -> SignificanceRule:
+        _check_track(self.track, self.no_significant_disparity)
+        return self
 
 
 def _rule_tag(value: Any) -> str:
@@ -630,13 +650,29 @@ class AuditSpec(_Strict):
         return f"fairness-audit/{self.model.registry_name or self.name}"
 
 
+def _check_track(track: str | None, metrics: list[str]) -> None:
+    """`track` goes with the track_share metric (a track's share), and only with it."""
+    if track is not None and TRACK_METRIC not in metrics:
+        raise ValueError(
+            f"metric '{TRACK_METRIC}' with 'track' (a track names the share of a multiclass "
+            f"decision; the rule's metrics {', '.join(metrics)} are of a binary one)"
+        )
+
+
+def rule_tracks(rule: ThresholdRule | SignificanceRule) -> bool:
+    """Whether the rule reads track shares (and so needs a multiclass decision)."""
+    if isinstance(rule, ThresholdRule):
+        return rule.metric == TRACK_METRIC
+    return TRACK_METRIC in rule.no_significant_disparity
+
+
 def _check_metric(value: str, *, named: bool = False) -> str:
     """A metric a rule can name: a tested metric, or (`named`) one of aif360's named disparities.
 
     The named disparities (average odds difference and the like) have no test, so only
     threshold rules can bound them.
     """
-    allowed = TESTED_METRICS + (NAMED_DISPARITY_NAMES if named else ())
+    allowed = TESTED_METRICS + (NAMED_DISPARITY_NAMES if named else ()) + (TRACK_METRIC,)
     if value in allowed:
         return value
     if value in NAMED_DISPARITY_NAMES:

@@ -29,7 +29,6 @@ from audit.models.inputs import (
     require_input_columns,
 )
 from audit.models.skops_io import TRUSTED_TYPES, load_skops, skops_content_sha256
-from audit.models.training import TRACKS
 from audit.tables import read_table
 
 SourceKind = Literal["mlflow", "skops", "onnx", "decisions"]
@@ -331,7 +330,15 @@ class DecisionsModel(_BaseModel):
         self._validate_values()
         self._identity = ModelIdentity(kind="decisions", uri=str(path), sha256=file_sha256(path))
         self._inputs = (InputColumn(id_column, column_kind(table[id_column])),) if id_column else ()
-        self._classes = TRACKS if track_column else ("0", "1")
+        # The tracks are the file's own labels, whatever they are called (sorted, so that the
+        # order never depends on the rows); a track column makes the decision multiclass.
+        self._classes = (
+            tuple(sorted(table[track_column].astype(str).unique())) if track_column else ("0", "1")
+        )
+
+    @property
+    def task(self) -> Task:
+        return "track" if self.track_column else "profiling"
 
     def _validate_values(self) -> None:
         t = self.table
@@ -349,9 +356,19 @@ class DecisionsModel(_BaseModel):
                     ],
                 )
         if self.track_column:
-            unknown = sorted(set(t[self.track_column].astype(str)) - set(TRACKS))
-            if unknown:
-                self._bad(self.track_column, "tracks among " + ", ".join(TRACKS), unknown[:6])
+            tracks = t[self.track_column]
+            if tracks.isna().any():
+                self._bad(
+                    self.track_column,
+                    "a recommended track in every row",
+                    [f"{int(tracks.isna().sum())} missing values"],
+                )
+            if tracks.astype(str).nunique() < 2:
+                self._bad(
+                    self.track_column,
+                    "at least two different tracks",
+                    [f"the single track '{tracks.astype(str).iloc[0]}'"],
+                )
         if self.id_column and t[self.id_column].duplicated().any():
             self._bad(
                 self.id_column,

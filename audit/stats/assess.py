@@ -29,10 +29,14 @@ from audit.metrics.disparities import ReferenceRule, choose_reference
 from audit.stats.bootstrap import BootstrapKind, bootstrap_interval, resample
 from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, check_table_size, count_groups
 from audit.stats.encoding import (
+    EncodedAttribute,
     EncodedInput,
     check_cardinality,
     check_numeric_groups,
+    column_of,
+    encode_attribute,
     encode_table,
+    encode_weight,
 )
 from audit.stats.exact_auc import exact_auc as auc_from_rows
 from audit.stats.factors import bin_groups, factor_axes, marginal_in_order, prepare_factors
@@ -44,9 +48,22 @@ from audit.stats.result import (
     ConditionalCiMethod,
     ConditionalDisparity,
     Disparity,
+    Group,
     ReferenceChoice,
     ReferenceHow,
     Settings,
+    TrackConditional,
+    WithinStratum,
+)
+from audit.stats.tracks import (
+    TrackCounts,
+    count_tracks,
+    grouping_orders,
+    plain_counts,
+    slice_tracks,
+    track_conditional_records,
+    track_records,
+    track_within_strata,
 )
 from audit.stats.within_strata import within_strata
 
@@ -59,7 +76,7 @@ def assess(
     data: pd.DataFrame,
     *,
     y_true: str | None,
-    y_pred: str,
+    y_pred: str | None,
     groups: Sequence[str],
     score: str | None = None,
     weight: str | None = None,
@@ -83,6 +100,8 @@ def assess(
     max_levels: int = 50,
     group_bins: Mapping[str, int] | None = None,
     max_numeric_levels: int = 20,
+    track: str | None = None,
+    track_labels: Sequence[str] | None = None,
 ) -> Assessment:
     """Group metrics, disparities, intervals and corrected tests for a table of decisions.
 
@@ -121,15 +140,28 @@ def assess(
     The result keeps every figure at full precision; `min_cell_size` is recorded for
     `audit.disclosure.suppress`, which makes the published form of it.
 
+    `track` names a column of recommended tracks (a multiclass decision): every track's share
+    by group is then assessed as well (`Assessment.tracks`, `audit.stats.tracks`), in the
+    order of `track_labels` when given (all labels a model can give, so that a track no one
+    got still shows). With `y_pred=None` the audit is of the tracks only: the groups and their
+    references, with no binary metric (the outcome is not read).
+
     >>> df = pd.DataFrame({"y": [1, 0, 1, 0] * 25, "d": [1, 0, 0, 0] * 25,
     ...                    "homeless": ["no", "no", "yes", "yes"] * 25})
     >>> result = assess(df, y_true="y", y_pred="d", groups=["homeless"], n_boot=0)
     >>> result.metric("tpr", ("homeless",), ("yes",)).value
     0.0
     """
+    if y_pred is None and track is None:
+        raise AuditInputError(
+            "decision column",
+            expected="a binary decision column, or a column of recommended tracks",
+            found="neither",
+            fix="name the decision column (--y-pred) or the track column",
+        )
     settings = make_settings(
         y_true=y_true,
-        y_pred=y_pred,
+        y_pred=y_pred if y_pred is not None else track,
         score=score,
         weight=weight,
         groups=tuple(groups),
@@ -152,6 +184,7 @@ def assess(
         max_levels=max_levels,
         group_bins=dict(group_bins or {}),
         max_numeric_levels=max_numeric_levels,
+        track=track,
     )
     if y_true is None and score is not None:
         raise AuditInputError(
@@ -170,6 +203,9 @@ def assess(
     factor_notes = [*group_notes, *factor_notes]
     # A factor that is also a group column is encoded once: its group axis serves as a factor.
     extra = [f for f in factors if f not in settings.groups]
+    if y_pred is None:
+        assert track is not None
+        return _track_only(frame, settings, extra, factor_notes, track_labels)
     encoded = encode_table(
         frame,
         y_true=y_true,
@@ -190,7 +226,7 @@ def assess(
     if group_notes:
         result = replace(result, notes=(*result.notes, *group_notes))
     if not factors:
-        return result
+        return _with_tracks(result, frame, encoded, track_labels)
     # A second counting pass, over groups × factors and without scores, feeds the conditional
     # comparisons; the first pass stays exactly what it is without factors.
     try:
@@ -204,7 +240,201 @@ def assess(
         ) from None
     result = replace(result, notes=(*result.notes, *factor_notes[len(group_notes) :]))
     result = conditional_comparisons(strata, result)
-    return replace(result, within_strata=within_strata(strata, result))
+    result = replace(result, within_strata=within_strata(strata, result))
+    return _with_tracks(result, frame, encoded, track_labels)
+
+
+def _encode_track(frame: pd.DataFrame, name: str, labels: Sequence[str] | None) -> EncodedAttribute:
+    """The track column coded over `labels` (every class a model can give) or its own values."""
+    if name not in frame.columns:
+        raise AuditInputError(
+            f"track column {name!r}",
+            expected="a column of the data",
+            found=f"no such column (columns are: {', '.join(map(str, frame.columns[:20]))})",
+            fix="name the column of recommended tracks",
+        )
+    column = frame[name]
+    if column.isna().any():
+        raise AuditInputError(
+            f"track column {name!r}",
+            expected="a recommended track in every row",
+            found=f"{int(column.isna().sum())} missing values",
+            fix="fill in the track of every person, or leave those rows out of the audit",
+        )
+    if labels is not None:
+        text = column.astype(str)
+        extra = sorted(set(text.unique()) - set(labels))
+        if extra:
+            raise AuditInputError(
+                f"track column {name!r}",
+                expected=f"tracks among {', '.join(labels)}",
+                found=", ".join(extra[:6]),
+                fix="check the labels the model gives",
+            )
+        column = pd.Series(pd.Categorical(text, categories=list(labels)), name=name)
+    # A categorical column keeps every category as a track (a class no one got shows as 0).
+    encoded = encode_attribute(column.rename(name))
+    used = np.flatnonzero(np.bincount(encoded.codes, minlength=len(encoded.levels)))
+    if used.size < 2:
+        raise AuditInputError(
+            f"track column {name!r}",
+            expected="at least two different tracks",
+            found=f"the single track {encoded.levels[used[0]]!r}" if used.size else "no rows",
+            fix="a decision that is the same for everyone cannot show a disparity",
+        )
+    return encoded
+
+
+def _with_tracks(
+    result: Assessment,
+    frame: pd.DataFrame,
+    encoded: EncodedInput,
+    labels: Sequence[str] | None,
+) -> Assessment:
+    """`result` with every track's share by group, when the settings name a track column."""
+    s = result.settings
+    if s.track is None:
+        return result
+    counts = count_tracks(encoded.attributes, _encode_track(frame, s.track, labels), encoded.weight)
+    return assess_track_counts(result, counts)
+
+
+def assess_track_counts(
+    result: Assessment,
+    counts: TrackCounts,
+    references: Mapping[tuple[str, ...], tuple[str, ...]] | None = None,
+) -> Assessment:
+    """The engine-independent half of the track audit: `result` with its track records, from
+    a count table over the group attributes, then the legitimate factors that are not group
+    columns, then the tracks (`count_tracks`, or the same table counted by another engine).
+    `references` defaults to the reference groups of `result`."""
+    if references is None:
+        references = {r.attributes: r.levels for r in result.references}
+    s = result.settings
+    k = len(s.groups)
+    shares = track_records(plain_counts(counts, k), s, references)
+    conditional: tuple[TrackConditional, ...] = ()
+    levels: tuple[WithinStratum, ...] = ()
+    if s.legitimate_factors:
+        conditional = track_conditional_records(counts, s, references)
+        levels = track_within_strata(counts, s, references)
+    return replace(
+        result,
+        track_labels=counts.tracks,
+        tracks=shares,
+        track_conditional=conditional,
+        track_within_strata=levels,
+    )
+
+
+def _track_only(
+    frame: pd.DataFrame,
+    settings: Settings,
+    extra: Sequence[str],
+    factor_notes: Sequence[str],
+    labels: Sequence[str] | None,
+) -> Assessment:
+    """An assessment of the tracks alone: groups, references and track records, no binary
+    metric (and no outcome read)."""
+    assert settings.track is not None
+    if len(frame) == 0:
+        raise AuditInputError(
+            "decisions table",
+            expected="at least one row",
+            found="an empty table",
+            fix="check the file and any filter applied before the audit",
+        )
+    if not settings.groups:
+        raise AuditInputError(
+            "group columns",
+            expected="at least one sensitive attribute to compare groups by",
+            found="none",
+            fix="name one or more group columns (--group COL)",
+        )
+    names = [*settings.groups, *extra]
+    attributes = tuple(encode_attribute(column_of(frame, g, "group")) for g in names)
+    k = len(settings.groups)
+    check_cardinality(attributes[:k], settings.max_levels)
+    weight = None if settings.weight is None else encode_weight(column_of(frame, settings.weight, "weight"))
+    if extra:
+        _check_factor_levels(
+            EncodedInput(
+                n_rows=len(frame),
+                y_true=np.zeros(0, np.uint8),
+                y_pred=np.zeros(0, np.uint8),
+                attributes=attributes,
+            ),
+            k,
+        )
+    counts = count_tracks(attributes, _encode_track(frame, settings.track, labels), weight)
+    plain = plain_counts(counts, k)
+    groups, references, notes = _track_groups(plain, settings)
+    result = Assessment(
+        settings=settings,
+        n_rows=plain.n_rows,
+        total_weight=float(plain.w.sum()),
+        groups=tuple(groups),
+        metrics=(),
+        disparities=(),
+        summaries=(),
+        worst_groups=(),
+        references=tuple(references),
+        notes=(*notes, *factor_notes),
+    )
+    return assess_track_counts(result, counts, {r.attributes: r.levels for r in references})
+
+
+def _track_groups(
+    counts: TrackCounts, settings: Settings
+) -> tuple[list[Group], list[ReferenceChoice], list[str]]:
+    """Group records and reference groups of a track-only audit, chosen as for binary ones
+    (named, else the largest; an intersection's composed of its attributes' own)."""
+    notes = []
+    if settings.reference_rule == "most_advantaged":
+        notes.append(
+            "reference_rule most_advantaged needs a binary decision: with tracks only, each "
+            "attribute's largest group is its reference unless one is named"
+        )
+    groups: list[Group] = []
+    references: list[ReferenceChoice] = []
+    k = len(counts.attributes)
+    for keep in grouping_orders(k, settings.intersections):
+        t = slice_tracks(counts, keep, None)
+        rows = t.n.sum(axis=-1)
+        weight = t.w.sum(axis=-1)
+        # `_reference` reads sizes off (G, 2, 2) tables; a track-only audit has no rates, so
+        # "most advantaged" finds no candidate and falls back to the largest group.
+        n, w = np.zeros((len(rows), 2, 2), np.int64), np.zeros((len(rows), 2, 2))
+        n[:, 0, 0], w[:, 0, 0] = rows, weight
+        pseudo = Grouping(
+            attributes=t.attributes,
+            levels=t.levels,
+            n=n,
+            w=w,
+            w2=None,
+            boot=None,
+            values={"selection_rate": np.full(len(t.levels), np.nan)},
+        )
+        choice = _reference(pseudo, settings, {r.attributes[0]: r.levels[0] for r in references[:k]})
+        references.append(choice)
+        reliable = rows >= settings.min_group_size
+        for i, levels in enumerate(t.levels):
+            groups.append(
+                Group(
+                    attributes=t.attributes,
+                    levels=levels,
+                    n_rows=int(rows[i]),
+                    weight=float(weight[i]),
+                    reliable=bool(reliable[i]),
+                    is_reference=levels == choice.levels,
+                )
+            )
+    fallbacks = [
+        f"{r.grouping}: reference {r.label} instead of {GROUP_SEPARATOR.join(r.intended)} ({r.reason})"
+        for r in references
+        if r.reason is not None
+    ]
+    return groups, references, [*notes, *fallbacks]
 
 
 def make_settings(**values: object) -> Settings:

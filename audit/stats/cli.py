@@ -78,6 +78,14 @@ def assess(
             help="Decide on the --score column: the decision is score >= this value.",
         ),
     ] = None,
+    track: Annotated[
+        str | None,
+        typer.Option(
+            "--track",
+            help="Column of recommended tracks (a multiclass decision, any labels): every "
+            "track's share by group, with its gap to the reference group.",
+        ),
+    ] = None,
     score: Annotated[
         str | None, typer.Option("--score", help="Column of predicted probabilities.")
     ] = None,
@@ -177,9 +185,9 @@ def assess(
     if json_out is not None:  # found before the assessment, not after it
         require_writable(json_out, subject=f"--json '{json_out}'", folder=False)
     frame = read_table(data)
-    decision = _decision_column(frame, y_pred, score, threshold)
+    decision = _decision_column(frame, y_pred, score, threshold, track)
     if threshold is not None:
-        assert score is not None
+        assert score is not None and decision is not None
         frame = frame.assign(**{decision: _thresholded(frame, score, threshold)})
         score = score if y_true is not None else None  # the score decided; it is not assessed
     result = run_assessment(
@@ -207,6 +215,7 @@ def assess(
         max_levels=max_levels,
         group_bins=_parse_factor_bins(group_bins or [], "--group-bins"),
         max_numeric_levels=max_numeric_levels,
+        track=track,
     )
     result = suppress(result)  # what is shown and written never describes fewer people
     if json_out is not None:
@@ -214,6 +223,7 @@ def assess(
     out = console()
     print_summary(result, out)
     print_conditional(result, out)
+    print_tracks(result, out)
     print_notes(result, out)
 
 
@@ -221,15 +231,20 @@ THRESHOLD_DECISION = "decision (score >= threshold)"
 
 
 def _decision_column(
-    frame: pd.DataFrame, y_pred: str | None, score: str | None, threshold: float | None
-) -> str:
-    """The column holding the decision: --y-pred, or the one --threshold makes from --score."""
+    frame: pd.DataFrame,
+    y_pred: str | None,
+    score: str | None,
+    threshold: float | None,
+    track: str | None = None,
+) -> str | None:
+    """The column holding the decision: --y-pred, or the one --threshold makes from --score;
+    none for a track audit without a binary decision."""
     if threshold is None:
-        if y_pred is None:
+        if y_pred is None and track is None:
             raise AuditInputError(
                 "decision",
-                expected="--y-pred COLUMN (decisions coded 0/1), or --score COLUMN with "
-                "--threshold T",
+                expected="--y-pred COLUMN (decisions coded 0/1), --score COLUMN with "
+                "--threshold T, or --track COLUMN",
                 found="neither",
                 fix="name the column of the decisions, or decide on a score with a threshold",
             )
@@ -284,6 +299,8 @@ def print_summary(result: Assessment, console: Console) -> None:
         f"{round((1 - s.alpha) * 100)}% intervals, {s.n_boot} bootstrap replicates, "
         f"{s.correction} correction"
     )
+    if not result.metrics:  # tracks only: their tables follow
+        return
     metrics = {(m.attributes, m.levels, m.metric): m for m in result.metrics}
     present = {m.metric for m in result.metrics}
     headline = [name for name in HEADLINE_METRICS if name in present]  # no outcome: no tpr
@@ -400,6 +417,36 @@ def print_conditional(result: Assessment, console: Console) -> None:
         "(* significant after correction); share explained: (plain - conditional) / plain, "
         "n/a where the plain gap is not established (see explained_share_note in the JSON)."
     )
+
+
+def print_tracks(result: Assessment, console: Console) -> None:
+    """Each attribute's groups by track share, and the significant track gaps."""
+    from audit.steps.outputs import track_cell, track_shares_by_attribute
+
+    for attribute, (names, groups) in track_shares_by_attribute(result.tracks).items():
+        table = Table(title=f"track shares by {rich_text(attribute)}", title_justify="left")
+        table.add_column("group")
+        for name in names:
+            table.add_column(rich_text(name))
+        for level, by_track in groups.items():
+            ref = " (reference)" if next(iter(by_track.values())).is_reference else ""
+            table.add_row(rich_text(level) + ref, *(track_cell(by_track.get(n)) for n in names))
+        console.print(table)
+    if not result.tracks:
+        return
+    found = [t for t in result.tracks if t.significant]
+    console.print(
+        f"track shares with 95% intervals; * and below: {len(found)} gaps to the reference "
+        "significant after correction over the track comparisons (exploratory)"
+    )
+    for t in sorted(found, key=lambda t: t.p_adjusted or 1.0)[:15]:
+        console.print(
+            f"  {_label(t.attributes)}={_label(t.levels)} vs {_label(t.reference_levels)}: "
+            f"{rich_text(t.track)} {t.difference:+.3f} [{t.difference_ci_low:+.3f}, "
+            f"{t.difference_ci_high:+.3f}], p_adj={_p(t.p_adjusted)}"
+        )
+    if len(found) > 15:
+        console.print(f"  ... and {len(found) - 15} more in the JSON result")
 
 
 def print_notes(result: Assessment, console: Console) -> None:

@@ -37,6 +37,9 @@ Table = Literal[
     "conditional",
     "references",
     "within_strata",
+    "tracks",
+    "track_conditional",
+    "track_within_strata",
 ]
 
 
@@ -237,6 +240,9 @@ class WithinStratum(GroupKey):
     factor: str
     factor_level: str
     metric: str
+    track: Annotated[
+        str | None, Field(description="the track of a track_share rate (Assessment.tracks)")
+    ] = None
     value: float | None
     undefined_reason: str | None = None
     ci_low: Annotated[float | None, Field(description="Wilson interval")] = None
@@ -263,6 +269,93 @@ class WithinStratum(GroupKey):
             "settings.min_cell_size people: not published"
         ),
     ] = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackShare(GroupKey):
+    """One group's share of people recommended one track, and its gap to the reference group.
+
+    A multiclass decision (a track recommender, a log of recommended tracks) is audited for
+    every track at once: `share` is count / n_rows (weights / total weight with sample weights),
+    with a Wilson interval (bootstrap when replicates were drawn and the group is large); the
+    difference and ratio to the reference group's share carry Newcombe and Katz intervals (or
+    bootstrap ones) and a two-proportion test. A group's shares over the tracks sum to 1.
+    """
+
+    track: str
+    reference_levels: tuple[str, ...]
+    is_reference: bool
+    n_rows: Annotated[int | None, Field(description="rows of the group; None when withheld")]
+    count: Annotated[
+        int | None, Field(description="rows of the group recommended this track")
+    ]
+    share: float | None
+    undefined_reason: str | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_method: CiMethod = "none"
+    difference: Annotated[
+        float | None, Field(description="share minus the reference group's share")
+    ] = None
+    difference_ci_low: float | None = None
+    difference_ci_high: float | None = None
+    difference_ci_method: CiMethod = "none"
+    ratio: Annotated[float | None, Field(description="share over the reference's share")] = None
+    ratio_ci_low: float | None = None
+    ratio_ci_high: float | None = None
+    ratio_ci_method: CiMethod = "none"
+    p_value: Annotated[
+        float | None, Field(description="two-proportion test of no difference (or of the margin)")
+    ] = None
+    p_adjusted: Annotated[
+        float | None,
+        Field(
+            description="corrected (settings.correction) within the reliable track comparisons "
+            "of the assessment, an exploratory family of its own; None when unreliable"
+        ),
+    ] = None
+    significant: Annotated[
+        bool | None, Field(description="p_adjusted < alpha; None when untested or unreliable")
+    ] = None
+    detectable: Annotated[
+        float | None,
+        Field(description="smallest difference in share this comparison detects (80% power)"),
+    ] = None
+    reliable: Annotated[
+        bool,
+        Field(description="the group and its reference both reach settings.min_group_size"),
+    ]
+    suppressed: Annotated[
+        bool,
+        Field(
+            description="the group or its reference has fewer than settings.min_cell_size "
+            "people: nothing of the record is published"
+        ),
+    ] = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackConditional(GroupKey):
+    """A track share's difference to the reference among people with the same legitimate
+    factors (the standardisation of `ConditionalDisparity`, for the share of one track)."""
+
+    track: str
+    reference_levels: tuple[str, ...]
+    factors: tuple[str, ...]
+    value: float | None
+    unconditional: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_method: ConditionalCiMethod = "none"
+    p_value: Annotated[float | None, Field(description="Wald test of no conditional gap")] = None
+    p_adjusted: Annotated[
+        float | None,
+        Field(description="corrected within the reliable conditional track comparisons"),
+    ] = None
+    significant: bool | None = None
+    coverage: float | None = None
+    reliable: bool
+    suppressed: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -402,6 +495,13 @@ class Settings(BaseModel):
     group_bins: dict[str, int] = Field(
         default_factory=dict, description="quantile bins asked for numeric group columns"
     )
+    track: Annotated[
+        str | None,
+        Field(
+            description="the column of recommended tracks (a multiclass decision), audited "
+            "for every track at once (Assessment.tracks)"
+        ),
+    ] = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -426,6 +526,19 @@ class Assessment(Record):
     conditional: tuple[ConditionalDisparity, ...] = ()
     references: tuple[ReferenceChoice, ...] = ()
     within_strata: tuple[WithinStratum, ...] = ()
+    track_labels: Annotated[
+        tuple[str, ...],
+        Field(description="the tracks of a multiclass decision, in the order of the records"),
+    ] = ()
+    tracks: Annotated[
+        tuple[TrackShare, ...],
+        Field(description="every group's share of each track, with its gap to the reference"),
+    ] = ()
+    track_conditional: tuple[TrackConditional, ...] = ()
+    track_within_strata: Annotated[
+        tuple[WithinStratum, ...],
+        Field(description="each group's track shares within each level of each legitimate factor"),
+    ] = ()
     notes: tuple[str, ...] = ()
     disclosure_controlled: Annotated[
         bool,
@@ -476,6 +589,15 @@ class Assessment(Record):
                 return d
         raise KeyError((metric, attributes, levels, kind))
 
+    def track_share(
+        self, track: str, attributes: tuple[str, ...], levels: tuple[str, ...]
+    ) -> TrackShare:
+        """One group's share of `track`; raises KeyError when there is no such row."""
+        for t in self.tracks:
+            if (t.track, t.attributes, t.levels) == (track, attributes, levels):
+                return t
+        raise KeyError((track, attributes, levels))
+
     def summary(self, measure: str, attributes: tuple[str, ...]) -> Summary:
         for s in self.summaries:
             if s.measure == measure and s.attributes == attributes:
@@ -509,6 +631,9 @@ _TABLE_TYPES: dict[str, type[Record]] = {
     "conditional": ConditionalDisparity,
     "references": ReferenceChoice,
     "within_strata": WithinStratum,
+    "tracks": TrackShare,
+    "track_conditional": TrackConditional,
+    "track_within_strata": WithinStratum,
 }
 
 

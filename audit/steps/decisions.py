@@ -12,41 +12,98 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import AuditError, AuditInputError
-from audit.models.importing import AuditableModel
+from audit.gate import require_rule_tracks
+from audit.models.importing import AuditableModel, DecisionsModel
 from audit.models.training import BandPolicy
-from audit.spec import AuditSpec
+from audit.spec import TRACK_METRIC, AuditSpec, ThresholdRule
 
-OUTCOME, DECISION, SCORE = "_outcome", "_decision", "_score"
+OUTCOME, DECISION, SCORE, TRACK = "_outcome", "_decision", "_score", "_track"
 
 
 def decide(spec: AuditSpec, model: AuditableModel, people: pd.DataFrame) -> pd.DataFrame:
+    """The table the statistics step reads.
+
+    A track recommender (or a decisions file with a track column) gives the track of every
+    person (`TRACK`, over all the model's classes): every track is audited at once. The binary
+    decision (`DECISION`) is there when the spec asks for one (`decision.label`, `bands`,
+    `threshold`) or the model is binary; a track audit without one has no `DECISION` column.
+    """
     rule = spec.decision
+    multiclass = model.task == "track"
+    require_rule_tracks(spec.policy.rules, model.classes if multiclass else (), _what(model))
     if rule.label is not None:
         _require_class(model, rule.label)
-    score = _score(model, people, rule.label) if _needs_score(spec, model) else None
-    if rule.bands is not None:
-        policy = BandPolicy(high=rule.bands.get("high", 0.66), low=rule.bands.get("low", 0.25))
-        assert score is not None and rule.examined is not None
-        decision = np.isin(policy.allocate(score).band, rule.examined)
-    elif rule.threshold is not None:
-        assert score is not None
-        decision = score >= rule.threshold
-    else:
-        labels = _call(model, "predict", people)
-        wanted = rule.label if rule.label is not None else _positive_label(model)
-        decision = np.asarray(labels).astype(str) == wanted
-    _require_varying(spec, model, np.asarray(decision, dtype=bool), score)
+    # A decisions file may carry a 0/1 decision beside its tracks: that is the binary decision.
+    own = getattr(model, "decision_column", None) if model.kind == "decisions" else None
+    binary = not multiclass or own is not None or any(
+        x is not None for x in (rule.label, rule.bands, rule.threshold)
+    )
+    if not binary:
+        _require_track_rules(spec)
+    score = _score(model, people, rule.label) if binary and _needs_score(spec, model) else None
+    labels = None
+    if multiclass or (rule.bands is None and rule.threshold is None):
+        labels = np.asarray(_call(model, "predict", people)).astype(str)
     # Without an observed outcome there is no outcome column (the decisions alone are audited)
     # and no score to assess: AUC and calibration compare the score with the outcome.
-    outcome = {} if spec.outcome is None else {OUTCOME: _outcome(spec, people)}
-    table = {
-        **outcome,
-        DECISION: decision.astype(np.int8),
-        **{c: people[c] for c in (*spec.groups, *spec.legitimate_factors)},
-    }
+    table: dict[str, object] = {} if spec.outcome is None else {OUTCOME: _outcome(spec, people)}
+    if binary:
+        if rule.bands is not None:
+            policy = BandPolicy(high=rule.bands.get("high", 0.66), low=rule.bands.get("low", 0.25))
+            assert score is not None and rule.examined is not None
+            decision = np.isin(policy.allocate(score).band, rule.examined)
+        elif rule.threshold is not None:
+            assert score is not None
+            decision = score >= rule.threshold
+        elif multiclass and rule.label is None:
+            assert own is not None and isinstance(model, DecisionsModel)
+            decision = model.rows_for(people)[own].to_numpy() == 1
+        else:
+            assert labels is not None
+            wanted = rule.label if rule.label is not None else "1"  # a binary model's class 1
+            decision = labels == wanted
+        _require_varying(spec, model, np.asarray(decision, dtype=bool), score)
+        table[DECISION] = decision.astype(np.int8)
+    if multiclass:
+        assert labels is not None
+        _require_several_tracks(model, labels)
+        table[TRACK] = pd.Categorical(labels, categories=list(model.classes))
+    table.update({c: people[c] for c in (*spec.groups, *spec.legitimate_factors)})
     if score is not None and rule.use_score and spec.outcome is not None:
         table[SCORE] = score
     return pd.DataFrame(table)
+
+
+def _what(model: AuditableModel) -> str:
+    return f"model '{model.identity.uri}'"
+
+
+def _require_track_rules(spec: AuditSpec) -> None:
+    """Without a binary decision only track_share rules can be read: a rule on a binary
+    metric (fpr, selection_rate) would find nothing to compare and never decide."""
+    for i, r in enumerate(spec.policy.rules):
+        metrics = [r.metric] if isinstance(r, ThresholdRule) else r.no_significant_disparity
+        binary = [m for m in metrics if m != TRACK_METRIC]
+        if not binary:
+            continue
+        raise AuditInputError(
+            f"spec key 'policy.rules[{i}]' (rule '{r.id}')",
+            expected="rules on track_share for a track audit without a binary decision",
+            found=f"the metric {', '.join(binary)} of a binary decision",
+            fix="bound a track's share (metric: track_share, track: NAME), or add "
+            "decision: {label: NAME} to audit one track as a binary decision as well",
+        )
+
+
+def _require_several_tracks(model: AuditableModel, labels: np.ndarray) -> None:
+    if len(labels) and (labels == labels[0]).all():
+        raise AuditInputError(
+            _what(model),
+            expected="recommendations that differ between people (several tracks)",
+            found=f"the track '{labels[0]}' for all {len(labels):,} audited people",
+            fix="a decision that is the same for everyone cannot show a disparity; check the "
+            "model and the data it is given",
+        )
 
 
 def _outcome(spec: AuditSpec, people: pd.DataFrame) -> np.ndarray:
@@ -136,17 +193,6 @@ def _needs_score(spec: AuditSpec, model: AuditableModel) -> bool:
     if not rule.use_score or spec.outcome is None:
         return False
     return model.kind != "decisions" or getattr(model, "score_column", None) is not None
-
-
-def _positive_label(model: AuditableModel) -> str:
-    if model.task == "track":
-        raise AuditInputError(
-            "spec key 'decision'",
-            expected="decision.label naming the track examined (e.g. sheltered)",
-            found="a track recommender and no label",
-            fix="add `decision: {label: sheltered}`",
-        )
-    return "1"
 
 
 def _score(model: AuditableModel, people: pd.DataFrame, label: str | None) -> np.ndarray:

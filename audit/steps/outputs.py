@@ -17,7 +17,7 @@ from audit.files import staged_files
 from audit.gate import Verdict
 from audit.junit import junit_xml
 from audit.labels import display_label, markdown_code, markdown_text
-from audit.stats.result import Assessment
+from audit.stats.result import Assessment, TrackShare
 
 
 def result_files(
@@ -36,7 +36,9 @@ def result_files(
         "verdict.json": verdict.to_json(),
         "manifest.json": json.dumps(manifest, indent=1, default=str),
         "spec.yaml": spec_text,
-        "summary.md": summary_markdown(verdict, suite, notes=assessment.notes),
+        "summary.md": summary_markdown(
+            verdict, suite, notes=assessment.notes, tracks=assessment.tracks
+        ),
     }
     if junit:
         files["junit.xml"] = junit_xml(verdict, suite=suite, seconds=seconds)
@@ -60,7 +62,12 @@ def write_outputs(outputs: Mapping[Path, str]) -> list[Path]:
 MAX_NOTE_CHARS = 600
 
 
-def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) -> str:
+def summary_markdown(
+    verdict: Verdict,
+    suite: str,
+    notes: Sequence[str] = (),
+    tracks: Sequence[TrackShare] = (),
+) -> str:
     lines = [f"# Fairness audit `{markdown_code(suite)}`: {verdict.label.upper()}", ""]
     if verdict.status == "inconclusive":
         release = "allowed" if verdict.release_allowed else "blocked"
@@ -118,10 +125,67 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
                     f"| {group} | {_fmt(g.value)} | {_fmt(g.baseline_value)} | "
                     f"{_fmt(g.change)} | {ci} | {g.status} |"
                 )
+    lines += track_share_markdown(tracks)
     if notes:
         lines += ["", "## Notes", ""]
         lines += [f"- {markdown_text(display_label(note, MAX_NOTE_CHARS))}" for note in notes]
     return "\n".join(lines) + "\n"
+
+
+def track_shares_by_attribute(
+    tracks: Sequence[TrackShare],
+) -> dict[str, tuple[list[str], dict[str, dict[str, TrackShare]]]]:
+    """Single attributes' track records: attribute -> (tracks, group label -> track -> record)."""
+    out: dict[str, tuple[list[str], dict[str, dict[str, TrackShare]]]] = {}
+    for t in tracks:
+        if len(t.attributes) != 1:
+            continue
+        names, groups = out.setdefault(t.attributes[0], ([], {}))
+        if t.track not in names:
+            names.append(t.track)
+        groups.setdefault(t.levels[0], {})[t.track] = t
+    return out
+
+
+def track_cell(t: TrackShare | None) -> str:
+    """A share with its interval, `*` when its gap to the reference is significant."""
+    if t is None or t.share is None:
+        return "-"
+    text = f"{t.share:.3f}"
+    if t.ci_low is not None and t.ci_high is not None:
+        text += f" ({t.ci_low:.3f}–{t.ci_high:.3f})"
+    return text + (" *" if t.significant else "")
+
+
+def track_share_markdown(tracks: Sequence[TrackShare]) -> list[str]:
+    """Each attribute's groups by track share (intersections are in assessment.json)."""
+    table = track_shares_by_attribute(tracks)
+    if not table:
+        return []
+    lines = [
+        "",
+        "## Track shares",
+        "",
+        "Share of each group recommended each track (95% interval); `*`: the gap to the "
+        "reference group is significant after the correction over all track comparisons "
+        "(exploratory: the rules above decide). Intersections are in `assessment.json`.",
+    ]
+    for attribute, (names, groups) in table.items():
+        lines += [
+            "",
+            f"| {markdown_text(display_label(attribute))} | "
+            + " | ".join(markdown_text(display_label(n)) for n in names)
+            + " |",
+            "|---" * (len(names) + 1) + "|",
+        ]
+        for level, by_track in groups.items():
+            ref = " (reference)" if next(iter(by_track.values())).is_reference else ""
+            lines.append(
+                f"| {markdown_text(display_label(level))}{ref} | "
+                + " | ".join(track_cell(by_track.get(n)) for n in names)
+                + " |"
+            )
+    return lines
 
 
 def _fmt(x: float | None) -> str:

@@ -7,7 +7,7 @@ import pandas as pd
 from audit.spec import AuditSpec
 from audit.stats.assess import assess
 from audit.stats.result import Assessment
-from audit.steps.decisions import DECISION, OUTCOME, SCORE
+from audit.steps.decisions import DECISION, OUTCOME, SCORE, TRACK
 
 
 def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
@@ -15,7 +15,7 @@ def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
     return assess(
         table,
         y_true=OUTCOME if OUTCOME in table.columns else None,
-        y_pred=DECISION,
+        y_pred=DECISION if DECISION in table.columns else None,
         score=SCORE if SCORE in table.columns else None,
         groups=spec.groups,
         intersections=spec.intersections,
@@ -35,4 +35,5 @@ def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
         max_levels=s.max_levels,
         group_bins=spec.group_bins,
         max_numeric_levels=s.max_numeric_levels,
+        track=TRACK if TRACK in table.columns else None,
     )

@@ -8,6 +8,9 @@ lets the MLflow UI chart a model's audit history and compare runs:
     tpr.difference.ci_low/housing_status.homeless        its interval bounds
     tpr.conditional_difference/housing_status.homeless   the same, within legitimate factors
     demographic_parity_difference/housing_status         summary over an attribute's groups
+    track_share.sheltered_work/housing_status.homeless   a group's share of one track
+    track_share.sheltered_work.difference/...            its gap to the reference (.ratio,
+                                                         .conditional_difference likewise)
 
 Intersections add one path segment per attribute: `attribute.level`.
 
@@ -42,15 +45,24 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
-from audit.stats.result import Assessment, ConditionalDisparity, Disparity, MetricValue, Summary
+from audit.stats.result import (
+    Assessment,
+    ConditionalDisparity,
+    Disparity,
+    MetricValue,
+    Summary,
+    TrackConditional,
+    TrackShare,
+)
 
 Estimate = MetricValue | Disparity | ConditionalDisparity | Summary
 Field = Literal["value", "ci_low", "ci_high", "p_adjusted"]
-Table = Literal["metrics", "disparities", "conditional", "summaries"]
+Table = Literal["metrics", "disparities", "conditional", "summaries", "tracks", "track_conditional"]
 
 MAX_KEY_CHARS = 250  # MLflow's MAX_ENTITY_KEY_LENGTH
 COMPONENT_CHARS = 64
 KEY_FILE = "metric_keys.json"
+TRACK_STEM = "track_share"
 
 _PLAIN = frozenset(string.ascii_letters + string.digits + "_-. ")
 _ESCAPE_LETTERS = frozenset("xyz")
@@ -71,6 +83,7 @@ class MetricKey(NamedTuple):
     field: Field
     attributes: tuple[str, ...]
     levels: tuple[str, ...] | None
+    track: str | None = None
 
 
 def _escape(text: str, *, attribute: bool) -> str:
@@ -235,6 +248,55 @@ def _figures(record: Estimate) -> list[tuple[Field, str, float | None]]:
     return out
 
 
+_TrackRow = tuple[str, float | None, MetricKey]
+
+
+def _track_figures(assessment: Assessment) -> Iterator[_TrackRow]:
+    """(key, value, what) of every figure of the track records, defined or not.
+
+    The track is part of the stem, encoded as an attribute name (its `.` escaped), so the
+    first `.` of the stem ends the metric and the second the track."""
+    for t in assessment.tracks:
+        yield from _track_share_figures(t)
+    for c in assessment.track_conditional:
+        yield from _track_conditional_figures(c)
+
+
+def _track_share_figures(t: TrackShare) -> Iterator[_TrackRow]:
+    stem = f"{TRACK_STEM}.{encode_name(t.track, attribute=True)}"
+    parts: list[tuple[str | None, Field, str, float | None]] = [
+        (None, "value", "", t.share),
+        (None, "ci_low", ".ci_low", t.ci_low),
+        (None, "ci_high", ".ci_high", t.ci_high),
+    ]
+    if not t.is_reference:
+        parts += [
+            ("difference", "value", ".difference", t.difference),
+            ("difference", "ci_low", ".difference.ci_low", t.difference_ci_low),
+            ("difference", "ci_high", ".difference.ci_high", t.difference_ci_high),
+            ("difference", "p_adjusted", ".difference.p_adjusted", t.p_adjusted),
+            ("ratio", "value", ".ratio", t.ratio),
+            ("ratio", "ci_low", ".ratio.ci_low", t.ratio_ci_low),
+            ("ratio", "ci_high", ".ratio.ci_high", t.ratio_ci_high),
+        ]
+    for kind, field, suffix, value in parts:
+        table: Table = "tracks"
+        what = MetricKey(table, TRACK_STEM, kind, field, t.attributes, t.levels, t.track)
+        yield metric_key(stem + suffix, t.attributes, t.levels), value, what
+
+
+def _track_conditional_figures(c: TrackConditional) -> Iterator[_TrackRow]:
+    stem = f"{TRACK_STEM}.{encode_name(c.track, attribute=True)}.conditional_difference"
+    kind = "conditional_difference"
+    for field, suffix, value in (
+        ("value", "", c.value),
+        ("ci_low", ".ci_low", c.ci_low),
+        ("ci_high", ".ci_high", c.ci_high),
+    ):
+        what = MetricKey("track_conditional", TRACK_STEM, kind, field, c.attributes, c.levels, c.track)  # type: ignore[arg-type]
+        yield metric_key(stem + suffix, c.attributes, c.levels), value, what
+
+
 def metric_entries(assessment: Assessment) -> Iterator[tuple[str, float, MetricKey]]:
     """Every defined figure with its interval bounds: (key, value, what it is).
 
@@ -247,6 +309,9 @@ def metric_entries(assessment: Assessment) -> Iterator[tuple[str, float, MetricK
             if value is not None and math.isfinite(value):
                 what = MetricKey(table, metric, kind, field, record.attributes, levels)
                 yield metric_key(stem + suffix, record.attributes, levels), float(value), what
+    for key, value, what in _track_figures(assessment):
+        if value is not None and math.isfinite(value):
+            yield key, float(value), what
 
 
 def flatten_metrics(assessment: Assessment) -> dict[str, float]:
@@ -264,6 +329,12 @@ def flatten_metrics(assessment: Assessment) -> dict[str, float]:
             if key in out:
                 raise RuntimeError(f"two figures share the MLflow key {key!r}")
             out[key] = float(value)
+    for key, track_value, _ in _track_figures(assessment):
+        if track_value is None or not math.isfinite(track_value):
+            continue
+        if key in out:
+            raise RuntimeError(f"two figures share the MLflow key {key!r}")
+        out[key] = float(track_value)
     return out
 
 
@@ -274,6 +345,8 @@ def metric_key_document(assessment: Assessment) -> str:
         if key in keys:
             raise RuntimeError(f"two figures share the MLflow key {key!r}")
         entry: dict[str, object] = what._asdict()
+        if what.track is None:  # only track figures name a track
+            del entry["track"]
         entry["attributes"] = list(what.attributes)
         entry["levels"] = None if what.levels is None else list(what.levels)
         keys[key] = entry

@@ -63,7 +63,7 @@ def test_defaults_and_derived_values() -> None:
             "s.yaml:13: key 'policy.rules[0].metric': expected one of the metrics "
             "selection_rate, tpr, fpr, ppv, npv, accuracy, balanced_accuracy, "
             "average_odds_difference, average_abs_odds_difference, "
-            'average_predictive_value_difference; found "selrate".',
+            'average_predictive_value_difference, track_share; found "selrate".',
         ),
         (
             ("intersections: 2", "intersections: 2\nintersection: 3"),
