@@ -53,7 +53,10 @@ def staged_files(paths: Sequence[Path]) -> Iterator[list[Path]]:
     temps: list[Path] = []
     try:
         for path in paths:
-            temps.append(_temp_beside(path))
+            # The name is kept before the file exists: an interruption (SIGTERM raised as an
+            # exception) between creating the file and keeping its name would leave it behind.
+            temps.append(_temp_name(path))
+            _create(temps[-1], path)
         try:
             yield temps
         except OSError as err:  # name the user's file, not our temporary one
@@ -68,16 +71,17 @@ def staged_files(paths: Sequence[Path]) -> Iterator[list[Path]]:
             tmp.unlink(missing_ok=True)
 
 
-def _temp_beside(path: Path) -> Path:
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+
+
+def _create(tmp: Path, path: Path) -> None:
+    """Create `tmp` (private, as mkstemp would; it is made readable when moved into place)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
-        )
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as err:
         raise unwritable(path, err) from None
-    os.close(fd)
-    return Path(name)
 
 
 def _move_together(temps: Sequence[Path], paths: Sequence[Path]) -> None:
