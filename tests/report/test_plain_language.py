@@ -35,7 +35,7 @@ from audit.report.plain import (
     page_text,
     translate,
 )
-from audit.spec import PolicySpec, load_spec
+from audit.spec import load_spec
 from audit.stats.assess import assess
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "belgian-profiling.yaml"
@@ -50,7 +50,11 @@ def missing_messages(lang: str) -> list[object]:
     for message in catalogue.marked_messages():
         msgid = message if isinstance(message, str) else message[0]
         entry = po.get(msgid)
-        strings = () if entry is None else (entry.string if isinstance(entry.string, tuple) else (entry.string,))
+        strings = (
+            ()
+            if entry is None
+            else (entry.string if isinstance(entry.string, tuple) else (entry.string,))
+        )
         if entry is None or not all(strings):
             out.append(message)
     return out
@@ -107,7 +111,9 @@ def demo_like(seed: int = 0, n: int = 8_000) -> tuple[object, object]:
     frame = pd.DataFrame(
         {
             "mental_health_history": rng.choice(["False", "True"], n, p=[0.9, 0.1]),
-            "housing_status": rng.choice(["stable", "unstable", "homeless"], n, p=[0.85, 0.1, 0.05]),
+            "housing_status": rng.choice(
+                ["stable", "unstable", "homeless"], n, p=[0.85, 0.1, 0.05]
+            ),
             "digital_literacy": rng.choice(["high", "medium", "low"], n, p=[0.3, 0.3, 0.4]),
             "gender": rng.choice(["female", "male", "x"], n, p=[0.5, 0.495, 0.005]),
         }
@@ -172,8 +178,13 @@ def test_labels_from_the_spec_are_used_per_language(page) -> None:  # type: igno
 
 def test_default_labels_and_intersections() -> None:
     labels = GroupLabels()
-    assert labels.level("mental_health_history", "True", "en") == "people with mental health history"
-    assert labels.level("housing_status", "homeless", "en") == "people whose housing status is homeless"
+    assert (
+        labels.level("mental_health_history", "True", "en") == "people with mental health history"
+    )
+    assert (
+        labels.level("housing_status", "homeless", "en")
+        == "people whose housing status is homeless"
+    )
     assert labels.group(("a_b", "c"), ("False", "x"), "en") == (
         "people without a b who are also people whose c is x"
     )
@@ -185,7 +196,9 @@ def test_default_labels_and_intersections() -> None:
 
 
 def test_a_label_given_for_some_languages_only() -> None:
-    labels = GroupLabels.from_spec({"g": {"levels": {"yes": {"en": "people in g"}, "no": "others"}}})
+    labels = GroupLabels.from_spec(
+        {"g": {"levels": {"yes": {"en": "people in g"}, "no": "others"}}}
+    )
     assert labels.level("g", "yes", "en") == "people in g"
     assert labels.level("g", "yes", "nl") == "mensen in de groep ‘g: yes’"  # the default frame
     assert labels.level("g", "no", "fr") == "others"  # one text for every language

@@ -37,9 +37,7 @@ class Attacker:
     """Linear algebra over everything a published assessment states as a count."""
 
     def __init__(self, published: Assessment) -> None:
-        self.levels = {
-            g.attributes[0]: [] for g in published.groups if len(g.attributes) == 1
-        }  # type: dict[str, list[str]]
+        self.levels = {g.attributes[0]: [] for g in published.groups if len(g.attributes) == 1}  # type: dict[str, list[str]]
         for g in published.groups:
             if len(g.attributes) == 1:
                 self.levels[g.attributes[0]].append(g.levels[0])
@@ -104,11 +102,17 @@ def undone(published: Assessment, full: Assessment) -> Assessment:
     for m in published.metrics:
         original = metrics[(m.metric, m.attributes, m.levels)]
         small = original.denominator_rows is not None and original.denominator_rows < MINIMUM
-        restored.append(m if m.suppressed and (small or sizes[(m.attributes, m.levels)].n_rows < MINIMUM) else original)  # type: ignore[operator]
+        restored.append(
+            m
+            if m.suppressed and (small or sizes[(m.attributes, m.levels)].n_rows < MINIMUM)
+            else original
+        )  # type: ignore[operator]
     return replace(published, groups=groups, metrics=tuple(restored), overall=full.overall)
 
 
-def table(cells: dict[tuple[str, str], int], seed: int = 0, positives: dict | None = None) -> pd.DataFrame:
+def table(
+    cells: dict[tuple[str, str], int], seed: int = 0, positives: dict | None = None
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = [(g, h) for (g, h), n in cells.items() for _ in range(n)]
     frame = pd.DataFrame(rows, columns=["g", "h"])
