@@ -43,15 +43,30 @@ next smallest term is withheld too (its size, weight, denominators and its relia
 counts, but not its rates: it has at least the minimum of people), repeated until no sum has
 a single withheld term. A withheld reference's size also leaves the reference fallback notes.
 
+Secondary suppression (linear algebra, `audit.linear_disclosure`). Over each table family (an
+intersection with its single attributes and the population; or one attribute alone), every
+published count is a linear equation in the people of each finest cell and confusion category:
+sizes, denominators, and numerators (a published rate times its published denominator). The
+suppressed quantities (a small group's size and its four confusion counts; a small
+denominator and its numerator) must not be linear combinations of them: this is what rules
+out recovery from totals (a group and its complement, the population row), from another
+table (an intersection against its parents and siblings) and from a rate and its
+denominator (a base rate times a size giving the few people with the outcome). Counts are
+withheld (sizes, or one denominator), cheapest first, until none is implied; rates are kept.
+
 What this does not do, deliberately or for now:
 
-- numerators are not protected: a rate over 500 people is published even when it says 3 of
-  them were selected (and so is a track share's count, which that rate and size give anyway), and a group's base rate times its size gives the number of people with
-  the outcome, also when that number is under the minimum (the TPR over them is suppressed);
-- the interval of a published rate depends on its denominator, so a withheld (secondary) size
-  can be approximated from the interval width; the primary cells publish no figure at all;
-- sums over several relations at once (a two-way table solved as a linear system) are not
-  checked, only sums with a single withheld term;
+- numerators that are not suppressed figures are not protected: a rate over 500 people is
+  published even when it says 3 of them were selected (no suppressed cell follows from it), and
+  so is a track share's count, which that rate and size give anyway;
+- integrality is not modelled: a rate written to full precision is a fraction whose
+  denominator may be read off it, and the interval of a published rate depends on its
+  denominator, so a withheld size can be approximated from either; rates whose denominator is
+  withheld are not used as equations between proportions either (with eleven rates per group
+  they would fix each cell's proportions, and protecting against that would withhold nearly
+  every rate of every group that shares a margin with a small cell);
+- table families are checked one at a time (two intersection tables sharing an attribute are
+  not solved together), and sample weights are modelled as if they were people;
 - a summary is suppressed rather than recomputed over the published groups;
 - with `min_group_size` below `min_cell_size` a group too small to publish can still decide a
   rule: the verdict then names it, with its code and without its figures, since a release
@@ -65,8 +80,18 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from audit.gate import Finding, GroupOutcome, Verdict, metric_label, sentence
 from audit.labels import display_levels
+from audit.linear_disclosure import (
+    OVERALL,
+    Cells,
+    Fact,
+    denominator_is_everyone,
+    protect,
+)
+from audit.metrics.definitions import ALL, RATES
 from audit.metrics.disparities import NAMED_DISPARITIES
 from audit.spec import TRACK_METRIC
 from audit.stats.result import (
@@ -109,6 +134,11 @@ _TRACK_KINDS = ("difference", "ratio")
 def _ws_metric(w: WithinStratum) -> str:
     """A within-stratum rate's metric, told apart by track for track shares."""
     return w.metric if w.track is None else f"{w.metric}:{w.track}"
+
+
+SECONDARY_REASON = (
+    "withheld: with the other published figures it would give back one that is suppressed"
+)
 
 
 def reason(minimum: int) -> str:
@@ -266,10 +296,18 @@ class _Publication:
             if (m.attributes, m.levels) in self.small
             or (m.denominator_rows is not None and m.denominator_rows < self.k)
         }
-        self.ws_hidden = self._within_strata_hidden()
-        self.ws_difference_hidden, self.pooled_hidden = self._pooled_terms()
         self.cells = self._cells()
         self.cells.close()
+        self.overall_hidden: set[str] = {
+            m.metric
+            for m in a.overall
+            if m.denominator_rows is not None and m.denominator_rows < self.k
+        }
+        self.den_hidden: set[tuple[Key, frozenset[tuple[int, int]]]] = set()
+        self.secondary: set[MetricKey] = set()
+        self._linear()
+        self.ws_hidden = self._within_strata_hidden()
+        self.ws_difference_hidden, self.pooled_hidden = self._pooled_terms()
 
     # -- what is suppressed --------------------------------------------------------------
     def _metric_suppressed(
@@ -300,6 +338,7 @@ class _Publication:
             if (w.n_rows is not None and w.n_rows < self.k)
             or (w.denominator_rows is not None and w.denominator_rows < self.k)
             or (w.attributes, w.levels) in self.small
+            or (w.metric, w.attributes, w.levels) in self.secondary
         }
 
     def _cells(self) -> _Cells:
@@ -336,6 +375,131 @@ class _Publication:
 
     def _size_hidden(self, key: Hashable) -> bool:
         return key in self.cells.hidden
+
+    # -- secondary suppression by linear algebra (audit.linear_disclosure) ---------------
+    def _linear(self) -> None:
+        """Withholds sizes, denominators and rates until no suppressed figure follows
+        linearly from what is published; repeats the subtraction closure after."""
+        removed: set[tuple[Hashable, ...]] = set()
+        for model in self._models():
+            removed |= protect(self._facts(model), self._targets(model))
+        for unit in removed:
+            if unit[0] == "size":
+                self.cells.hidden.add(unit[1])
+            else:  # only counts are withheld: a size, or a denominator
+                self.den_hidden.add((unit[1], unit[2]))  # type: ignore[arg-type]
+        # A balanced accuracy averages the TPR and the TNR: with one of them, it gives the other.
+        for _, attributes, levels in list(self.metric_hidden | self.secondary):
+            if any(
+                (name, attributes, levels) in self.metric_hidden | self.secondary
+                for name in ("tpr", "tnr")
+            ):
+                self.secondary.add(("balanced_accuracy", attributes, levels))
+        self.secondary -= self.metric_hidden
+        self.metric_hidden |= self.secondary
+        self.cells.close()
+
+    def _models(self) -> list[Cells]:
+        """One model per widest attribute family (a pair with its two single attributes and
+        the population): each table with the tables it sums to."""
+        levels: dict[str, list[str]] = defaultdict(list)
+        for attributes, lv in self.size:
+            if len(attributes) == 1:
+                levels[attributes[0]].append(lv[0])
+        families = {attributes for attributes, _ in self.size}
+        widest = [f for f in families if not any(set(f) < set(g) for g in families)]
+        return [Cells(f, levels) for f in sorted(widest) if all(a in levels for a in f)]
+
+    def _facts(self, model: Cells) -> list[Fact]:
+        inside = set(model.attributes)
+        everyone = model.functional(OVERALL, ALL)
+        facts = [Fact(("size", OVERALL), everyone, float("inf"))]
+        n_total = max(self.a.n_rows, 1)
+        for key, n in self.size.items():
+            if not set(key[0]) <= inside or key in self.small or n is None:
+                continue
+            share = n / (n_total + 1)
+            if not self._size_hidden(key):
+                facts.append(Fact(("size", key), model.functional(key, ALL), 1 + share))
+            reference = self.reference.get(key[0]) == key[1]
+            if key == OVERALL:
+                continue
+            for m in self._rates.get(key, ()):
+                facts += self._metric_facts(model, key, m, share, reference)
+        for m in self.a.overall:
+            if m.metric in RATES and m.value is not None and m.metric not in self.overall_hidden:
+                facts += self._metric_facts(model, OVERALL, m, 1000.0, False)
+        return facts
+
+    def _metric_facts(
+        self, model: Cells, key: Key, m: MetricValue, share: float, reference: bool
+    ) -> list[Fact]:
+        """A published denominator is a count; with the published rate over it, so is the
+        numerator (rate x denominator). Only counts are withheld here, never rates."""
+        rate = RATES[m.metric]
+        cells = frozenset(rate.denominator)
+        hidden_den = m.denominator_rows is None or m.denominator_rows < self.k
+        if hidden_den or self._size_hidden(key) or (key, cells) in self.den_hidden:
+            return []
+        everyone = denominator_is_everyone(m.metric)
+        unit = ("size", key) if everyone else ("denominator", key, cells)
+        cost = 1000.0 if key == OVERALL else 1 + share + (0.5 if reference else 0.0)
+        out = []
+        if not everyone:
+            out.append(
+                Fact(unit, model.functional(key, rate.denominator), cost, also=(("size", key),))
+            )
+        if (m.metric, key[0], key[1]) not in self.metric_hidden and m.value is not None:
+            numerator = model.functional(key, rate.numerator)
+            out.append(
+                Fact(
+                    ("numerator", key, m.metric),
+                    numerator,
+                    cost,
+                    also=(unit, ("size", key)),
+                    withhold=unit,
+                )
+            )
+        return out
+
+    @property
+    def _rates(self) -> dict[Key, list[MetricValue]]:
+        if not hasattr(self, "_rates_cache"):
+            by_key: dict[Key, list[MetricValue]] = defaultdict(list)
+            for m in self.a.metrics:
+                if m.metric in RATES:
+                    by_key[(m.attributes, m.levels)].append(m)
+            self._rates_cache = dict(by_key)
+        return self._rates_cache
+
+    def _targets(self, model: Cells) -> list[np.ndarray]:
+        """What must not follow: a small group's size and confusion counts, and a metric's
+        small denominator and its numerator."""
+        inside = set(model.attributes)
+        out = []
+        for key in self.small:
+            if set(key[0]) <= inside:
+                out.append(model.functional(key, ALL))
+                out += [model.functional(key, (c,)) for c in ALL]
+        hidden = [
+            (m, (m.attributes, m.levels))
+            for m in self.a.metrics
+            if m.metric in RATES
+            and (m.attributes, m.levels) not in self.small
+            and m.denominator_rows is not None
+            and m.denominator_rows < self.k
+        ]
+        hidden += [
+            (m, OVERALL)
+            for m in self.a.overall
+            if m.metric in self.overall_hidden and m.metric in RATES
+        ]
+        for m, key in hidden:
+            if set(key[0]) <= inside:
+                rate = RATES[m.metric]
+                out.append(model.functional(key, rate.denominator))
+                out.append(model.functional(key, rate.numerator))
+        return out
 
     # -- the tables ----------------------------------------------------------------------
     def assessment(self) -> Assessment:
@@ -377,12 +541,18 @@ class _Publication:
             )
         )  # fmt: skip
         withheld = sum(1 for key in self.cells.hidden if key in self.size and key not in self.small)
-        if count or withheld or len(published.reliability) != len(a.reliability):
+        if count or withheld or self.den_hidden or len(published.reliability) != len(a.reliability):
+            denominators = (
+                f"; {len(self.den_hidden)} more denominators are withheld so that none can be "
+                "recovered from a rate and its denominator"
+                if self.den_hidden
+                else ""
+            )
             notes.append(
                 f"disclosure control: {count} of {len(records)} records describe fewer than "
                 f"{self.k} people and are suppressed; {withheld} more group sizes are withheld "
-                "so that none can be recovered by subtraction; calibration bins with fewer "
-                f"than {self.k} people are merged with their neighbours"
+                f"so that none can be recovered by subtraction{denominators}; calibration bins "
+                f"with fewer than {self.k} people are merged with their neighbours"
             )
         return replace(published, notes=tuple(notes))
 
@@ -397,6 +567,22 @@ class _Publication:
     def _metric(self, m: MetricValue, *, overall: bool = False) -> MetricValue:
         key = (m.attributes, m.levels)
         small_den = m.denominator_rows is not None and m.denominator_rows < self.k
+        secondary = (
+            m.metric in self.overall_hidden
+            if overall
+            else (m.metric, m.attributes, m.levels) in self.secondary
+        )
+        if secondary and not small_den:
+            return replace(
+                m,
+                value=None,
+                undefined_reason=SECONDARY_REASON,
+                ci_low=None,
+                ci_high=None,
+                ci_method="none",
+                denominator_rows=None,
+                suppressed=True,
+            )
         if small_den or (not overall and key in self.small):
             return replace(
                 m,
@@ -408,7 +594,9 @@ class _Publication:
                 denominator_rows=None,
                 suppressed=True,
             )
-        if not overall and self._size_hidden(key):
+        rate = RATES.get(m.metric)
+        den = frozenset(rate.denominator) if rate is not None else None
+        if (not overall and self._size_hidden(key)) or ((key, den) in self.den_hidden):
             return replace(m, denominator_rows=None)
         return m
 
