@@ -145,8 +145,11 @@ def open_audit_run(
     to the error being raised, one while it is marked FINISHED comes after all the work. A
     second signal is never held back, so a store that hangs can still be abandoned.
     """
+    from audit.tracking.experiments import mark_audit_experiment
+
     client = client_for(uri)
     experiment_id = ensure_experiment(client, uri, experiment)
+    mark_audit_experiment(client, experiment_id)  # the UI opens it on its runs, audit columns
     with _signals_held() as held:
         run = client.create_run(
             experiment_id, run_name=run_name, tags={**tags, "audit.status": "running"}
