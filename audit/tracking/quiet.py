@@ -68,12 +68,12 @@ def mlflow_prints_hidden() -> Iterator[None]:
     if _state["verbose"]:
         yield
         return
-    from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM
+    # MLflow's own counted switch: its inner uses (signature inference, autologging guards)
+    # would turn a plain `MLFLOW_LOGGING_STREAM.enabled = False` back on halfway through.
+    from mlflow.utils.autologging_utils import MlflowEventsAndWarningsBehaviorGlobally
 
     quiet_mlflow()
-    was = MLFLOW_LOGGING_STREAM.enabled
-    MLFLOW_LOGGING_STREAM.enabled = False
-    try:
+    with MlflowEventsAndWarningsBehaviorGlobally(
+        disable_event_logs=True, disable_warnings=False, reroute_warnings=False
+    ):
         yield
-    finally:
-        MLFLOW_LOGGING_STREAM.enabled = was
