@@ -9,7 +9,7 @@ it follows the experiment tag `mlflow.experimentKind`; later versions follow the
 in the UI (`?workflowType=machine_learning` in the link, remembered by the browser). An audit
 experiment gets both: the tag, and a saved view (`mlflow.sharedViewState.fairness-audit`, the
 experiment tag the UI's "Views" menu reads) that lists the runs newest first with the verdict,
-release, worst finding and failed rules as columns; `runs_view_link` opens it.
+worst finding, release, failed rules and model version as columns; `runs_view_link` opens it.
 """
 
 from __future__ import annotations
@@ -33,10 +33,9 @@ VIEW_NAME = "Fairness audits"
 # names columns: `tags.` + the key in backticks.
 VIEW_COLUMNS = (
     "audit.verdict",
-    "audit.release",
     "audit.worst_finding",
+    "audit.release",
     "audit.rules_failed",
-    "audit.model.uri",
     "audit.model.version",
 )
 DESCRIPTION = (
@@ -77,8 +76,11 @@ def registered_name(client: MlflowClient, runs_uri: str) -> str | None:
 
 def view_state() -> str:
     """The saved view's value as the MLflow UI writes it: a JSON envelope around a JSON state."""
+    columns = [f"tags.`{tag}`" for tag in VIEW_COLUMNS]
     state = {
-        "selectedColumns": [f"tags.`{tag}`" for tag in VIEW_COLUMNS],
+        "selectedColumns": columns,
+        "columnOrder": columns,
+        "columnWidths": {"tags.`audit.worst_finding`": 480},  # a sentence, not a word
         "orderByKey": "attributes.start_time",
         "orderByAsc": False,
     }

@@ -245,3 +245,45 @@ def test_one_model_one_experiment_and_the_versions_behind_its_aliases(
     runs = client.search_runs([experiment.experiment_id])
     assert {r.data.tags["audit.spec"] for r in runs} == {"train-it", "by-alias", "by-run"}
     assert not [e for e in _experiments(client) if first.run_id in e]
+
+
+def test_the_mlflow_ui_opens_the_audits_on_their_runs_with_the_audit_columns(
+    mlflow_server: str, make_spec: Callable[..., Any], audit_cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The link `audit run` prints, in a real browser on the server's own UI."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    spec = _log_spec(make_spec, tmp_path, mlflow_server, name="hiring-ui")
+    result = audit_cli(spec)
+    assert result.returncode == 0, result.stderr
+    (link,) = [w for w in result.stdout.split() if w.startswith(f"{mlflow_server}/#/")]
+    run = MlflowClient(tracking_uri=mlflow_server).get_run(_manifest(spec)["tracking"]["run_id"])
+    worst = run.data.tags["audit.worst_finding"]
+
+    with sync_api.sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(args=["--no-sandbox"])
+        except sync_api.Error:  # no browser of Playwright's own: the system's Chromium
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(link)
+            for column in ("audit.verdict", "audit.worst_finding", "audit.release"):
+                header = page.get_by_role("columnheader", name=column, exact=True).first
+                header.wait_for(timeout=60_000)
+            page.get_by_text(worst[:40]).first.wait_for(timeout=10_000)  # the run's own finding
+            assert "/runs" in page.url and "workflowType=machine_learning" in page.url
+        finally:
+            browser.close()
+
+
+def test_a_new_local_store_is_created_without_mlflow_lines(
+    make_spec: Callable[..., Any], audit_cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Creating and migrating a SQLite store is where MLflow and alembic log at INFO."""
+    store = f"sqlite:///{tmp_path}/fresh/mlflow.db"
+    spec = _log_spec(make_spec, tmp_path, store, name="fresh-store")
+    result = audit_cli(spec)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "fresh" / "mlflow.db").is_file()
+    _quiet(result)
+    assert f"MLflow run {_manifest(spec)['tracking']['run_id']}" in " ".join(result.stdout.split())
