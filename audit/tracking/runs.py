@@ -1,7 +1,8 @@
 """One MLflow run per audit: opened before the first step, closed FINISHED or FAILED with the reason.
 
-Only aggregates are logged: the flattened spec as parameters, every group figure as a metric,
-the verdict as tags, and the result files (which hold counts and rates, never rows) as artifacts.
+Only aggregates are logged: the flattened spec as parameters, the figures charted over time as
+metrics (`audit.tracking.record`), the verdict as tags, and the result files (which hold counts
+and rates, never rows) as artifacts.
 The client is explicit (`MlflowClient(uri)`), not MLflow's process-global fluent state, so an
 audit never changes where other code in the same process logs.
 """
