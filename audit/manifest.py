@@ -13,9 +13,12 @@ import sys
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from audit.models.importing import ModelIdentity
 
 PACKAGES = (
     "employment-fairness-audit",
@@ -63,6 +66,7 @@ def build_manifest(
     model: dict[str, Any],
     seed: int,
     tracking: dict[str, Any],
+    aliases: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "manifest_version": "1",
@@ -73,5 +77,17 @@ def build_manifest(
         "model": model,
         "seed": seed,
         "tracking": tracking,
+        # Each registry alias the audit read (candidate, baseline) and the version it pointed
+        # at then: an alias moves, and the audit must say which version it judged.
+        "aliases": aliases or {},
         "packages": package_versions(),
+    }
+
+
+def resolved_aliases(*identities: ModelIdentity | None) -> dict[str, str]:
+    """`models:/NAME@ALIAS` -> the version it resolved to, for each model opened by an alias."""
+    return {
+        i.uri: i.version
+        for i in identities
+        if i is not None and i.version and i.uri.startswith("models:/") and "@" in i.uri
     }

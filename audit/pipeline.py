@@ -2,10 +2,13 @@
 
 spec -> data -> model -> outputs (decisions) -> statistics and metrics -> verdict -> sinks.
 
-The MLflow run is opened before the first step, so an audit that fails anywhere (bad data, a
-model that cannot predict, an interruption) is recorded as FAILED with its reason. Result files
-are written only once everything succeeded, all together, and the MLflow registry is touched
-last: a failed audit never tags or promotes a model.
+The inputs are checked before the MLflow store is touched: the spec, the data against the spec,
+and the model it names (opened, not yet run). A refusal there is an input error and creates no
+experiment and no run. The MLflow run is opened next, before any work on the inputs, so an audit
+that fails from then on (a model that cannot predict on the data, training, the statistics, a
+baseline, an interruption) is recorded as FAILED with its reason. Result files are written only
+once everything succeeded, all together, and the MLflow registry is touched last: a failed audit
+never tags or promotes a model.
 
 The gate decides on the assessment at full precision; everything that leaves the process (files,
 MLflow, the terminal) is made from its published form, in which no figure describes fewer than
@@ -28,7 +31,7 @@ from rich.console import Console
 from audit.disclosure import publish_verdict, suppress
 from audit.files import require_writable
 from audit.gate import Verdict, evaluate_policy
-from audit.manifest import build_manifest
+from audit.manifest import build_manifest, resolved_aliases
 from audit.spec import AuditSpec
 from audit.stats.result import Assessment
 from audit.steps.baseline import load_baseline, paired_regressions
@@ -38,7 +41,10 @@ from audit.steps.model import obtain_model
 from audit.steps.outputs import result_files, write_files, write_outputs
 from audit.steps.statistics import assess_decisions
 from audit.tracking import registry
-from audit.tracking.naming import KEY_FILE, flatten_metrics, metric_key_document
+from audit.tracking.experiments import experiment_name, runs_view_link
+from audit.tracking.naming import KEY_FILE
+from audit.tracking.quiet import quiet_mlflow
+from audit.tracking.record import key_document, tracked_entries
 from audit.tracking.runs import (
     AuditRun,
     flatten_params,
@@ -74,6 +80,7 @@ class AuditOutcome:
     timings: dict[str, float] = field(default_factory=dict)
     full_assessment: Assessment | None = None
     full_verdict: Verdict | None = None
+    runs_view: str | None = None  # the MLflow UI's page of this model's audits, on a server
 
 
 def run_audit(
@@ -85,6 +92,7 @@ def run_audit(
 ) -> AuditOutcome:
     options = options or RunOptions()
     console = console or Console(stderr=True)
+    quiet_mlflow()  # MLflow's INFO lines and links stay out of the audit's output
     report_dir = options.report_dir or spec.report_dir
     _require_outputs_writable(report_dir, options)  # before any work, not after all of it
     uri = resolve_tracking_uri(spec.tracking, options.tracking_uri)
@@ -98,11 +106,17 @@ def run_audit(
     baseline_source = options.baseline or spec.policy.baseline
     steps = _Steps(console)
     started = time.perf_counter()
-    with _tracked(uri, spec) as run:
-        with steps("data"):
-            data = load_data(spec)
+    with steps("data"):
+        data = load_data(spec)
+    opened = None
+    if spec.model.train is None:  # an imported model is opened before the run; training is work
         with steps("model"):
-            audited_model = obtain_model(spec, data.train, uri)
+            opened = obtain_model(spec, None, uri)
+    with _tracked(uri, spec) as run:
+        if opened is None:
+            with steps("model"):
+                opened = obtain_model(spec, data.train, uri)
+        audited_model = opened
         model = audited_model.model
         if run is not None:
             run.set_tags(_model_tags(model.identity.as_dict()))
@@ -110,11 +124,12 @@ def run_audit(
             table = decide(spec, model, data.audited)
         with steps(f"statistics ({spec.statistics.n_boot} bootstrap replicates)"):
             assessment = assess_decisions(spec, table)
-        baseline, paired = None, None
+        baseline, paired, baseline_identity = None, None, None
         if baseline_source:
             with steps(f"baseline {baseline_source}"):
                 loaded = load_baseline(baseline_source, spec, data.audited, uri)
                 baseline = loaded.assessment
+                baseline_identity = loaded.identity
                 if loaded.decisions is not None:  # same people: compare them person by person
                     paired = paired_regressions(spec, assessment, table, loaded.decisions)
         verdict = evaluate_policy(
@@ -133,6 +148,7 @@ def run_audit(
             model=model.identity.as_dict(),
             seed=spec.statistics.seed,
             tracking={"uri": redact(uri) if uri else None, "run_id": run.run_id if run else None},
+            aliases=resolved_aliases(model.identity, baseline_identity),
         )
         files = result_files(
             assessment=published,
@@ -145,7 +161,7 @@ def run_audit(
         )
         if run is not None:
             with steps("logging to MLflow"):
-                _log(run, spec, model.identity.as_dict(), published, files)
+                _log(run, spec, model.identity.as_dict(), published, shown, files)
         outputs = {report_dir / name: content for name, content in files.items()}
         if options.junit is not None:
             outputs[options.junit] = files["junit.xml"]
@@ -168,6 +184,7 @@ def run_audit(
         run_id=run.run_id if run else None,
         tracking_uri=uri,
         promoted=promoted,
+        runs_view=runs_view_link(uri, run.experiment_id) if run and uri else None,
         timings=steps.timings,
         full_assessment=assessment,
         full_verdict=verdict,
@@ -188,7 +205,8 @@ def _tracked(uri: str | None, spec: AuditSpec) -> Iterator[AuditRun | None]:
         yield None
         return
     tags = {"audit.spec": spec.name, "audit.model_source": _model_source(spec)}
-    with open_audit_run(uri, experiment=spec.experiment, run_name=spec.name, tags=tags) as run:
+    experiment = experiment_name(spec, uri)
+    with open_audit_run(uri, experiment=experiment, run_name=spec.name, tags=tags) as run:
         yield run
 
 
@@ -210,16 +228,18 @@ def _log(
     spec: AuditSpec,
     identity: dict[str, str | None],
     assessment: Assessment,
+    verdict: Verdict,
     files: dict[str, str],
 ) -> None:
     params: dict[str, Any] = flatten_params(spec.model_dump(mode="json", by_alias=True))
     params["tracking.uri"] = redact(spec.tracking.uri)  # a database URI may carry a password
     params.update({f"audited_model.{k}": v for k, v in identity.items() if v is not None})
     run.log_params(params)
-    run.log_metrics(flatten_metrics(assessment))
+    entries = tracked_entries(assessment, verdict, spec.tracking.metrics)
+    run.log_metrics({key: value for key, value, _ in entries})
     with tempfile.TemporaryDirectory() as tmp:
         # The key of every metric with the record it holds, so that encoded keys can be read.
-        write_files(Path(tmp), {**files, KEY_FILE: metric_key_document(assessment)})
+        write_files(Path(tmp), {**files, KEY_FILE: key_document(entries)})
         run.log_artifacts(Path(tmp))
 
 

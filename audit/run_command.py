@@ -196,6 +196,9 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
     console.print(f"results: {outcome.report_dir}/")
     if outcome.run_id:
         console.print(f"MLflow run {outcome.run_id} in {outcome.tracking_uri}")
+    if outcome.runs_view:
+        # Never wrapped: a link cut in two opens the wrong page.
+        console.print(f"this model's audits: {outcome.runs_view}", soft_wrap=True)
     if outcome.promoted is not None:
         console.print(
             "alias moved" if outcome.promoted else "alias NOT moved: the gate did not pass"

@@ -138,6 +138,16 @@ class ModelSpec(_Strict):
     train: TrainSpec | None = None
     uri: str | None = None
     decisions: DecisionsSpec | None = None
+    name: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="the audited model's name, whose MLflow experiment its audits join "
+            "(fairness-audit/NAME); default: the registered model's name, a model file's stem, "
+            "or the spec's name for a decisions file",
+        ),
+    ] = None
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelSpec:
@@ -156,6 +166,21 @@ class ModelSpec(_Strict):
             return self.train.register_as.name
         if self.uri and self.uri.startswith("models:/"):
             return re.split(r"[@/]", self.uri.removeprefix("models:/"), maxsplit=1)[0]
+        return None
+
+    @property
+    def audited_name(self) -> str | None:
+        """The name the audited model goes by, where the spec alone tells (see `experiment`)."""
+        if self.name:
+            return self.name
+        if self.registry_name:
+            return self.registry_name
+        if self.uri and self.uri.startswith("runs:/"):
+            run_id, _, artifact = self.uri.removeprefix("runs:/").strip("/").partition("/")
+            return f"run-{run_id}/{artifact or 'model'}"
+        if self.uri:
+            path = Path(self.uri.rstrip("/\\"))
+            return path.stem if path.suffix.lower() in (".skops", ".onnx") else path.name
         return None
 
 
@@ -499,7 +524,18 @@ class PolicySpec(_Strict):
 class TrackingSpec(_Strict):
     enabled: bool = True
     uri: str = DEFAULT_TRACKING_URI
-    experiment: str | None = None
+    experiment: Annotated[
+        str | None,
+        Field(description="default: fairness-audit/<the audited model's name> (see README)"),
+    ] = None
+    metrics: Annotated[
+        Literal["lean", "all"],
+        Field(
+            description="lean: the figures charted over time (each rule's deciding figure per "
+            "group, the summaries, the verdict counts); all: also every group figure and "
+            "disparity. The whole result is the assessment.json artifact either way"
+        ),
+    ] = "lean"
     fallback_local: Annotated[
         bool,
         Field(description="log to the local store when the tracking server cannot be reached"),
@@ -696,10 +732,17 @@ class AuditSpec(_Strict):
 
     @property
     def experiment(self) -> str:
-        """MLflow experiment: one per audited model, so a model's audit history sits together."""
+        """MLflow experiment: one per audited model, so a model's audit history sits together.
+
+        `tracking.experiment` when set, else `fairness-audit/` and the model's name: `model.name`,
+        the registered model's name (`models:/NAME...`, `train.register`), a model file's stem,
+        `run-RUN_ID/PATH` for a `runs:/` URI (`audit.tracking.experiments` uses the registered
+        name when that run's model was registered), or the spec's name (a decisions file, a model
+        trained here without registering it).
+        """
         if self.tracking.experiment:
             return self.tracking.experiment
-        return f"fairness-audit/{self.model.registry_name or self.name}"
+        return f"fairness-audit/{self.model.audited_name or self.name}"
 
 
 def _check_track(track: str | None, metrics: list[str]) -> None:

@@ -20,9 +20,10 @@ runs alone on its own store, for the time one audit takes without company.
 Then, read back through `MlflowClient` (and the store's SQLite file, read-only, for row counts):
 each run's status (FINISHED expected) and verdict tag against the exit code; the metrics the audit
 meant to log against those found. The contract (`audit.pipeline._log`) is that a run logs
-`flatten_metrics` of the published assessment, the one written as `assessment.json`, and lists
-every key it logged in the artifact `metric_keys.json`: expected = the keys of `metric_keys.json`
-(checked equal to `flatten_metrics(assessment.json)`), found = those keys among the run's
+`tracked_metrics` of the published assessment and verdict, the ones written as `assessment.json`
+and `verdict.json` (in the run's `tracking.metrics` mode), and lists every key it logged in the
+artifact `metric_keys.json`: expected = the keys of `metric_keys.json` (checked equal to
+`tracked_metrics(assessment.json, verdict.json)`), found = those keys among the run's
 metrics with the same value; lost = expected - found, summed over runs (must be 0). Also every
 result artifact present, and one row per metric in the store (no duplicated writes).
 
@@ -65,8 +66,10 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 from bench_stats import fmt_seconds, markdown_table  # noqa: E402
 
+from audit.gate import Verdict  # noqa: E402
 from audit.stats.result import Assessment  # noqa: E402
-from audit.tracking.naming import KEY_FILE, flatten_metrics  # noqa: E402
+from audit.tracking.naming import KEY_FILE  # noqa: E402
+from audit.tracking.record import tracked_metrics  # noqa: E402
 
 MODEL = ROOT / "models" / "profiling_reference.onnx"
 EXPERIMENT = "bench-load"
@@ -417,13 +420,16 @@ def check_run(client: Any, run: Any, check: RunCheck, exit_code: int | None) -> 
     with tempfile.TemporaryDirectory() as tmp:
         keys_file = client.download_artifacts(check.run_id, KEY_FILE, tmp)
         assessment_file = client.download_artifacts(check.run_id, "assessment.json", tmp)
+        verdict_file = client.download_artifacts(check.run_id, "verdict.json", tmp)
         listed = set(json.loads(Path(keys_file).read_text(encoding="utf-8"))["keys"])
         published = Assessment.from_json(Path(assessment_file).read_text(encoding="utf-8"))
-    meant = flatten_metrics(published)
+        verdict = Verdict.from_json(Path(verdict_file).read_text(encoding="utf-8"))
+    mode = "all" if run.data.params.get("tracking.metrics") == "all" else "lean"
+    meant = tracked_metrics(published, verdict, mode)
     if set(meant) != listed:
         check.problems.append(
-            f"metric_keys.json lists {len(listed)} keys, flatten_metrics(assessment.json) "
-            f"gives {len(meant)}"
+            f"metric_keys.json lists {len(listed)} keys, tracked_metrics(assessment.json, "
+            f"verdict.json) gives {len(meant)}"
         )
     logged = run.data.metrics
     check.expected = len(listed)

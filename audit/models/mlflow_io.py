@@ -23,6 +23,7 @@ import numpy as np
 from audit.errors import AuditInputError
 from audit.models.skops_io import TRUSTED_TYPES
 from audit.tracking import store
+from audit.tracking.quiet import mlflow_prints_hidden
 
 if TYPE_CHECKING:
     from audit.models.training import TrainedModel
@@ -72,10 +73,12 @@ def tracking(tracking_uri: str | None) -> Iterator[None]:
     them back with ``get_*_uri`` would pin today's default for good, so the raw values are saved
     and restored instead, and later code in the process resolves its defaults as before.
     """
+    store.bound_http_requests()  # and MLflow's INFO lines kept out, before it is imported
     import mlflow
     from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
+    store.bound_http_requests()
     if tracking_uri is None:
         yield
         return
@@ -171,7 +174,7 @@ def _log(
         example = trained.example
         proba = np.asarray(trained.pipeline.predict_proba(example))
         signature = infer_signature(example, proba)
-        with mlflow.start_run(experiment_id=experiment_id) as run:
+        with mlflow.start_run(experiment_id=experiment_id) as run, mlflow_prints_hidden():
             description = trained.describe()
             mlflow.log_params({k: v for k, v in description.items() if k != "classes"})
             mlflow.log_param("classes", ",".join(trained.classes))
@@ -196,7 +199,8 @@ def _log(
             None if info.registered_model_version is None else str(info.registered_model_version)
         )
         if register and alias:
-            client.set_registered_model_alias(register, alias, str(version))
+            with mlflow_prints_hidden():
+                client.set_registered_model_alias(register, alias, str(version))
     return LoggedModel(
         run_id=run.info.run_id,
         model_uri=f"runs:/{run.info.run_id}/model",
@@ -219,11 +223,15 @@ def fetch_mlflow_model(uri: str, *, tracking_uri: str | None = None) -> MlflowAr
     with tracking(tracking_uri):
         store.require_reachable(mlflow.get_tracking_uri())
         try:
+            source = uri
             if uri.startswith("models:/"):
                 name, version, run_id = _resolve_registry(uri)
+                # The version the alias names now, not the alias again: were it moved between
+                # the two requests, the files audited would not be the version recorded.
+                source = f"models:/{name}/{version}"
             elif uri.startswith("runs:/"):
                 run_id = uri.removeprefix("runs:/").split("/", 1)[0]
-            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=source))
         except MlflowException as err:
             raise AuditInputError(
                 f"MLflow model '{uri}'",

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from audit.errors import AuditInputError
-from audit.models.importing import load_model
+from audit.models.importing import ModelIdentity, load_model
 from audit.spec import AuditSpec, ThresholdRule
 from audit.stats.factors import bin_groups
 from audit.stats.paired import (
@@ -41,23 +41,25 @@ _PREVIOUS_RUN = re.compile(r"^runs:/([0-9a-f]{32})/?$")
 class Baseline:
     assessment: Assessment
     decisions: pd.DataFrame | None = None  # the baseline model's decisions on the audited rows
+    identity: ModelIdentity | None = None  # a baseline model's: the version an alias resolved to
 
 
 def load_baseline(
     source: str, spec: AuditSpec, people: pd.DataFrame, tracking_uri: str | None
 ) -> Baseline:
     previous = _PREVIOUS_RUN.match(source)
-    decisions = None
+    decisions, identity = None, None
     if previous:
         baseline = _from_run(previous.group(1), tracking_uri)
     elif source.endswith(".json"):
         baseline = _from_file(Path(source))
     else:
         model = load_model(source, tracking_uri=tracking_uri)
+        identity = model.identity
         decisions = decide(spec, model, people)
         baseline = assess_decisions(spec, decisions)
     _require_same_groups(source, spec, baseline)
-    return Baseline(baseline, decisions)
+    return Baseline(baseline, decisions, identity)
 
 
 def paired_regressions(

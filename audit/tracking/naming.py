@@ -63,6 +63,11 @@ MAX_KEY_CHARS = 250  # MLflow's MAX_ENTITY_KEY_LENGTH
 COMPONENT_CHARS = 64
 KEY_FILE = "metric_keys.json"
 TRACK_STEM = "track_share"
+ENCODING = (
+    "audit.tracking.naming: key = stem/attribute.level/...; _xHH is one UTF-8 "
+    "byte, _x alone an empty name, _z + 12 hex ends a name shortened with its SHA-256, "
+    "_y + 16 hex a group path shortened as a whole"
+)
 
 _PLAIN = frozenset(string.ascii_letters + string.digits + "_-. ")
 _ESCAPE_LETTERS = frozenset("xyz")
@@ -350,10 +355,5 @@ def metric_key_document(assessment: Assessment) -> str:
         entry["attributes"] = list(what.attributes)
         entry["levels"] = None if what.levels is None else list(what.levels)
         keys[key] = entry
-    document = {
-        "encoding": "audit.tracking.naming: key = stem/attribute.level/...; _xHH is one UTF-8 "
-        "byte, _x alone an empty name, _z + 12 hex ends a name shortened with its SHA-256, "
-        "_y + 16 hex a group path shortened as a whole",
-        "keys": keys,
-    }
+    document = {"encoding": ENCODING, "keys": keys}
     return json.dumps(document, indent=1, ensure_ascii=False)

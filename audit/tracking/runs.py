@@ -1,7 +1,8 @@
 """One MLflow run per audit: opened before the first step, closed FINISHED or FAILED with the reason.
 
-Only aggregates are logged: the flattened spec as parameters, every group figure as a metric,
-the verdict as tags, and the result files (which hold counts and rates, never rows) as artifacts.
+Only aggregates are logged: the flattened spec as parameters, the figures charted over time as
+metrics (`audit.tracking.record`), the verdict as tags, and the result files (which hold counts
+and rates, never rows) as artifacts.
 The client is explicit (`MlflowClient(uri)`), not MLflow's process-global fluent state, so an
 audit never changes where other code in the same process logs.
 """
@@ -145,8 +146,11 @@ def open_audit_run(
     to the error being raised, one while it is marked FINISHED comes after all the work. A
     second signal is never held back, so a store that hangs can still be abandoned.
     """
+    from audit.tracking.experiments import mark_audit_experiment
+
     client = client_for(uri)
     experiment_id = ensure_experiment(client, uri, experiment)
+    mark_audit_experiment(client, experiment_id)  # the UI opens it on its runs, audit columns
     with _signals_held() as held:
         run = client.create_run(
             experiment_id, run_name=run_name, tags={**tags, "audit.status": "running"}

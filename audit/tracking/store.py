@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from filelock import FileLock
 
 from audit.errors import AuditInputError
+from audit.tracking.quiet import quiet_mlflow
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -38,9 +39,13 @@ HTTP_LIMITS = {
 
 
 def bound_http_requests() -> None:
-    """Caps MLflow's HTTP retries and timeout for this process (read by MLflow per request)."""
+    """Caps MLflow's HTTP retries and timeout for this process (read by MLflow per request).
+
+    Called before every use of MLflow, so it also keeps MLflow's INFO lines out of the output.
+    """
     for key, value in HTTP_LIMITS.items():
         os.environ.setdefault(key, value)
+    quiet_mlflow()
 
 
 def unreachable(uri: str) -> str | None:
@@ -121,6 +126,7 @@ def store_lock(uri: str) -> Iterator[None]:
 
 def client_for(uri: str) -> MlflowClient:
     """A client bound to `uri` for tracking and registry, with the store created if new."""
+    bound_http_requests()  # before the import: MLflow reads its log level when imported
     from mlflow import MlflowClient
 
     bound_http_requests()

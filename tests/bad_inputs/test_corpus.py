@@ -161,7 +161,9 @@ def test_the_corpus_is_large_and_covers_every_item() -> None:
     commands = {c.argv[0] for c in CASES}
     assert {"run", "assess", "data", "model"} <= commands
     assert sum(c.subprocess for c in CASES) >= 3
-    assert sum(c.opens_run for c in CASES) >= 30
+    # Failures after the run opened (model outputs, training, the statistics); bad data and
+    # models that cannot be opened are refused before, and leave no run at all.
+    assert sum(c.opens_run for c in CASES) >= 25
 
 
 def test_the_base_spec_of_the_corpus_is_a_good_audit(shared: Shared) -> None:

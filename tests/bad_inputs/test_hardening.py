@@ -141,7 +141,7 @@ def test_interrupted_after_the_run_existed_says_which_run_failed(
 ) -> None:
     from mlflow import MlflowClient
 
-    monkeypatch.setattr("audit.pipeline.load_data", _interrupt)
+    monkeypatch.setattr("audit.pipeline.assess_decisions", _interrupt)  # inside the run
     done = call_in_process(["run", str(_spec(tmp_path))], tmp_path)
     assert done.code == 130
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlruns/mlflow.db")

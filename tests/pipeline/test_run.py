@@ -21,7 +21,7 @@ from audit.pipeline import RunOptions, run_audit
 from audit.spec import parse_spec
 from audit.stats.result import Assessment
 from audit.stats.simulate import simulate_decisions
-from audit.tracking.naming import flatten_metrics
+from audit.tracking.record import tracked_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +98,7 @@ def test_trained_model_audit_lands_in_mlflow_on_disk_and_in_the_registry(
     assert run.data.tags["audit.release"] == "blocked"
     assert run.data.tags["audit.status"] == "finished"
     assert "selection_rate ratio" in run.data.tags["audit.worst_finding"]
-    assert run.data.metrics == pytest.approx(flatten_metrics(assessment))
+    assert run.data.metrics == pytest.approx(tracked_metrics(assessment, verdict))
     assert run.data.params["statistics.n_boot"] == "200"
     assert run.data.params["model.train.register.name"] == "prof"
     assert run.data.params["audited_model.version"] == "1"

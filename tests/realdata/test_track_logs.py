@@ -123,9 +123,16 @@ def test_a_log_with_other_track_labels_runs_end_to_end(tmp_path: Path) -> None:
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     run = client.get_run(assessment_run_id(report))
-    key = "track_share.sheltered_work.difference/psy_voorgeschiedenis.ja"
-    assert run.data.metrics[key] == pytest.approx(steered["difference"])
-    assert "track_share.sheltered_work.conditional_difference/psy_voorgeschiedenis.ja" in run.data.metrics
+    # The lean default record holds what each rule decided on: the ratio of sheltered work
+    # for people with a psychiatric history, and the conditional difference, keyed by track.
+    ratio = "gate.no-sheltered-steering.track_share.sheltered_work.ratio/psy_voorgeschiedenis.ja"
+    assert run.data.metrics[ratio] == pytest.approx(steered["ratio"])
+    conditional = (
+        "gate.sheltered-given-education.track_share.sheltered_work.conditional_difference"
+        "/psy_voorgeschiedenis.ja"
+    )
+    assert conditional in run.data.metrics
+    assert not any(k.startswith("track_share.") for k in run.data.metrics)  # `all` only
 
 
 def assessment_run_id(report: Path) -> str:
