@@ -44,6 +44,7 @@ from scipy import stats
 from audit.metrics.bounds import above, below
 from audit.metrics.disparities import NAMED_DISPARITY_NAMES
 from audit.metrics.significance import adjust
+from audit.numbers import fixed
 from audit.spec import Evidence, OnInconclusive, PolicySpec, SignificanceRule, ThresholdRule
 from audit.stats.result import Assessment, ConditionalDisparity, Disparity
 
@@ -570,8 +571,7 @@ def _finding(
 
 def _number(x: float) -> str:
     """Three decimals, without the '-0.000' of a tiny negative number."""
-    text = f"{x:.3f}"
-    return "0.000" if text == "-0.000" else text
+    return fixed(x)
 
 
 def sentence(f: Finding) -> str:
@@ -630,7 +630,7 @@ def sentence(f: Finding) -> str:
 def _gap_seen(f: Finding) -> str:
     if f.detectable is None:
         return ""
-    return f"; at this size the audit detects gaps of {f.detectable:.3f} or more"
+    return f"; at this size the audit detects gaps of {fixed(f.detectable)} or more"
 
 
 def _breach_seen(f: Finding) -> str:
@@ -638,7 +638,7 @@ def _breach_seen(f: Finding) -> str:
         return ""
     text = (
         "; at this size a breach is found (80% power) only when the true value lies "
-        f"{f.detectable:.3f} or more beyond the bound"
+        f"{fixed(f.detectable)} or more beyond the bound"
     )
     if f.can_pass is False:
         text += (

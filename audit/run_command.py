@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from audit.gate import Verdict
+from audit.numbers import fixed
 from audit.pipeline import AuditOutcome, RunOptions, run_audit
 from audit.spec import load_spec, spec_schema
 from audit.tracking.runs import RunInterrupted
@@ -142,7 +143,7 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
             str(statuses.count("pass")),
             str(statuses.count("fail")),
             str(statuses.count("inconclusive")),
-            "-" if gap is None else f"{gap:.3f}",
+            "-" if gap is None else fixed(gap),
         )
     console.print(table)
     for r in verdict.rules:

@@ -23,6 +23,7 @@ import typer
 
 from audit.errors import AuditInputError
 from audit.files import require_writable, staged_files
+from audit.numbers import fixed
 from audit.tables import read_table
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ def _train_and_write(
         f"{facts['n_features']} columns) on {model.n_train} rows"
     )
     for name, value in model.holdout.items():
-        typer.echo(f"held-out {name}: {value:.3f}")
+        typer.echo(f"held-out {name}: {fixed(value)}")
     typer.echo(f"wrote {out}" + (f" and {onnx_out}" if onnx_out else ""))
     if logged is not None:
         typer.echo(f"logged to MLflow: {logged.model_uri}")

@@ -14,6 +14,7 @@ from audit.disclosure import suppress
 from audit.errors import AuditInputError
 from audit.files import require_writable
 from audit.labels import rich_text
+from audit.numbers import fixed
 from audit.stats.assess import assess as run_assessment
 from audit.stats.result import Assessment
 from audit.tables import read_table
@@ -190,9 +191,9 @@ def _p(value: float | None) -> str:
 def _fmt(value: float | None, low: float | None = None, high: float | None = None) -> str:
     if value is None:
         return "undefined"
-    text = f"{value:.3f}"
+    text = fixed(value)
     if low is not None and high is not None:
-        text += f" [{low:.3f}, {high:.3f}]"
+        text += f" [{fixed(low)}, {fixed(high)}]"
     return text
 
 
@@ -227,7 +228,7 @@ def print_summary(result: Assessment, console: Console) -> None:
                 cells.append("suppressed" if m.suppressed else _fmt(m.value, m.ci_low, m.ci_high))
             gap = detectable.get(g.levels)
             size = _size(g.n_rows, g.suppressed, s.min_cell_size)
-            table.add_row(label, size, *cells, "" if gap is None else f"±{gap:.3f}")
+            table.add_row(label, size, *cells, "" if gap is None else f"±{fixed(gap)}")
         console.print(table)
     console.print(
         f"detectable gap: the smallest selection-rate difference from the reference group that "
@@ -267,7 +268,8 @@ def print_summary(result: Assessment, console: Console) -> None:
     for d in findings[:15]:
         console.print(
             f"  {_label(d.attributes)}={_label(d.levels)} vs {_label(d.reference_levels)}: {d.metric} "
-            f"{d.value:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}], p_adj={_p(d.p_adjusted)}"
+            f"{fixed(d.value, signed=True)} [{fixed(d.ci_low, signed=True)}, "
+            f"{fixed(d.ci_high, signed=True)}], p_adj={_p(d.p_adjusted)}"
         )
     if len(findings) > 15:
         console.print(f"  ... and {len(findings) - 15} more in the JSON result")

@@ -17,6 +17,7 @@ from audit.files import staged_files
 from audit.gate import Verdict
 from audit.junit import junit_xml
 from audit.labels import display_label, markdown_code, markdown_text
+from audit.numbers import fixed
 from audit.stats.result import Assessment
 
 
@@ -82,7 +83,7 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
             f"| `{markdown_code(r.rule_id)}`: {markdown_text(r.description)} | {r.status} | "
             f"{r.evaluated} | "
             f"{statuses.count('pass')} | {statuses.count('fail')} | "
-            f"{statuses.count('inconclusive')} | {'-' if gap is None else f'{gap:.3f}'} |"
+            f"{statuses.count('inconclusive')} | {'-' if gap is None else fixed(gap)} |"
         )
     lines += [
         "",
@@ -109,7 +110,7 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
             ]
             for g in changes:
                 ci = (
-                    f"{g.change_ci_low:.3f} to {g.change_ci_high:.3f}"
+                    f"{fixed(g.change_ci_low)} to {fixed(g.change_ci_high)}"
                     if g.change_ci_low is not None and g.change_ci_high is not None
                     else "-"
                 )
@@ -125,4 +126,4 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
 
 
 def _fmt(x: float | None) -> str:
-    return "-" if x is None else f"{x:.3f}"
+    return "-" if x is None else fixed(x)
