@@ -19,6 +19,7 @@ from typer import _click as click
 from typer.core import TyperCommand, TyperGroup
 
 from audit.errors import AuditError
+from audit.verbosity import configure_output
 
 EXIT_OK = 0
 EXIT_POLICY_FAILED = 1
@@ -110,6 +111,9 @@ def main() -> None:
     Click handles usage errors itself (exit 2); our own input errors escape its standalone mode
     and are printed here as one clear message, also with exit 2, instead of a traceback.
     """
+    # Before any command's module is imported, so that its libraries' import-time warnings
+    # follow --verbose too (the option itself is read again by `audit run` and `audit assess`).
+    configure_output(verbose=bool({"--verbose", "-v"} & set(sys.argv[1:])))
     try:
         app()
     except AuditError as err:

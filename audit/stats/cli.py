@@ -18,6 +18,7 @@ from audit.numbers import fixed
 from audit.stats.assess import assess as run_assessment
 from audit.stats.result import Assessment
 from audit.tables import read_table
+from audit.verbosity import configure_output
 
 HEADLINE_METRICS = ("selection_rate", "tpr", "fpr", "ppv")
 
@@ -139,8 +140,15 @@ def assess(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the full result as JSON here.")
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also show the libraries' warnings and MLflow's INFO lines."
+        ),
+    ] = False,
 ) -> None:
     """Assess group metrics and disparities in a file of decisions (no model needed)."""
+    configure_output(verbose)
     if json_out is not None:  # found before the assessment, not after it
         require_writable(json_out, subject=f"--json '{json_out}'", folder=False)
     frame = read_table(data)
@@ -195,6 +203,10 @@ def _fmt(value: float | None, low: float | None = None, high: float | None = Non
     if low is not None and high is not None:
         text += f" [{fixed(low)}, {fixed(high)}]"
     return text
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else fixed(value, signed=True)
 
 
 def print_summary(result: Assessment, console: Console) -> None:
@@ -268,8 +280,8 @@ def print_summary(result: Assessment, console: Console) -> None:
     for d in findings[:15]:
         console.print(
             f"  {_label(d.attributes)}={_label(d.levels)} vs {_label(d.reference_levels)}: {d.metric} "
-            f"{fixed(d.value, signed=True)} [{fixed(d.ci_low, signed=True)}, "
-            f"{fixed(d.ci_high, signed=True)}], p_adj={_p(d.p_adjusted)}"
+            f"{_signed(d.value)} [{_signed(d.ci_low)}, {_signed(d.ci_high)}], "
+            f"p_adj={_p(d.p_adjusted)}"
         )
     if len(findings) > 15:
         console.print(f"  ... and {len(findings) - 15} more in the JSON result")
