@@ -125,6 +125,11 @@ class OnnxClassifier:
         )
         return outputs[0].name, proba
 
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The graph's label output, then its probability output if it has one."""
+        return (self._label_name,) + ((self._proba_name,) if self._proba_name else ())
+
     def run(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """Labels and class probabilities (``None`` if the graph has no probability output)."""
         require_input_columns(self.inputs, df, model=f"ONNX model '{self.path.name}'")
