@@ -39,7 +39,10 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import TypeAdapter
-from scipy import stats
+
+# The normal tail and quantile from scipy.special: the functions scipy's norm distribution
+# calls itself (the same values to the bit), without the second scipy.stats takes to import.
+from scipy.special import ndtr, ndtri
 
 from audit.metrics.bounds import above, below
 from audit.metrics.disparities import NAMED_DISPARITY_NAMES
@@ -389,7 +392,7 @@ def _one_sided(excess: float, half_width: float, z: float) -> float:
     """P(beyond) for an estimate `excess` past the bound with this interval half-width."""
     if half_width <= 0:
         return 0.0 if excess > 0 else 1.0
-    return float(stats.norm.sf(z * excess / half_width))
+    return float(ndtr(-(z * excess / half_width)))
 
 
 def _large_groups(assessment: Assessment) -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
@@ -655,7 +658,7 @@ def _p(f: Finding) -> str:
 
 
 def _z(alpha: float) -> float:
-    return float(stats.norm.ppf(1 - alpha / 2))
+    return float(ndtri(1 - alpha / 2))
 
 
 class _Detectable:
@@ -674,8 +677,8 @@ class _Detectable:
     def __init__(self, assessment: Assessment) -> None:
         s = assessment.settings
         self.z = _z(s.alpha)
-        self.one_sided = self.z + float(stats.norm.ppf(self.POWER))
-        self.two_sided = self.z + float(stats.norm.ppf((1 + self.POWER) / 2))
+        self.one_sided = self.z + float(ndtri(self.POWER))
+        self.two_sided = self.z + float(ndtri((1 + self.POWER) / 2))
         self.differences = {
             (d.metric, d.attributes, d.levels): d.detectable
             for d in assessment.disparities
@@ -832,7 +835,7 @@ def _independent_changes(
         ci: tuple[float | None, float | None] = (None, None)
         if se_c is not None and se_b is not None:
             se = math.hypot(se_c, se_b)
-            p = float(stats.norm.sf((change - margin) / se)) if se > 0 else float(change <= margin)
+            p = float(ndtr(-((change - margin) / se))) if se > 0 else float(change <= margin)
             ci = (change - z * se, change + z * se)
         out.append(_Change(rule, d, b.value, change, ci, p, d.reliable and b.reliable, False))
     return out
