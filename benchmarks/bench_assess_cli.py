@@ -2,7 +2,8 @@
 
     nice -n 19 .venv/bin/python benchmarks/bench_assess_cli.py [--rows 10000000] [--repeat 3]
 
-The file is generated here: 10^7 rows, the six columns an audit reads (outcome, decision, score,
+The file is generated here (twice: the score with 4 decimals, as an export writes it, and in
+full float64 precision, where the exact AUC has to sort the rows): 10^7 rows, the six columns an audit reads (outcome, decision, score,
 three sensitive attributes with 5, 3 and 3 levels, dictionary-encoded as a data warehouse writes
 them) and four it does not (an id, a free-text postcode, earnings, a date), so that reading
 only the needed columns matters. The audit: `audit assess FILE --y-true y --y-pred d --score s
@@ -66,8 +67,12 @@ print(t1 - t0, t3 - t2, int(counts.sum()))
 """
 
 
-def write_file(path: Path, n: int, seed: int = 0) -> np.ndarray:
-    """The Parquet file, written in row groups of 10^6; returns the joint codes for the floor."""
+def write_file(path: Path, n: int, decimals: int | None, seed: int = 0) -> np.ndarray:
+    """The Parquet file, written in row groups of 10^6; returns the joint codes for the floor.
+
+    `decimals`: the score as an export writes it with that many decimals, or (None) as a model
+    computes it in full float64 precision, where the exact AUC must sort the rows.
+    """
     rng = np.random.default_rng(seed)
     writer = None
     joint = np.empty(n, dtype=np.int64)
@@ -78,6 +83,8 @@ def write_file(path: Path, n: int, seed: int = 0) -> np.ndarray:
         tilt = codes["region"] * 0.03 + codes["age_band"] * 0.02 + codes["disability"] * 0.04
         y = (rng.random(m) < 0.35 + tilt).astype(np.int8)
         s = np.clip(0.3 + 0.3 * y - tilt + rng.normal(0, 0.15, m), 0, 1)
+        if decimals is not None:
+            s = s.round(decimals)
         d = (s >= 0.5).astype(np.int8)
         columns = {
             "id": pa.array(np.arange(start, start + m)),
@@ -133,34 +140,28 @@ print(json.dumps({{"imports": t1 - t0, "read": t2 - t1, "statistics": t3 - t2}})
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+def bench_file(rows: int, decimals: int | None, repeat: int, env: dict[str, str]) -> None:
+    what = f"score with {decimals} decimals" if decimals is not None else "full-precision score"
     with tempfile.TemporaryDirectory() as tmp:
         path, codes_path = Path(tmp) / "audit.parquet", Path(tmp) / "codes.npy"
         t0 = time.perf_counter()
-        np.save(codes_path, write_file(path, args.rows))
-        print(f"wrote {args.rows:,} rows x 10 columns in {time.perf_counter() - t0:.1f} s "
+        np.save(codes_path, write_file(path, rows, decimals))
+        print(f"\n{what}: wrote {rows:,} rows x 10 columns in {time.perf_counter() - t0:.1f} s "
               f"({path.stat().st_size / 1e6:.0f} MB)")  # fmt: skip
         cells = 5 * 3 * 3 * 2 * 2
         floor_cmd = [sys.executable, "-c", FLOOR % (list(USED), cells), str(path), str(codes_path)]
         audit_cmd = [sys.executable, "-m", "audit.cli", "assess", str(path), *AUDIT]
         floors, audits, reads, counts = [], [], [], []
-        for _ in range(args.repeat):  # taking turns, so a busy moment hits both alike
+        for _ in range(repeat):  # taking turns, so a busy moment hits both alike
             elapsed, out = timed(floor_cmd, env)
             read, count, total = out.split()
-            assert int(total) == args.rows
+            assert int(total) == rows
             floors.append(elapsed)
             reads.append(float(read))
             counts.append(float(count))
             audits.append(timed(audit_cmd, env)[0])
         parts = in_process(path, env)
     floor, audit = statistics.median(floors), statistics.median(audits)
-    print(f"python {platform.python_version()}, numpy {np.__version__}, pyarrow {pa.__version__}, "
-          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"floor (fresh process: import, pq.read_table of {len(USED)} columns, one bincount): "
           f"{floor:.2f} s  [read {statistics.median(reads):.2f} s incl. imports, "
           f"bincount {1000 * statistics.median(counts):.1f} ms]")  # fmt: skip
@@ -168,6 +169,21 @@ def main() -> None:
           f"[runs: {', '.join(f'{a:.2f}' for a in audits)}]")  # fmt: skip
     print(f"ratio audit / floor: {audit / floor:.2f}x (target: within 3x)")
     print("one audit in one process: " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--decimals", nargs="+", default=["4", "full"], help="score decimals, or 'full'"
+    )
+    args = parser.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    print(f"python {platform.python_version()}, numpy {np.__version__}, pyarrow {pa.__version__}, "
+          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    for decimals in args.decimals:
+        bench_file(args.rows, None if decimals == "full" else int(decimals), args.repeat, env)
 
 
 if __name__ == "__main__":
