@@ -11,15 +11,17 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 import typer.main
-from typer import _click as click
 from typer.core import TyperCommand, TyperGroup
 
 from audit.errors import AuditError
 from audit.verbosity import configure_output
+
+if TYPE_CHECKING:  # typer 0.29 vendors click; only the types are used here
+    from typer import _click as click
 
 EXIT_OK = 0
 EXIT_POLICY_FAILED = 1

@@ -8,6 +8,7 @@ fixed in audit.spec). The files are not ours: other column names and labels, 400
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,8 +69,7 @@ def _spec(root: Path) -> Path:
 
 def _run(spec: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # A fresh MLflow store per run: creating it is where MLflow talks most.
-    for old in spec.parent.glob("mlruns"):
-        subprocess.run(["rm", "-rf", str(old)], check=True)
+    shutil.rmtree(spec.parent / "mlruns", ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
     env.update(PYTHONPATH=str(ROOT), MLFLOW_DISABLE_TELEMETRY="true", COLUMNS="200")
     done = subprocess.run(
