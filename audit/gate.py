@@ -40,12 +40,16 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import TypeAdapter
-from scipy import stats
+
+# The normal tail and quantile from scipy.special: the functions scipy's norm distribution
+# calls itself (the same values to the bit), without the second scipy.stats takes to import.
+from scipy.special import ndtr, ndtri
 
 from audit.errors import AuditInputError
 from audit.metrics.bounds import above, below
 from audit.metrics.disparities import NAMED_DISPARITY_NAMES
 from audit.metrics.significance import adjust
+from audit.numbers import fixed
 from audit.spec import (
     TRACK_METRIC,
     Evidence,
@@ -502,7 +506,7 @@ def _one_sided(excess: float, half_width: float, z: float) -> float:
     """P(beyond) for an estimate `excess` past the bound with this interval half-width."""
     if half_width <= 0:
         return 0.0 if excess > 0 else 1.0
-    return float(stats.norm.sf(z * excess / half_width))
+    return float(ndtr(-(z * excess / half_width)))
 
 
 def _large_groups(assessment: Assessment) -> set[tuple[tuple[str, ...], tuple[str, ...]]]:
@@ -688,8 +692,7 @@ def _finding(
 
 def _number(x: float) -> str:
     """Three decimals, without the '-0.000' of a tiny negative number."""
-    text = f"{x:.3f}"
-    return "0.000" if text == "-0.000" else text
+    return fixed(x)
 
 
 def sentence(f: Finding) -> str:
@@ -756,7 +759,7 @@ def metric_label(c: Compared) -> str:
 def _gap_seen(f: Finding) -> str:
     if f.detectable is None:
         return ""
-    return f"; at this size the audit detects gaps of {f.detectable:.3f} or more"
+    return f"; at this size the audit detects gaps of {fixed(f.detectable)} or more"
 
 
 def _breach_seen(f: Finding) -> str:
@@ -764,7 +767,7 @@ def _breach_seen(f: Finding) -> str:
         return ""
     text = (
         "; at this size a breach is found (80% power) only when the true value lies "
-        f"{f.detectable:.3f} or more beyond the bound"
+        f"{fixed(f.detectable)} or more beyond the bound"
     )
     if f.can_pass is False:
         text += (
@@ -783,7 +786,7 @@ def _p(f: Finding) -> str:
 
 
 def _z(alpha: float) -> float:
-    return float(stats.norm.ppf(1 - alpha / 2))
+    return float(ndtri(1 - alpha / 2))
 
 
 class _Detectable:
@@ -802,8 +805,8 @@ class _Detectable:
     def __init__(self, assessment: Assessment) -> None:
         s = assessment.settings
         self.z = _z(s.alpha)
-        self.one_sided = self.z + float(stats.norm.ppf(self.POWER))
-        self.two_sided = self.z + float(stats.norm.ppf((1 + self.POWER) / 2))
+        self.one_sided = self.z + float(ndtri(self.POWER))
+        self.two_sided = self.z + float(ndtri((1 + self.POWER) / 2))
         self.differences = {
             (d.metric, d.attributes, d.levels): d.detectable
             for d in assessment.disparities
@@ -971,7 +974,7 @@ def _independent_changes(
         ci: tuple[float | None, float | None] = (None, None)
         if se_c is not None and se_b is not None:
             se = math.hypot(se_c, se_b)
-            p = float(stats.norm.sf((change - margin) / se)) if se > 0 else float(change <= margin)
+            p = float(ndtr(-((change - margin) / se))) if se > 0 else float(change <= margin)
             ci = (change - z * se, change + z * se)
         out.append(_Change(rule, d, b.value, change, ci, p, d.reliable and b.reliable, False))
     return out

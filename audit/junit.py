@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 
 from audit.gate import RuleOutcome, Verdict
 from audit.labels import xml_text
+from audit.numbers import fixed
 
 FAILURE_TYPES = {
     "fail": "FairnessRuleFailed",
@@ -65,7 +66,7 @@ def _lines(rule: RuleOutcome) -> list[str]:
     gap = rule.largest_detectable
     lines = [f"{rule.description} ({rule.evaluated} comparisons)"]
     if gap is not None:
-        lines.append(f"smallest detectable gap, largest over the groups compared: {gap:.3f}")
+        lines.append(f"smallest detectable gap, largest over the groups compared: {fixed(gap)}")
     if rule.reason:
         lines.append(f"not evaluable: {rule.reason}")
     return lines + [f"[{f.code}] {f.sentence}" for f in rule.findings]

@@ -14,9 +14,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from audit.gate import Verdict
+from audit.numbers import fixed
 from audit.pipeline import AuditOutcome, RunOptions, run_audit
 from audit.spec import load_spec, spec_schema
 from audit.tracking.runs import RunInterrupted
+from audit.verbosity import configure_output
 
 # 2 is "could not run" (AuditError, in audit.cli); 3 tells "the data cannot tell" from a failure.
 EXIT_OK, EXIT_POLICY_FAILED, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 3, 130
@@ -27,8 +29,9 @@ STATUS_STYLE = {
     "not_evaluable": "yellow",
 }
 COLUMNS_EXPLAINED = (
-    "compared: groups large enough to count; pass / fail / inconclusive: how many of them the "
-    "evidence places inside the range, beyond it, or cannot place; detectable: for a bound, how "
+    "compared: groups large enough to count (smaller ones are reported, never deciding); "
+    "pass / fail / inconclusive: how many of them the evidence places inside the allowed range, "
+    "beyond it (after the confirmatory correction), or cannot place; detectable: for a bound, how "
     "far beyond it a group's true value must lie for the audit to find the breach (80% power), "
     "for a significance rule the smallest gap it detects; the largest over the groups"
 )
@@ -66,12 +69,19 @@ def run(
     schema: Annotated[
         bool, typer.Option("--schema", help="Print the JSON schema of the spec and exit.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also show the libraries' warnings and MLflow's INFO lines."
+        ),
+    ] = False,
 ) -> None:
     """Run the audit a spec describes.
 
     Exit 0 when the gate passes, 1 when it fails, 3 when it is inconclusive (the data cannot tell;
     0 instead when the policy says on_inconclusive: pass), 2 when the audit could not run.
     """
+    configure_output(verbose)
     if schema:
         print(spec_schema())
         return
@@ -157,7 +167,7 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
             str(statuses.count("pass")),
             str(statuses.count("fail")),
             str(statuses.count("inconclusive")),
-            "-" if gap is None else f"{gap:.3f}",
+            "-" if gap is None else fixed(gap),
         )
     console.print(table)
     for r in verdict.rules:

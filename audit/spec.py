@@ -469,7 +469,12 @@ class SignificanceRule(_Strict):
 
 
 def _rule_tag(value: Any) -> str:
-    if isinstance(value, dict) and "no_significant_disparity" in value:
+    # Pydantic calls this on the YAML's dict when validating and on the rule object when
+    # serialising: answering "threshold" for a SignificanceRule object made every dump of a spec
+    # with a significance rule warn (PydanticSerializationUnexpectedValue).
+    if isinstance(value, SignificanceRule) or (
+        isinstance(value, dict) and "no_significant_disparity" in value
+    ):
         return "significance"
     return "threshold"
 

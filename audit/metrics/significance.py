@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 from scipy.special import ndtr, ndtri
 
 Correction = Literal["holm", "bh", "none"]
@@ -61,6 +60,8 @@ def adjust(p_values: np.ndarray, method: Correction) -> np.ndarray:
     if not ok.any() or method == "none":
         return np.where(ok, p, np.nan)
     if method == "bh":
+        from scipy import stats  # here: scipy.stats takes a second to import
+
         out[ok] = stats.false_discovery_control(p[ok], method="bh")
         return out
     if method != "holm":

@@ -23,9 +23,11 @@ import typer
 
 from audit.errors import AuditInputError
 from audit.files import require_writable, staged_files
+from audit.numbers import fixed
 from audit.tables import read_table
 
 if TYPE_CHECKING:
+    from audit.models.importing import AuditableModel
     from audit.models.training import FeatureCatalogue
 
 models_app = typer.Typer(
@@ -216,7 +218,7 @@ def _train_and_write(
         f"{facts['n_features']} columns) on {model.n_train} rows"
     )
     for name, value in model.holdout.items():
-        typer.echo(f"held-out {name}: {value:.3f}")
+        typer.echo(f"held-out {name}: {fixed(value)}")
     typer.echo(f"wrote {out}" + (f" and {onnx_out}" if onnx_out else ""))
     if logged is not None:
         typer.echo(f"logged to MLflow: {logged.model_uri}")
@@ -255,7 +257,6 @@ def check(
     """Load a model through the import interface, check it against data, summarise predictions."""
     from audit.models.importing import load_model
     from audit.models.inputs import require_input_columns
-    from audit.models.training import BandPolicy
 
     if (data is None) == (dataset is None):
         raise AuditInputError(
@@ -277,7 +278,9 @@ def check(
         model.expected_columns, frame, model=f"{model.kind} model '{source}'", strict=strict
     )
     ident = model.identity
-    typer.echo(f"model: {ident.uri} ({ident.kind}, task {model.task})")
+    ours = _task_of_ours(model, tracking_uri)
+    what = f"task {ours}" if ours else f"a classifier of {len(model.classes)} classes"
+    typer.echo(f"model: {ident.uri} ({ident.kind}, {what})")
     if ident.name or ident.version:
         typer.echo(f"registry: {ident.name} version {ident.version} (run {ident.run_id})")
     typer.echo(f"sha256: {ident.sha256}")
@@ -290,16 +293,59 @@ def check(
     if result.extra:
         typer.echo(f"ignored {len(result.extra)} other columns of the data")
     typer.echo(f"rows: {len(frame)}")
-    if model.task == "profiling" and (model.kind != "decisions" or score_column):
-        scores = model.predict_proba(frame)[:, 1]
+    _describe_predictions(model, frame, ours)
+
+
+def _describe_predictions(model: AuditableModel, frame: pd.DataFrame, ours: str | None) -> None:
+    """What the model predicts on the data, in its own terms: its classes and outputs.
+
+    Chance of work and support bands are the terms of our profiling models only (the ones
+    `audit model train --kind profiling` writes, which say so in their ONNX metadata or MLflow
+    run); any other model is described by its class labels and output names.
+    """
+    from audit.models.training import BandPolicy
+
+    classes = model.classes
+    runner = getattr(model, "runner", None)
+    if runner is not None:
+        typer.echo(f"outputs: {', '.join(runner.output_names)}")
+    has_scores = model.kind != "decisions" or getattr(model, "score_column", None) is not None
+    if not has_scores:
+        labels = pd.Series(model.predict(frame)).astype(str)
+        typer.echo(f"classes: {', '.join(classes)} (decisions only, no probabilities)")
+    else:
+        proba = model.predict_proba(frame)
+        labels = pd.Series(np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)])
+        typer.echo(f"classes: {', '.join(classes)}")
+        for i, label in enumerate(classes):
+            typer.echo(f"mean predicted probability of class {label}: {fixed(proba[:, i].mean())}")
+    shares = labels.value_counts(normalize=True)
+    for label in classes:
+        typer.echo(f"predicted {label}: {shares.get(label, 0.0):.1%}")
+    if has_scores and len(classes) == 2 and ours == "profiling":
+        scores = proba[:, 1]
         allocation = BandPolicy().allocate(scores)
-        typer.echo(f"mean predicted chance of work: {scores.mean():.3f}")
+        typer.echo(f"mean predicted chance of work: {fixed(scores.mean())}")
         for band in ("high", "medium", "low"):
             typer.echo(f"band {band}: {np.mean(allocation.band == band):.1%}")
-    else:
-        labels = pd.Series(model.predict(frame)).value_counts(normalize=True)
-        for label, share in labels.items():
-            typer.echo(f"{label}: {share:.1%}")
+
+
+def _task_of_ours(model: AuditableModel, tracking_uri: str | None) -> str | None:
+    """The task `audit model train` recorded with the model, or None for a model from elsewhere."""
+    runner = getattr(model, "runner", None)
+    if runner is not None and "audit.task" in runner.metadata:
+        return str(runner.metadata["audit.task"])
+    run_id = model.identity.run_id
+    if run_id is None:
+        return None
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        # `audit model train` logs the training facts as the run's params (TrainedModel.describe).
+        return MlflowClient(tracking_uri).get_run(run_id).data.params.get("task")
+    except MlflowException:  # the run is gone or unreadable: describe the model generically
+        return None
 
 
 def _training_data(

@@ -273,7 +273,7 @@ class OnnxModel(_BaseModel):
         self._classes = tuple(n_out)
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
-        _, proba = self.runner.run(df)
+        _, proba = self.runner.run(df, labels=False)
         if proba is None:
             raise AuditInputError(
                 self._describe(),

@@ -17,7 +17,7 @@ import pandas as pd
 
 from audit.errors import AuditInputError
 from audit.files import write_atomically
-from audit.models.inputs import InputColumn, prepare_inputs, require_input_columns
+from audit.models.inputs import InputColumn, prepare_arrays, require_input_columns
 
 #: ONNX opset used for conversion; onnxruntime >= 1.18 runs it.
 TARGET_OPSET = 17
@@ -125,24 +125,31 @@ class OnnxClassifier:
         )
         return outputs[0].name, proba
 
-    def run(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-        """Labels and class probabilities (``None`` if the graph has no probability output)."""
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The graph's label output, then its probability output if it has one."""
+        return (self._label_name,) + ((self._proba_name,) if self._proba_name else ())
+
+    def run(
+        self, df: pd.DataFrame, *, labels: bool = True
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Labels and class probabilities (``None`` if the graph has no probability output).
+
+        ``labels=False`` asks the graph for its probabilities only (the labels come back None):
+        ONNX Runtime then skips the label output, which costs as much again at 10^6 rows.
+        """
         require_input_columns(self.inputs, df, model=f"ONNX model '{self.path.name}'")
-        x = prepare_inputs(self.inputs, df)
-        types = {a.name: a.type for a in self._session.get_inputs()}
-        feed: dict[str, np.ndarray] = {}
-        for col in self.inputs:
-            values = x[col.name].to_numpy()
-            if col.kind == "string":
-                feed[col.name] = np.asarray(values, dtype=object).reshape(-1, 1)
-            else:
-                feed[col.name] = values.astype(_NUMERIC_TYPES[types[col.name]]).reshape(-1, 1)
-        names = [self._label_name] + ([self._proba_name] if self._proba_name else [])
-        result = self._session.run(names, feed)
-        labels = np.asarray(result[0]).reshape(-1)
+        feed = self.feed(df)
+        names = ([self._label_name] if labels or self._proba_name is None else []) + (
+            [self._proba_name] if self._proba_name else []
+        )
+        result = dict(zip(names, self._session.run(names, feed), strict=True))
+        label_values = (
+            np.asarray(result[self._label_name]).reshape(-1) if self._label_name in result else None
+        )
         if self._proba_name is None:
-            return labels, None
-        raw = result[1]
+            return label_values, None
+        raw = result[self._proba_name]
         if isinstance(raw, list):  # ZipMap output: one {class: probability} dict per row
             keys = list(raw[0].keys()) if raw else []
             if self.classes is None:
@@ -150,7 +157,20 @@ class OnnxClassifier:
             proba = np.array([[row[k] for k in keys] for row in raw], dtype=np.float64)
         else:
             proba = np.asarray(raw, dtype=np.float64)
-        return labels, proba
+        return label_values, proba
+
+    def feed(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The graph's inputs from the rows: one [N, 1] array per column, in the input's type."""
+        x = prepare_arrays(self.inputs, df)
+        types = {a.name: a.type for a in self._session.get_inputs()}
+        feed: dict[str, np.ndarray] = {}
+        for col in self.inputs:
+            values = x[col.name]
+            if col.kind == "string":
+                feed[col.name] = values.reshape(-1, 1)
+            else:
+                feed[col.name] = values.astype(_NUMERIC_TYPES[types[col.name]]).reshape(-1, 1)
+        return feed
 
 
 def _first_line(err: BaseException) -> str:

@@ -26,6 +26,7 @@ from audit.metrics.conditional import (
     explained_share,
 )
 from audit.metrics.disparities import ReferenceRule, choose_reference
+from audit.numbers import fixed
 from audit.stats.bootstrap import BootstrapKind, bootstrap_interval, resample
 from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, check_table_size, count_groups
 from audit.stats.encoding import (
@@ -703,8 +704,9 @@ def _share_fields(
         return dict(explained_share_note="the plain gap has no interval")
     if plain.ci_low <= 0 <= plain.ci_high:
         return dict(
-            explained_share_note=f"the plain gap's interval [{plain.ci_low:+.3f}, "
-            f"{plain.ci_high:+.3f}] includes 0: there is no established gap to explain"
+            explained_share_note="the plain gap's interval "
+            f"[{fixed(plain.ci_low, signed=True)}, {fixed(plain.ci_high, signed=True)}] "
+            "includes 0: there is no established gap to explain"
         )
     low, high = _number(share.low[i]), _number(share.high[i])
     note = None

@@ -16,10 +16,12 @@ from audit.disclosure import suppress
 from audit.errors import AuditInputError
 from audit.files import require_writable
 from audit.labels import rich_text
+from audit.numbers import fixed
 from audit.stats.assess import assess as run_assessment
 from audit.stats.encoding import column_of, encode_score
 from audit.stats.result import Assessment
 from audit.tables import read_table
+from audit.verbosity import configure_output
 
 HEADLINE_METRICS = ("selection_rate", "tpr", "fpr", "ppv")
 
@@ -180,11 +182,20 @@ def assess(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the full result as JSON here.")
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also show the libraries' warnings and MLflow's INFO lines."
+        ),
+    ] = False,
 ) -> None:
     """Assess group metrics and disparities in a file of decisions (no model needed)."""
+    configure_output(verbose)
     if json_out is not None:  # found before the assessment, not after it
         require_writable(json_out, subject=f"--json '{json_out}'", folder=False)
-    frame = read_table(data)
+    # Only the columns the audit names are read: a wide export costs the time of six columns.
+    used = [c for c in (y_true, y_pred, score, weight, track, *group, *(factor or [])) if c]
+    frame = read_table(data, columns=used)
     decision = _decision_column(frame, y_pred, score, threshold, track)
     if threshold is not None:
         assert score is not None and decision is not None
@@ -285,10 +296,14 @@ def _p(value: float | None) -> str:
 def _fmt(value: float | None, low: float | None = None, high: float | None = None) -> str:
     if value is None:
         return "undefined"
-    text = f"{value:.3f}"
+    text = fixed(value)
     if low is not None and high is not None:
-        text += f" [{low:.3f}, {high:.3f}]"
+        text += f" [{fixed(low)}, {fixed(high)}]"
     return text
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else fixed(value, signed=True)
 
 
 def print_summary(result: Assessment, console: Console) -> None:
@@ -326,7 +341,7 @@ def print_summary(result: Assessment, console: Console) -> None:
                 cells.append("suppressed" if m.suppressed else _fmt(m.value, m.ci_low, m.ci_high))
             gap = detectable.get(g.levels)
             size = _size(g.n_rows, g.suppressed, s.min_cell_size)
-            table.add_row(label, size, *cells, "" if gap is None else f"±{gap:.3f}")
+            table.add_row(label, size, *cells, "" if gap is None else f"±{fixed(gap)}")
         console.print(table)
     console.print(
         f"detectable gap: the smallest selection-rate difference from the reference group that "
@@ -366,7 +381,8 @@ def print_summary(result: Assessment, console: Console) -> None:
     for d in findings[:15]:
         console.print(
             f"  {_label(d.attributes)}={_label(d.levels)} vs {_label(d.reference_levels)}: {d.metric} "
-            f"{d.value:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}], p_adj={_p(d.p_adjusted)}"
+            f"{_signed(d.value)} [{_signed(d.ci_low)}, {_signed(d.ci_high)}], "
+            f"p_adj={_p(d.p_adjusted)}"
         )
     if len(findings) > 15:
         console.print(f"  ... and {len(findings) - 15} more in the JSON result")
@@ -442,8 +458,9 @@ def print_tracks(result: Assessment, console: Console) -> None:
     for t in sorted(found, key=lambda t: t.p_adjusted or 1.0)[:15]:
         console.print(
             f"  {_label(t.attributes)}={_label(t.levels)} vs {_label(t.reference_levels)}: "
-            f"{rich_text(t.track)} {t.difference:+.3f} [{t.difference_ci_low:+.3f}, "
-            f"{t.difference_ci_high:+.3f}], p_adj={_p(t.p_adjusted)}"
+            f"{rich_text(t.track)} {_signed(t.difference)} "
+            f"[{_signed(t.difference_ci_low)}, {_signed(t.difference_ci_high)}], "
+            f"p_adj={_p(t.p_adjusted)}"
         )
     if len(found) > 15:
         console.print(f"  ... and {len(found) - 15} more in the JSON result")

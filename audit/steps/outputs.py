@@ -17,6 +17,7 @@ from audit.files import staged_files
 from audit.gate import Verdict
 from audit.junit import junit_xml
 from audit.labels import display_label, markdown_code, markdown_text
+from audit.numbers import fixed
 from audit.report.findings import KeyFinding, Selection, Unknown, select_findings
 from audit.stats.result import GROUP_SEPARATOR, Assessment, TrackShare
 
@@ -102,7 +103,7 @@ def summary_markdown(
             f"| `{markdown_code(r.rule_id)}`: {markdown_text(r.description)} | {r.status} | "
             f"{r.evaluated} | "
             f"{statuses.count('pass')} | {statuses.count('fail')} | "
-            f"{statuses.count('inconclusive')} | {'-' if gap is None else f'{gap:.3f}'} |"
+            f"{statuses.count('inconclusive')} | {'-' if gap is None else fixed(gap)} |"
         )
     lines += [
         "",
@@ -137,7 +138,7 @@ def summary_markdown(
             ]
             for g in changes:
                 ci = (
-                    f"{g.change_ci_low:.3f} to {g.change_ci_high:.3f}"
+                    f"{fixed(g.change_ci_low)} to {fixed(g.change_ci_high)}"
                     if g.change_ci_low is not None and g.change_ci_high is not None
                     else "-"
                 )
@@ -172,9 +173,9 @@ def track_cell(t: TrackShare | None) -> str:
     """A share with its interval, `*` when its gap to the reference is significant."""
     if t is None or t.share is None:
         return "-"
-    text = f"{t.share:.3f}"
+    text = fixed(t.share)
     if t.ci_low is not None and t.ci_high is not None:
-        text += f" ({t.ci_low:.3f}–{t.ci_high:.3f})"
+        text += f" ({fixed(t.ci_low)}–{fixed(t.ci_high)})"
     return text + (" *" if t.significant else "")
 
 
@@ -207,6 +208,8 @@ def track_share_markdown(tracks: Sequence[TrackShare]) -> list[str]:
                 + " |"
             )
     return lines
+
+
 def _dropped(selection: Selection | None) -> set[tuple[str, tuple[str, ...], tuple[str, ...]]]:
     if selection is None:
         return set()
@@ -225,7 +228,7 @@ def _size(n: int | None) -> str:
 
 
 _KEPT = {
-    "own_gap": "a gap of its own: beyond what its single-attribute groups predict ({:.3f})",
+    "own_gap": "a gap of its own: beyond what its single-attribute groups predict ({})",
     "only_in_combination": "its single-attribute groups are within the rule",
     "no_parent_measured": "its single-attribute groups were not compared",
 }
@@ -238,7 +241,7 @@ def _key_finding(f: KeyFinding) -> str:
         else ""
     )
     bound = "" if f.bound is None else f", bound {f.bound:g}"
-    gap = "" if f.detectable is None else f"; detectable gap {f.detectable:.3f}"
+    gap = "" if f.detectable is None else f"; detectable gap {fixed(f.detectable)}"
     text = (
         f"{f.rank}. **{f.status.upper()}** `{markdown_code(f.rule_id)}` {_group(f.attributes, f.levels)} "
         f"vs {markdown_text(GROUP_SEPARATOR.join(display_label(v) for v in f.reference_levels))}: "
@@ -246,7 +249,7 @@ def _key_finding(f: KeyFinding) -> str:
         f"{_size(f.n_rows)} (reference {_size(f.reference_n_rows)}){gap}"
     )
     if f.kept_because in _KEPT:
-        text += "; " + _KEPT[f.kept_because].format(f.parents_predict or 0.0)
+        text += "; " + _KEPT[f.kept_because].format(fixed(f.parents_predict or 0.0))
     if f.also_breaches:
         text += "; also " + ", ".join(f"`{markdown_code(r)}`" for r in f.also_breaches)
     return text
@@ -263,7 +266,7 @@ def _unknown(u: Unknown, selection: Selection) -> str:
             f"- {group}: {_size(u.n_rows)}, below the minimum of {selection.min_group_size} "
             "for a decision (reported, never decisive)"
         )
-    gap = "" if u.detectable is None else f"; detectable gap {u.detectable:.3f}"
+    gap = "" if u.detectable is None else f"; detectable gap {fixed(u.detectable)}"
     why = (
         "too few people to be shown inside the range even without a gap"
         if u.reason == "cannot_pass"
@@ -300,4 +303,4 @@ def _key_findings(selection: Selection) -> list[str]:
 
 
 def _fmt(x: float | None) -> str:
-    return "-" if x is None else f"{x:.3f}"
+    return "-" if x is None else fixed(x)

@@ -55,7 +55,12 @@ def test_train_on_public_data_then_check_each_artefact(
                                     "--tracking-uri", tracking_uri], monkeypatch, capsys)
         assert code == EXIT_OK, stderr
         assert "reads 7 columns: age (numeric), education_years (numeric)" in stdout
-        assert f"mean predicted chance of work: {reference[:, 1].mean():.3f}" in stdout
+        assert f"mean predicted probability of class 1: {reference[:, 1].mean():.3f}" in stdout
+        # Our profiling model speaks of work and bands where it says what it is (ONNX metadata,
+        # the MLflow run); the skops file does not record its task, so it gets the plain terms.
+        ours = source != str(out)
+        assert (f"mean predicted chance of work: {reference[:, 1].mean():.3f}" in stdout) == ours
+        assert ("band high:" in stdout) == ours
     assert "registry: nsw-profiling version 1" in stdout
 
 
@@ -90,6 +95,33 @@ def test_bad_input_exits_2_and_writes_nothing(
     assert message.format(tmp=tmp_path) in stderr
     written = {p.name for p in set(tmp_path.iterdir()) - before}
     assert written <= {"empty.db", "mlartifacts"}  # MLflow creates its store on first contact
+
+
+def test_a_model_from_elsewhere_is_described_by_its_own_classes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A hiring screen of another maker: other columns, classes named in words, 400 people.
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"years_experience": rng.uniform(0, 30, 400),
+                          "test_score": rng.normal(60, 10, 400)})
+    verdict = np.where(frame["test_score"] + rng.normal(0, 5, 400) > 62, "invite", "decline")
+    clf = LogisticRegression().fit(frame, verdict)
+    sio.dump(clf, tmp_path / "screen.skops")
+    frame.to_csv(tmp_path / "applicants.csv", index=False)
+    code, stdout, stderr = run(["model", "check", str(tmp_path / "screen.skops"), "--data",
+                                str(tmp_path / "applicants.csv")], monkeypatch, capsys)
+    assert code == EXIT_OK, stderr
+    invited = np.mean(clf.predict(frame) == "invite")
+    assert "(skops, a classifier of 2 classes)" in stdout
+    assert "classes: decline, invite" in stdout
+    assert f"predicted invite: {invited:.1%}" in stdout
+    proba = clf.predict_proba(frame)[:, 1].mean()
+    assert f"mean predicted probability of class invite: {proba:.3f}" in stdout
+    for our_term in ("chance of work", "band", "profiling"):
+        assert our_term not in stdout
 
 
 def test_check_reports_missing_columns(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,18 @@ def test_defaults_and_derived_values() -> None:
     assert spec.tracking.uri == "sqlite:///mlruns/mlflow.db"
     assert spec.policy.evidence == "interval"
     assert [type(r).__name__ for r in spec.policy.rules] == ["ThresholdRule", "SignificanceRule"]
+
+
+def test_a_spec_with_a_significance_rule_dumps_without_a_warning_and_reads_back() -> None:
+    # Pydantic warned on every dump (PydanticSerializationUnexpectedValue): the rule tag took a
+    # SignificanceRule object for a threshold rule. The dump is what the manifest records.
+    spec = parse_spec(GOOD)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dumped = spec.model_dump(mode="json")
+        spec.model_dump_json()
+    assert dumped["policy"]["rules"][1]["no_significant_disparity"] == ["tpr"]
+    assert AuditSpec.model_validate(dumped) == spec
 
 
 @pytest.mark.parametrize(
