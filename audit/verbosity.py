@@ -19,6 +19,12 @@ LIBRARY_LOGGERS = ("mlflow",)
 
 def configure_output(verbose: bool) -> None:
     """Set, for this process, what the libraries may print (call once, as a command starts)."""
+    from audit.tracking.quiet import set_verbose  # light: no MLflow import
+
+    # MLflow's usage telemetry would try to reach the internet on every run: an audit of
+    # sensitive data sends nothing out (a user's own setting wins).
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    set_verbose(verbose)
     if not sys.warnoptions:
         warnings.simplefilter("default" if verbose else "ignore")
     if verbose:
