@@ -35,11 +35,13 @@ def _register_commands() -> None:
         return
     from audit.data.cli import data_app
     from audit.models.cli import models_app
+    from audit.report.command import report
     from audit.run_command import run
     from audit.stats.cli import assess
 
     app.command("run")(run)
     app.command("assess")(assess)
+    app.command("report")(report)
     app.add_typer(models_app, name="model")
     app.add_typer(data_app, name="data")
 
