@@ -439,11 +439,11 @@ class ReportSpec(_Strict):
             description="languages of the published report (report.<lang>.html and .pdf); the "
             "first is also written as report.html and report.pdf",
         ),
-    ] = Field(default_factory=lambda: ["en"])
+    ] = Field(default_factory=lambda: list[ReportLanguage](["en"]))
     formats: Annotated[
         list[Literal["html", "pdf"]],
         Field(description="published report formats; [] writes none"),
-    ] = Field(default_factory=lambda: ["html", "pdf"])
+    ] = Field(default_factory=lambda: list[Literal["html", "pdf"]](["html", "pdf"]))
     contact: Annotated[
         str | None,
         Field(

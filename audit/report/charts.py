@@ -9,6 +9,7 @@ module computes nothing. The SVG is made to sit inside an HTML page next to othe
   silently applied to another);
 - no date or random salt in the output, so the same result renders byte for byte the same
   (the golden-file test of `reports/examples/` relies on it);
+- figures are made without pyplot, so no global backend is switched and nothing stays open;
 - the <svg> element gets role="img" and aria-labelledby pointing at a <title> and <desc>
   holding the chart's one-sentence reading and its text alternative.
 """
@@ -21,15 +22,12 @@ import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("svg")  # no display, no GUI toolkit: the SVG backend only
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-_RC = {
+_RC: Any = {
     "svg.fonttype": "none",
     "svg.hashsalt": "audit-report",
     "font.family": "sans-serif",
@@ -77,15 +75,15 @@ def interval_chart(
     """Estimates with their intervals, one row per group, against the rule's bounds."""
     shown = [p for p in points if p.value is not None]
     height = 0.9 + 0.32 * max(len(shown), 1)
-    with plt.rc_context(_RC):
-        fig = plt.figure(figsize=(6.4, height))
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(6.4, height))
         ax = fig.add_axes((0.36, 0.9 / height * 0.6, 0.6, 1 - 0.9 / height))
         for row, p in enumerate(shown):
             colour = STATUS_COLOUR.get(p.status or "", NEUTRAL)
             if p.low is not None and p.high is not None:
                 ax.plot([p.low, p.high], [row, row], color=colour, linewidth=2.2)
             ax.plot(
-                [p.value],
+                [float(p.value or 0.0)],
                 [row],
                 marker=STATUS_MARKER.get(p.status or "", "o"),
                 color=colour,
@@ -103,8 +101,11 @@ def interval_chart(
         ax.xaxis.set_major_formatter(lambda x, _: number(x))  # the locale's decimal mark
         ax.grid(axis="x", color="#dddddd", linewidth=0.5)
         svg = _svg(fig, chart_id)
-    return Chart(svg=_accessible(svg, chart_id, reading, alternative), reading=reading,
-                 alternative=alternative)
+    return Chart(
+        svg=_accessible(svg, chart_id, reading, alternative),
+        reading=reading,
+        alternative=alternative,
+    )
 
 
 def line_chart(
@@ -119,8 +120,8 @@ def line_chart(
 ) -> Chart:
     """Lines through (x, y) points, one per series (calibration: mean score -> observed rate)."""
     markers = "osD^vP*X"
-    with plt.rc_context(_RC):
-        fig = plt.figure(figsize=(6.4, 3.6))
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(6.4, 3.6))
         ax = fig.add_axes((0.1, 0.14, 0.58, 0.8))
         if diagonal:
             ax.plot([0, 1], [0, 1], color="#999999", linewidth=0.8, linestyle="--")
@@ -133,8 +134,11 @@ def line_chart(
         ax.set_ylabel(_wrapped(y_label, 40))
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize=8)
         svg = _svg(fig, chart_id)
-    return Chart(svg=_accessible(svg, chart_id, reading, alternative), reading=reading,
-                 alternative=alternative)
+    return Chart(
+        svg=_accessible(svg, chart_id, reading, alternative),
+        reading=reading,
+        alternative=alternative,
+    )
 
 
 def _wrapped(text: str, width: int = 70) -> str:
@@ -149,8 +153,8 @@ def _short(label: str) -> str:
 
 def _svg(fig: Figure, chart_id: str) -> str:
     buffer = io.StringIO()
+    # A bare Figure (no pyplot): no global backend switched, nothing left open to close.
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # no XML declaration or DOCTYPE inside HTML
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)

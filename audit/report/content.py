@@ -76,7 +76,8 @@ class Labels:
         if self._labels is not None:
             return str(self._labels.group(attributes, levels, lang))
         return " × ".join(
-            f"{display_label(a)}: {display_label(v)}" for a, v in zip(attributes, levels, strict=True)
+            f"{display_label(a)}: {display_label(v)}"
+            for a, v in zip(attributes, levels, strict=True)
         )
 
 
@@ -155,7 +156,9 @@ def _fallback(
         group = labels.group(f.attributes, f.levels, lang)
         views.append(
             KeyFindingView(
-                sentences=(_("The rule “%(rule)s” is not met for this group.") % {"rule": f.rule_id},),
+                sentences=(
+                    _("The rule “%(rule)s” is not met for this group.") % {"rule": f.rule_id},
+                ),
                 group=group,
                 rule_id=f.rule_id,
                 status="fail",
@@ -173,13 +176,13 @@ def _fallback(
     small = sum(1 for g in assessment.groups if g.suppressed or not g.reliable)
     unknowns = []
     if small:
-        unknowns.append(
-            _("Groups too small to be measured: %(n)s.") % {"n": small}
-        )
+        unknowns.append(_("Groups too small to be measured: %(n)s.") % {"n": small})
     return FirstPageView(intro=(), findings=tuple(views), unknowns=tuple(unknowns))
 
 
-def _size(assessment: Assessment, attributes: tuple[str, ...], levels: tuple[str, ...]) -> int | None:
+def _size(
+    assessment: Assessment, attributes: tuple[str, ...], levels: tuple[str, ...]
+) -> int | None:
     for g in assessment.groups:
         if g.attributes == attributes and g.levels == levels:
             return g.n_rows

@@ -47,7 +47,9 @@ METRIC_NAMES = {
     "fdr": N_("share of decisions that were wrong (false discovery rate)"),
     "for": N_("share of refusals that were wrong (false omission rate)"),
     "accuracy": N_("share of right decisions (accuracy)"),
-    "balanced_accuracy": N_("mean of the true positive and true negative rates (balanced accuracy)"),
+    "balanced_accuracy": N_(
+        "mean of the true positive and true negative rates (balanced accuracy)"
+    ),
     "auc": N_("how well the score ranks people with the outcome above people without it (AUC)"),
     "ece": N_("average gap between the score and the observed rate (expected calibration error)"),
 }
@@ -55,22 +57,46 @@ METRIC_DEFINITIONS = {
     "selection_rate": N_("People given the decision, divided by all people in the group."),
     "base_rate": N_("People with the outcome, divided by all people in the group."),
     "tpr": N_("Among people with the outcome: those given the decision, divided by all of them."),
-    "fpr": N_("Among people without the outcome: those given the decision, divided by all of them."),
-    "fnr": N_("Among people with the outcome: those not given the decision, divided by all of them."),
-    "tnr": N_("Among people without the outcome: those not given the decision, divided by all of them."),
+    "fpr": N_(
+        "Among people without the outcome: those given the decision, divided by all of them."
+    ),
+    "fnr": N_(
+        "Among people with the outcome: those not given the decision, divided by all of them."
+    ),
+    "tnr": N_(
+        "Among people without the outcome: those not given the decision, divided by all of them."
+    ),
     "ppv": N_("Among people given the decision: those with the outcome, divided by all of them."),
-    "npv": N_("Among people not given the decision: those without the outcome, divided by all of them."),
-    "fdr": N_("Among people given the decision: those without the outcome, divided by all of them."),
-    "for": N_("Among people not given the decision: those with the outcome, divided by all of them."),
-    "accuracy": N_("People whose decision matched their outcome, divided by all people in the group."),
+    "npv": N_(
+        "Among people not given the decision: those without the outcome, divided by all of them."
+    ),
+    "fdr": N_(
+        "Among people given the decision: those without the outcome, divided by all of them."
+    ),
+    "for": N_(
+        "Among people not given the decision: those with the outcome, divided by all of them."
+    ),
+    "accuracy": N_(
+        "People whose decision matched their outcome, divided by all people in the group."
+    ),
     "balanced_accuracy": N_("The mean of the true positive rate and the true negative rate."),
-    "auc": N_("The chance that a random person with the outcome has a higher score than a random person without it (0.5: no better than chance)."),
-    "ece": N_("The weighted mean, over score bands, of the absolute difference between the mean score and the observed rate."),
+    "auc": N_(
+        "The chance that a random person with the outcome has a higher score than a random person without it (0.5: no better than chance)."
+    ),
+    "ece": N_(
+        "The weighted mean, over score bands, of the absolute difference between the mean score and the observed rate."
+    ),
 }
 KIND_DEFINITIONS = {
-    "difference": N_("Difference: the group's value minus its reference group's value (0: no gap)."),
-    "ratio": N_("Ratio: the group's value divided by its reference group's value (1: no gap; the four-fifths rule asks at least 0.8)."),
-    "conditional_difference": N_("Conditional difference: the difference among people with the same legitimate factors, weighted by the group's own mix of those factors."),
+    "difference": N_(
+        "Difference: the group's value minus its reference group's value (0: no gap)."
+    ),
+    "ratio": N_(
+        "Ratio: the group's value divided by its reference group's value (1: no gap; the four-fifths rule asks at least 0.8)."
+    ),
+    "conditional_difference": N_(
+        "Conditional difference: the difference among people with the same legitimate factors, weighted by the group's own mix of those factors."
+    ),
 }
 STATUS_NAMES = {
     "pass": N_("within the rule"),
@@ -238,7 +264,9 @@ def build_context(source: ReportInput, lang: str) -> Context:
         baseline=_baseline(v, labels, lang),
         tracks=_tracks(a),
         metrics_used=tuple(m for m in METRIC_NAMES if any(x.metric == m for x in a.metrics)),
-        kinds_used=tuple(sorted({g.kind for r in v.rules for g in r.groups} & set(KIND_DEFINITIONS))),
+        kinds_used=tuple(
+            sorted({g.kind for r in v.rules for g in r.groups} & set(KIND_DEFINITIONS))
+        ),
         settings=a.settings.model_dump(mode="json"),
         data=_mapping((source.manifest or {}).get("data")),
         model=_mapping((source.manifest or {}).get("model")),
@@ -342,7 +370,9 @@ def _groupings(
                 size=g.n_rows,
                 size_note=_size_note(g, a.settings.min_cell_size, _),
                 is_reference=g.levels == ref_levels,
-                rates=tuple(_rate_cell(metrics.get((m, attributes, g.levels)), _) for m in TABLE_METRICS),
+                rates=tuple(
+                    _rate_cell(metrics.get((m, attributes, g.levels)), _) for m in TABLE_METRICS
+                ),
                 rules=tuple(_rule_cell(outcomes[r.rule_id].get(g.levels), _) for r in shown_rules),
             )
             for g in groups
@@ -350,10 +380,14 @@ def _groupings(
         anchor = f"g{index}"
         title = " × ".join(labels.attribute(x, lang) for x in attributes)
         drawn = [
-            _rule_chart(f"{anchor}-r{i}", r, attributes, outcomes[r.rule_id], bounds, labels, lang, fmt, _)
+            _rule_chart(
+                f"{anchor}-r{i}", r, attributes, outcomes[r.rule_id], bounds, labels, lang, fmt, _
+            )
             for i, r in enumerate(shown_rules)
         ]
-        drawn.append(_rate_chart(f"{anchor}-rate", attributes, groups, metrics, labels, lang, fmt, _))
+        drawn.append(
+            _rate_chart(f"{anchor}-rate", attributes, groups, metrics, labels, lang, fmt, _)
+        )
         views.append(
             GroupingView(
                 anchor=anchor,
@@ -430,7 +464,9 @@ def _rule_chart(
         for p in points
     )
     if found:
-        alternative += ". " + _("Bound: %(bound)s.") % {"bound": " ; ".join(fmt.number(b, 2) for b in found)}
+        alternative += ". " + _("Bound: %(bound)s.") % {
+            "bound": " ; ".join(fmt.number(b, 2) for b in found)
+        }
     return charts.interval_chart(
         chart_id,
         points,
@@ -457,7 +493,9 @@ def _rate_chart(
     for g in groups:
         m = metrics.get((RATE_METRIC, attributes, g.levels))
         if m is not None and m.value is not None and not m.suppressed:
-            points.append(charts.Point(labels.group(attributes, g.levels, lang), m.value, m.ci_low, m.ci_high))
+            points.append(
+                charts.Point(labels.group(attributes, g.levels, lang), m.value, m.ci_low, m.ci_high)
+            )
     if not points:
         return None
     low, high = min(points, key=lambda p: p.value or 0.0), max(points, key=lambda p: p.value or 0.0)
@@ -484,12 +522,19 @@ def _rate_chart(
 
 
 def _interval_text(
-    low: float | None, high: float | None, fmt: Formatter, _: Callable[[str], str], *, percent: bool = False
+    low: float | None,
+    high: float | None,
+    fmt: Formatter,
+    _: Callable[[str], str],
+    *,
+    percent: bool = False,
 ) -> str:
     if low is None or high is None:
         return ""
     show = fmt.percent if percent else fmt.number
-    return "(" + _("95%% interval %(low)s to %(high)s") % {"low": show(low), "high": show(high)} + ")"
+    return (
+        "(" + _("95%% interval %(low)s to %(high)s") % {"low": show(low), "high": show(high)} + ")"
+    )
 
 
 def _calibration(
@@ -498,9 +543,16 @@ def _calibration(
     """One chart per single attribute: observed rate against mean score, bin by bin."""
     series: dict[tuple[str, ...], dict[tuple[str, ...], list[tuple[float, float]]]] = {}
     for b in a.reliability:
-        if len(b.attributes) != 1 or b.suppressed or b.mean_score is None or b.observed_rate is None:
+        if (
+            len(b.attributes) != 1
+            or b.suppressed
+            or b.mean_score is None
+            or b.observed_rate is None
+        ):
             continue
-        series.setdefault(b.attributes, {}).setdefault(b.levels, []).append((b.mean_score, b.observed_rate))
+        series.setdefault(b.attributes, {}).setdefault(b.levels, []).append(
+            (b.mean_score, b.observed_rate)
+        )
     out = []
     for i, (attributes, groups) in enumerate(series.items()):
         named = [(labels.group(attributes, lv, lang), sorted(xy)) for lv, xy in groups.items()]
@@ -536,12 +588,16 @@ def _conditional(a: Assessment, labels: Labels, lang: str) -> tuple[ConditionalR
                 factors=", ".join(display_label(f) for f in c.factors),
                 metric=c.metric,
                 plain=Cell(c.unconditional),
-                conditional=Cell(c.value, c.ci_low, c.ci_high, note="suppressed" if c.suppressed else None),
+                conditional=Cell(
+                    c.value, c.ci_low, c.ci_high, note="suppressed" if c.suppressed else None
+                ),
                 share=Cell(
                     c.explained_share,
                     c.explained_share_low,
                     c.explained_share_high,
-                    note=display_label(c.explained_share_note, 200) if c.explained_share_note else None,
+                    note=display_label(c.explained_share_note, 200)
+                    if c.explained_share_note
+                    else None,
                 ),
                 coverage=c.coverage,
             )

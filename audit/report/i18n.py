@@ -23,6 +23,7 @@ from typing import Literal, get_args
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel import Locale
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
@@ -70,9 +71,12 @@ class Formatter:
     def percent(self, x: float | None, digits: int = 1) -> str:
         if x is None or not math.isfinite(x):
             return NO_VALUE
-        pattern = "#,##0" + ("." + "0" * digits if digits else "") + " %"
-        if self.language == "en":
-            pattern = pattern.replace(" %", "%")
+        # The locale's own pattern ("#,##0 %" in French, "#,##0%" in English and Dutch) with
+        # the decimals asked for.
+        pattern = str(Locale.parse(self.locale).percent_formats[None].pattern)
+        if digits:
+            last = pattern.rindex("0")
+            pattern = pattern[: last + 1] + "." + "0" * digits + pattern[last + 1 :]
         return format_percent(x, format=pattern, locale=self.locale)
 
     def points(self, x: float | None, digits: int = 1) -> str:

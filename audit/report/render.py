@@ -118,7 +118,9 @@ def _charts_as_images(html: str) -> str:
 _SVG = re.compile(r"<svg\b.*?</svg>", flags=re.S)
 
 
-def render_files(source: ReportInput, languages: list[str], formats: list[str]) -> dict[str, str | bytes]:
+def render_files(
+    source: ReportInput, languages: list[str], formats: list[str]
+) -> dict[str, str | bytes]:
     """File name -> content: report.<lang>.html/.pdf per language, and report.html/.pdf for
     the first language."""
     out: dict[str, str | bytes] = {}

@@ -8,6 +8,7 @@ forms (`audit.disclosure`), so nothing suppressed can reach the report.
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -83,6 +84,7 @@ def from_run(run_id: str, tracking_uri: str) -> ReportInput:
             found="no stored result (a run that failed, or not an audit run)",
             fix="choose the run of an audit that finished",
         )
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean terminal
     with tempfile.TemporaryDirectory() as tmp:
         texts: dict[str, str | None] = {}
         for name in (RESULT, VERDICT, MANIFEST):
@@ -91,9 +93,7 @@ def from_run(run_id: str, tracking_uri: str) -> ReportInput:
                 texts[name] = Path(local).read_text(encoding="utf-8")
             else:
                 texts[name] = None
-    return read_documents(
-        texts[RESULT] or "", texts[VERDICT] or "", texts[MANIFEST], where=subject
-    )
+    return read_documents(texts[RESULT] or "", texts[VERDICT] or "", texts[MANIFEST], where=subject)
 
 
 def read_documents(result: str, verdict: str, manifest: str | None, *, where: str) -> ReportInput:
