@@ -13,7 +13,7 @@ trap 'rm -f "$pot"' EXIT
 for lang in fr nl en; do
   po=audit/report/locale/$lang/LC_MESSAGES/audit.po
   if [ -f "$po" ]; then
-    "$PYBABEL" update --no-location --omit-header -i "$pot" -D audit -l "$lang" -d audit/report/locale --ignore-obsolete
+    "$PYBABEL" update -i "$pot" -D audit -l "$lang" -d audit/report/locale --ignore-obsolete
   else
     "$PYBABEL" init -i "$pot" -D audit -l "$lang" -d audit/report/locale
   fi
