@@ -44,6 +44,7 @@ class FirstPageView:
     intro: tuple[str, ...]
     findings: tuple[KeyFindingView, ...]
     unknowns: tuple[str, ...]
+    more: tuple[str, ...] = ()  # "and N more findings in the evidence"
     labels: Any = field(repr=False, default=None)
 
 
@@ -122,12 +123,15 @@ def _from_modules(
             bound=f.bound,
             n_rows=f.n_rows,
         )
-        for f, sentences in zip(selection.findings, page.findings, strict=True)
+        for f, sentences in zip(selection.findings, page.findings, strict=False)
     )
+    # Beyond one entry per key finding, the page may say how many more there are.
+    more = tuple(say(p) for extra in page.findings[len(views) :] for p in extra)
     return FirstPageView(
         intro=tuple(say(p) for p in page.intro),
         findings=views,
         unknowns=tuple(say(p) for p in page.unknowns),
+        more=more,
         labels=impl,
     )
 

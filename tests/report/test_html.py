@@ -88,7 +88,7 @@ def test_figures_come_from_the_published_assessment(results) -> None:  # type: i
     html = render_html(source, "en")
     small = [g for g in source.assessment.groups if g.suppressed]
     assert [g.levels for g in small] == [("caravan",)]
-    row = re.search(r"<tr>\s*<th scope=\"row\">housing: caravan.*?</tr>", html, flags=re.S)
+    row = re.search(r"<tr>\s*<th scope=\"row\">[^<]*caravan.*?</tr>", html, flags=re.S)
     assert row, "the suppressed group keeps its row, without figures"
     cells = re.sub(r"<[^>]+>", " ", row.group(0))
     assert "fewer than 10 people" in cells
