@@ -224,7 +224,7 @@ class Context:
     calibration: tuple[charts.Chart, ...]
     conditional: tuple[ConditionalRow, ...]
     baseline: tuple[BaselineRow, ...]
-    tracks: tuple[Mapping[str, Any], ...]
+    tracks: tuple[TrackView, ...]
     metrics_used: tuple[str, ...]
     kinds_used: tuple[str, ...]
     settings: Mapping[str, Any]
@@ -262,7 +262,7 @@ def build_context(source: ReportInput, lang: str) -> Context:
         calibration=_calibration(a, labels, lang, fmt, _),
         conditional=_conditional(a, labels, lang),
         baseline=_baseline(v, labels, lang),
-        tracks=_tracks(a),
+        tracks=_tracks(a, labels, lang, fmt, _),
         metrics_used=tuple(m for m in METRIC_NAMES if any(x.metric == m for x in a.metrics)),
         kinds_used=tuple(
             sorted({g.kind for r in v.rules for g in r.groups} & set(KIND_DEFINITIONS))
@@ -621,14 +621,79 @@ def _baseline(v: Verdict, labels: Labels, lang: str) -> tuple[BaselineRow, ...]:
     )
 
 
-def _tracks(a: Assessment) -> tuple[Mapping[str, Any], ...]:
-    """Track shares, when the result has them (`Assessment.tracks`, newer results only)."""
-    records = getattr(a, "tracks", None) or ()
-    out = []
+@dataclass(frozen=True)
+class TrackView:
+    """Each group's share of each track of a multiclass decision (a track recommender)."""
+
+    title: str
+    tracks: tuple[str, ...]
+    rows: tuple[tuple[str, bool, tuple[Cell, ...]], ...]  # group label, is reference, per track
+    chart: charts.Chart | None
+
+
+def _tracks(
+    a: Any, labels: Labels, lang: str, fmt: Formatter, _: Callable[[str], str]
+) -> tuple[TrackView, ...]:
+    """Track shares, when the result has them (`Assessment.tracks`, results of track audits)."""
+    records = tuple(getattr(a, "tracks", None) or ())
+    if not records:
+        return ()
+    order = tuple(getattr(a, "track_labels", None) or ()) or tuple(
+        dict.fromkeys(str(t.track) for t in records)
+    )
+    by_grouping: dict[tuple[str, ...], dict[tuple[str, ...], dict[str, Any]]] = {}
+    references: dict[tuple[str, ...], tuple[str, ...]] = {}
     for t in records:
-        row = {k: getattr(t, k) for k in getattr(t, "__dataclass_fields__", {})}
-        out.append(row)
-    return tuple(out)
+        by_grouping.setdefault(t.attributes, {}).setdefault(t.levels, {})[str(t.track)] = t
+        if t.is_reference:
+            references[t.attributes] = t.levels
+    views = []
+    for i, (attributes, groups) in enumerate(by_grouping.items()):
+        rows = []
+        points = []
+        for levels, tracks in groups.items():
+            label = labels.group(attributes, levels, lang)
+            cells = []
+            for track in order:
+                t = tracks.get(track)
+                if t is None:
+                    cells.append(Cell(None, note="–"))
+                elif t.suppressed or t.share is None:
+                    cells.append(
+                        Cell(None, note=_("suppressed") if t.suppressed else _("undefined"))
+                    )
+                else:
+                    cells.append(Cell(t.share, t.ci_low, t.ci_high))
+                    points.append(
+                        charts.Point(
+                            f"{label} · {display_label(track)}", t.share, t.ci_low, t.ci_high
+                        )
+                    )
+            rows.append((label, levels == references.get(attributes), tuple(cells)))
+        title = " × ".join(labels.attribute(x, lang) for x in attributes)
+        chart = None
+        if points:
+            chart = charts.interval_chart(
+                f"tracks{i}",
+                points,
+                axis_label=_("share of the group sent to the track"),
+                reading=_("Share of each group sent to each track, by %(grouping)s.")
+                % {"grouping": title},
+                alternative="; ".join(
+                    f"{p.label}: {fmt.percent(p.value)} {_interval_text(p.low, p.high, fmt, _, percent=True)}"
+                    for p in points
+                ),
+                number=lambda x: fmt.percent(x, 0),
+            )
+        views.append(
+            TrackView(
+                title=title,
+                tracks=tuple(display_label(t) for t in order),
+                rows=tuple(rows),
+                chart=chart,
+            )
+        )
+    return tuple(views)
 
 
 def anchor_of(text: str) -> str:

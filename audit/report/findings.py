@@ -57,7 +57,9 @@ Key = tuple[tuple[str, ...], tuple[str, ...]]  # (attributes, levels)
 KeptBecause = Literal[
     "single_attribute", "own_gap", "only_in_combination", "no_parent_measured", "repeats"
 ]
-UnknownReason = Literal["not_evaluable", "cannot_pass", "below_detectable", "too_small", "suppressed"]
+UnknownReason = Literal[
+    "not_evaluable", "cannot_pass", "below_detectable", "too_small", "suppressed"
+]
 
 _STATUS_RANK = {"fail": 0, "inconclusive": 1}
 _POSITION_RANK = {"interval_beyond": 0, "estimate_beyond": 1, None: 1, "estimate_within": 2}
@@ -152,7 +154,9 @@ def select_findings(
 ) -> Selection:
     """The ranked, deduplicated findings and unknowns of a published audit (module docstring)."""
     if not assessment.disclosure_controlled:
-        raise ValueError("select_findings reads the published assessment (audit.disclosure.suppress)")
+        raise ValueError(
+            "select_findings reads the published assessment (audit.disclosure.suppress)"
+        )
     context = _Context(assessment)
     candidates: list[KeyFinding] = []
     dropped: list[KeyFinding] = []
@@ -168,7 +172,9 @@ def select_findings(
         for g in r.groups
         if g.status in ("pass", "fail", "inconclusive")
     }
-    failing = {(g.attributes, g.levels) for r in verdict.rules for g in r.groups if g.status == "fail"}
+    failing = {
+        (g.attributes, g.levels) for r in verdict.rules for g in r.groups if g.status == "fail"
+    }
     return Selection(
         findings=tuple(kept[:limit]),
         more_findings=max(len(kept) - limit, 0),
@@ -201,7 +207,9 @@ def _neutral(kind: str) -> float:
     return 1.0 if kind == "ratio" else 0.0
 
 
-def _excess(value: float | None, bound: float | None, kind: str) -> tuple[float | None, float | None]:
+def _excess(
+    value: float | None, bound: float | None, kind: str
+) -> tuple[float | None, float | None]:
     """(excess beyond the bound, the same in tolerances); without a bound, the gap itself."""
     if value is None:
         return None, None
@@ -209,7 +217,11 @@ def _excess(value: float | None, bound: float | None, kind: str) -> tuple[float 
     if bound is None:
         gap = abs(value - neutral)
         return gap, gap
-    toward = math.copysign(1.0, bound - neutral) if bound != neutral else math.copysign(1.0, value - neutral)
+    toward = (
+        math.copysign(1.0, bound - neutral)
+        if bound != neutral
+        else math.copysign(1.0, value - neutral)
+    )
     excess = max((value - bound) * toward, 0.0)
     tolerance = abs(bound - neutral)
     return excess, excess / tolerance if tolerance > 0 else excess
@@ -231,7 +243,9 @@ def _rule_candidates(rule: RuleOutcome, c: _Context) -> Iterable[KeyFinding]:
             rank=0,
             rule_id=rule.rule_id,
             rule_description=rule.description,
-            code=f.code if f is not None else ("BOUND_BREACHED" if g.status == "fail" else "BOUND_INCONCLUSIVE"),
+            code=f.code
+            if f is not None
+            else ("BOUND_BREACHED" if g.status == "fail" else "BOUND_INCONCLUSIVE"),
             status=g.status,  # type: ignore[arg-type]
             position=f.position if f is not None else None,
             metric=g.metric,
@@ -350,11 +364,18 @@ def _unknowns(a: Assessment, verdict: Verdict) -> list[Unknown]:
     found: list[Unknown] = []
     for r in verdict.rules:
         if r.status == "not_evaluable":
-            found.append(Unknown(reason="not_evaluable", attributes=(), levels=(), rule_id=r.rule_id))
+            found.append(
+                Unknown(reason="not_evaluable", attributes=(), levels=(), rule_id=r.rule_id)
+            )
     for g in a.groups:
         if g.suppressed:
             found.append(
-                Unknown(reason="suppressed", attributes=g.attributes, levels=g.levels, minimum=s.min_cell_size)
+                Unknown(
+                    reason="suppressed",
+                    attributes=g.attributes,
+                    levels=g.levels,
+                    minimum=s.min_cell_size,
+                )
             )
         elif not g.reliable:
             found.append(

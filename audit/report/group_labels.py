@@ -72,7 +72,9 @@ class GroupLabels:
         levels: dict[str, Mapping[str, Text]] = {}
         for attribute, spec in (labels or {}).items():
             name = spec.get("name") if isinstance(spec, Mapping) else getattr(spec, "name", None)
-            given = spec.get("levels") if isinstance(spec, Mapping) else getattr(spec, "levels", None)
+            given = (
+                spec.get("levels") if isinstance(spec, Mapping) else getattr(spec, "levels", None)
+            )
             if name is not None:
                 names[attribute] = name
             if given:

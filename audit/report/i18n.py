@@ -20,10 +20,10 @@ from functools import cache
 from pathlib import Path
 from typing import Literal, get_args
 
+from babel import Locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel import Locale
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 

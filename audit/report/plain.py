@@ -198,12 +198,16 @@ def finding_sentences(f: KeyFinding) -> tuple[Plain, ...]:
         if among is not None:
             out.append(Plain(among))
         out.append(Plain(CHOSEN, {"group": group, "rate": Rate(f.rate or 0.0)}))
-        out.append(Plain(CHOSEN_REFERENCE, {"reference": reference, "rate": Rate(f.reference_rate or 0.0)}))
+        out.append(
+            Plain(CHOSEN_REFERENCE, {"reference": reference, "rate": Rate(f.reference_rate or 0.0)})
+        )
         lower = (f.rate or 0.0) < (f.reference_rate or 0.0)
         out.append(Plain(LESS_OFTEN if lower else MORE_OFTEN, {"group": group}))
     elif f.rate is not None and f.reference_rate is not None:
         out.append(Plain(MEASURE, {"group": group, "metric": f.metric, "value": Number(f.rate)}))
-        out.append(Plain(MEASURE_REFERENCE, {"reference": reference, "value": Number(f.reference_rate)}))
+        out.append(
+            Plain(MEASURE_REFERENCE, {"reference": reference, "value": Number(f.reference_rate)})
+        )
     else:
         out.append(Plain(COMPARED, {"group": group, "reference": reference}))
     out.append(Plain(GAP_FAIL if f.status == "fail" else GAP_UNSURE))
@@ -224,7 +228,9 @@ def unknown_sentence(u: Unknown, selection: Selection) -> Plain:
     if u.reason == "not_evaluable":
         return Plain(NOT_EVALUABLE, {"rule": u.rule_id or ""})
     if u.reason == "suppressed":
-        return Plain(SUPPRESSED, {"group": group, "minimum": Count(u.minimum or selection.min_cell_size)})
+        return Plain(
+            SUPPRESSED, {"group": group, "minimum": Count(u.minimum or selection.min_cell_size)}
+        )
     if u.reason == "too_small":
         if u.n_rows is None:
             return Plain(TOO_SMALL_WITHHELD, {"group": group})

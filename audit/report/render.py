@@ -8,6 +8,7 @@ URL fetcher that refuses every URL, so nothing outside the page can ever be load
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from functools import cache
 from pathlib import Path
@@ -29,6 +30,7 @@ from audit.report.context import (
 from audit.report.i18n import LANGUAGES, Formatter, translations
 
 TEMPLATES = Path(__file__).parent / "templates"
+SOURCE_KEY = "html-sha256:"
 
 
 class ReportRenderError(RuntimeError):
@@ -93,7 +95,9 @@ def render_pdf(html: str) -> bytes:
 
     # data: URLs only (the charts, inside the page): nothing outside the page is ever loaded.
     fetcher = URLFetcher(allowed_protocols={"data"})
-    document = weasyprint.HTML(string=_charts_as_images(html), url_fetcher=fetcher)
+    document = weasyprint.HTML(string=_charts_as_images(html), url_fetcher=fetcher).render()
+    # The page the PDF was laid out from, by its hash: a PDF can be checked against its HTML.
+    document.metadata.keywords = [f"{SOURCE_KEY}{hashlib.sha256(html.encode()).hexdigest()}"]
     pdf = document.write_pdf()
     if not pdf:
         raise ReportRenderError("WeasyPrint made an empty PDF")

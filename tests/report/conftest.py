@@ -119,7 +119,9 @@ def results() -> Results:
         # 40,000 people and no gap: every interval lies well inside both bounds.
         passing=result(
             people(40000, 2, gap=0.0),
-            rules=[{"id": "loose", "metric": "selection_rate", "kind": "difference", "max_abs": 0.2}],
+            rules=[
+                {"id": "loose", "metric": "selection_rate", "kind": "difference", "max_abs": 0.2}
+            ],
         ),
         # 300 people and no gap: intervals too wide to place inside the four-fifths bound.
         inconclusive=result(people(300, 3, gap=0.0), rules=[FOUR_FIFTHS]),

@@ -46,9 +46,7 @@ def test_messages_are_extracted() -> None:
 def test_every_message_has_a_translation(language: str) -> None:
     with catalogue_path(language).open("rb") as fh:
         catalogue = read_po(fh, locale=language)
-    translated = {
-        m.id: m.string for m in catalogue if m.id and m.string and "fuzzy" not in m.flags
-    }
+    translated = {m.id: m.string for m in catalogue if m.id and m.string and "fuzzy" not in m.flags}
     missing = sorted(source_messages() - set(translated))
     assert not missing, f"{language}: no translation for {missing}"
     for msgid, msgstr in translated.items():

@@ -136,3 +136,39 @@ def test_a_table_we_did_not_make() -> None:
         html = render_html(source, lang)
         assert "Bruxelles-Capitale" in html and "&lt;30" in html and "règle-4/5" in html
         assert verdict_label(html) == VERDICT_WORDS[verdict.status][lang]
+
+
+def test_track_shares_are_shown_when_the_result_has_them(results) -> None:  # type: ignore[no-untyped-def]
+    """Results of track audits carry `tracks` (one record per group and track); until every
+    result type has the field, the report reads it when present. Here it is set on a copy."""
+    from copy import copy
+    from types import SimpleNamespace
+
+    def share(levels: tuple[str, ...], track: str, value: float | None, **kw: object) -> object:
+        return SimpleNamespace(
+            attributes=("housing",), levels=levels, track=track, share=value,
+            ci_low=None if value is None else value - 0.02,
+            ci_high=None if value is None else value + 0.02,
+            is_reference=levels == ("stable",), suppressed=value is None, **kw,
+        )  # fmt: skip
+
+    records = (
+        share(("stable",), "regular", 0.7),
+        share(("stable",), "sheltered", 0.3),
+        share(("homeless",), "regular", 0.4),
+        share(("homeless",), "sheltered", 0.6),
+        share(("caravan",), "regular", None),
+        share(("caravan",), "sheltered", None),
+    )
+    with_tracks = copy(results.failing.assessment)
+    object.__setattr__(with_tracks, "tracks", records)
+    object.__setattr__(with_tracks, "track_labels", ("regular", "sheltered"))
+    source = ReportInput(
+        assessment=with_tracks, verdict=results.failing.verdict, manifest=results.failing.manifest
+    )
+    html = render_html(source, "fr")
+    section = html[html.index('<section id="tracks"') :]
+    section = section[: section.index("</section>")]
+    assert "sheltered" in section and "60,0" in section and "masqué" in section
+    assert section.count("<svg") == 1
+    assert '<section id="tracks"' not in render_html(results.failing, "fr")
