@@ -107,7 +107,7 @@ def _from_modules(
     impl = labels.impl
 
     def say(p: Any) -> str:
-        return str(plain.translate(p, lang, impl))
+        return str(plain.translate(p, lang, impl))  # type: ignore[arg-type,unused-ignore]
 
     views = tuple(
         KeyFindingView(

@@ -71,7 +71,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def test_the_report_is_written_with_the_result_files(done: tuple[Path, AuditOutcome]) -> None:
-    root, outcome = done
+    root, _outcome = done
     names = {p.name for p in (root / "out").iterdir()}
     assert REPORT_FILES | {"assessment.json", "verdict.json", "summary.md"} <= names
     assert (root / "out" / "report.html").read_bytes() == (
@@ -85,7 +85,7 @@ def test_the_report_is_written_with_the_result_files(done: tuple[Path, AuditOutc
 def test_the_report_is_logged_to_the_mlflow_run(done: tuple[Path, AuditOutcome]) -> None:
     from mlflow import MlflowClient
 
-    root, outcome = done
+    _root, outcome = done
     client = MlflowClient(tracking_uri=outcome.tracking_uri)
     assert outcome.run_id is not None
     logged = {a.path for a in client.list_artifacts(outcome.run_id)}
@@ -153,7 +153,7 @@ def test_audit_report_renders_a_past_run_without_recomputing(
         capsys,
     )
     assert code == 0, err
-    code, out, err = cli(
+    code, _out, err = cli(
         [
             "report",
             str(root / "out"),
