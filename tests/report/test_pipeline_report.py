@@ -138,7 +138,7 @@ def test_audit_report_renders_a_past_run_without_recomputing(
 ) -> None:
     root, outcome = done
     assert outcome.run_id is not None
-    code, out, err = cli(
+    code, _out, err = cli(
         [
             "report",
             outcome.run_id,
