@@ -40,7 +40,7 @@ _RC: Any = {
 FAIL, PASS, UNSURE, NEUTRAL, BOUND = "#D55E00", "#009E73", "#E69F00", "#0072B2", "#333333"
 STATUS_COLOUR = {"fail": FAIL, "pass": PASS, "inconclusive": UNSURE}
 STATUS_MARKER = {"fail": "X", "pass": "o", "inconclusive": "D"}
-MAX_BAR_LABEL = 38
+MAX_BAR_LABEL = 60
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def line_chart(
     )
 
 
-def _wrapped(text: str, width: int = 70) -> str:
+def _wrapped(text: str, width: int = 60) -> str:
     return "\n".join(textwrap.wrap(text.replace("$", r"\$"), width)) or " "
 
 
@@ -154,7 +154,14 @@ def _short(label: str) -> str:
 def _svg(fig: Figure, chart_id: str) -> str:
     buffer = io.StringIO()
     # A bare Figure (no pyplot): no global backend switched, nothing left open to close.
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    # A tight box: long group labels and axis titles are kept whole, never cut at the edge.
+    fig.savefig(
+        buffer,
+        format="svg",
+        metadata={"Date": None, "Creator": None},
+        bbox_inches="tight",
+        pad_inches=0.05,
+    )
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # no XML declaration or DOCTYPE inside HTML
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
