@@ -752,6 +752,7 @@ CASES: list[Case] = [
     cli("model-check-registry-unknown", "model check models:/nope@champion --tracking-uri {store} --data {people}", ("MLflow model 'models:/nope@champion'",)),
     cli("model-unknown-command", "model fit", ("No such command", "fit"), usage=True),
     # -- `audit report`: a past audit's report from its stored result ------------------------------
+    run("report-run-lang-unknown", ("--lang", "one or more of fr, nl, en", "'de'"), None, "--lang", "de"),
     cli("report-unknown-language", "report {good} --lang de --out {case}/out", ("--lang", "one or more of fr, nl, en", "'de'")),
     cli("report-language-list-with-unknown", "report {good} --lang fr,xx --out {case}/out", ("--lang", "'xx'")),
     cli("report-no-such-run", "report 0123456789abcdef0123456789abcdef --tracking-uri {store} --out {case}/out", ("run '0123456789abcdef0123456789abcdef'", "no run with this id")),

@@ -172,3 +172,67 @@ def test_track_shares_are_shown_when_the_result_has_them(results) -> None:  # ty
     assert "sheltered" in section and "60,0" in section and "masqué" in section
     assert section.count("<svg") == 1
     assert '<section id="tracks"' not in render_html(results.failing, "fr")
+
+
+def test_baseline_comparison_side_by_side(results) -> None:  # type: ignore[no-untyped-def]
+    from tests.report.conftest import RULES, people  # type: ignore[import-not-found]
+
+    from audit.disclosure import publish_verdict
+
+    def full(gap: float, seed: int):  # type: ignore[no-untyped-def]
+        return assess(
+            people(3000, seed, gap=gap), y_true="y", y_pred="d", groups=["housing", "origin"],
+            reference={"housing": "stable", "origin": "belgian"}, n_boot=100, seed=1,
+        )  # fmt: skip
+
+    candidate, baseline = full(-0.25, 5), full(0.0, 6)
+    policy = PolicySpec.model_validate({"rules": RULES, "baseline": "runs:/previous"})
+    verdict = evaluate_policy(policy, candidate, baseline)
+    published = suppress(candidate)
+    source = ReportInput(
+        assessment=published,
+        verdict=publish_verdict(verdict, published),
+        manifest={"spec": {"name": "with-baseline", "policy": {"rules": RULES}}},
+    )
+    html = render_html(source, "nl")
+    section = html[html.index('<section id="baseline"') :]
+    section = section[: section.index("</section>")]
+    assert "runs:/previous" in section
+    assert section.count("<tr>") >= 3  # header and one row per compared group
+    assert "Basislijn" in section and "Verandering" in section
+    assert '<section id="baseline"' not in render_html(results.failing, "nl")
+
+
+def test_conditional_gaps_with_the_share_explained() -> None:
+    """A gap that comes entirely from a legitimate factor: the conditional gap is near 0 and
+    most of the plain gap is explained."""
+    from audit.disclosure import publish_verdict
+
+    rng = np.random.default_rng(4)
+    n = 6000
+    group = rng.choice(["a", "b"], n)
+    education = np.where(rng.random(n) < np.where(group == "b", 0.8, 0.2), "low", "high")
+    y = rng.random(n) < 0.4
+    d = rng.random(n) < np.where(education == "high", 0.6, 0.2)
+    frame = pd.DataFrame({"g": group, "edu": education, "y": y.astype(int), "d": d.astype(int)})
+    full = assess(
+        frame, y_true="y", y_pred="d", groups=["g"], reference={"g": "a"},
+        legitimate_factors=["edu"], n_boot=100, seed=1,
+    )  # fmt: skip
+    rule = {"id": "sr", "metric": "selection_rate", "kind": "difference", "max_abs": 0.05}
+    verdict = evaluate_policy(PolicySpec.model_validate({"rules": [rule]}), full)
+    published = suppress(full)
+    source = ReportInput(
+        assessment=published,
+        verdict=publish_verdict(verdict, published),
+        manifest={"spec": {"name": "conditional", "policy": {"rules": [rule]}}},
+    )
+    record = next(
+        c for c in published.conditional if c.levels == ("b",) and c.metric == "selection_rate"
+    )
+    assert record.explained_share is not None and record.explained_share > 0.8
+    html = render_html(source, "en")
+    section = html[html.index('<section id="conditional"') :]
+    section = section[: section.index("</section>")]
+    assert "edu" in section
+    assert Formatter("en").percent(record.explained_share, 0) in section
