@@ -175,9 +175,8 @@ def test_track_shares_are_shown_when_the_result_has_them(results) -> None:  # ty
 
 
 def test_baseline_comparison_side_by_side(results) -> None:  # type: ignore[no-untyped-def]
-    from tests.report.conftest import RULES, people  # type: ignore[import-not-found]
-
     from audit.disclosure import publish_verdict
+    from tests.report.conftest import RULES, people  # type: ignore[import-not-found]
 
     def full(gap: float, seed: int):  # type: ignore[no-untyped-def]
         return assess(
