@@ -129,7 +129,7 @@ def line_chart(
             xs, ys = [x for x, _ in xy], [y for _, y in xy]
             ax.plot(xs, ys, marker=markers[i % len(markers)], markersize=4, label=_short(name))
         ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 1 if diagonal else None)
         ax.set_xlabel(_wrapped(x_label, 50))
         ax.set_ylabel(_wrapped(y_label, 40))
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize=8)

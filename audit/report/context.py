@@ -222,6 +222,7 @@ class Context:
     rules: tuple[RuleView, ...]
     groupings: tuple[GroupingView, ...]
     calibration: tuple[charts.Chart, ...]
+    distributions: tuple[charts.Chart, ...]
     conditional: tuple[ConditionalRow, ...]
     baseline: tuple[BaselineRow, ...]
     tracks: tuple[TrackView, ...]
@@ -260,6 +261,7 @@ def build_context(source: ReportInput, lang: str) -> Context:
         rules=tuple(_rule_view(r, bounds, fmt, _) for r in v.rules),
         groupings=_groupings(a, v, bounds, labels, lang, fmt, _),
         calibration=_calibration(a, labels, lang, fmt, _),
+        distributions=_distributions(a, labels, lang, fmt, _),
         conditional=_conditional(a, labels, lang),
         baseline=_baseline(v, labels, lang),
         tracks=_tracks(a, labels, lang, fmt, _),
@@ -571,6 +573,56 @@ def _calibration(
                 x_label=_("mean score in the band"),
                 y_label=_("share with the outcome"),
                 diagonal=True,
+                reading=reading,
+                alternative=alternative,
+            )
+        )
+    return tuple(out)
+
+
+def _distributions(
+    a: Assessment, labels: Labels, lang: str, fmt: Formatter, _: Callable[[str], str]
+) -> tuple[charts.Chart, ...]:
+    """One chart per single attribute: each group's share of people in each score band.
+
+    From the published reliability bins (merged until each holds the minimum of people); a
+    group whose bin counts are withheld (its size would give a suppressed one away) is left out.
+    """
+    bins: dict[tuple[str, ...], dict[tuple[str, ...], list[tuple[float, float, float]]]] = {}
+    for b in a.reliability:
+        if len(b.attributes) != 1 or b.suppressed or b.weight is None:
+            continue
+        bins.setdefault(b.attributes, {}).setdefault(b.levels, []).append(
+            (b.bin_low, b.bin_high, b.weight)
+        )
+    out = []
+    for i, (attributes, groups) in enumerate(bins.items()):
+        named = []
+        for levels, rows in groups.items():
+            total = sum(w for _low, _high, w in rows)
+            if total <= 0:
+                continue
+            # A merged bin spreads its people over a wider band: shown as density per 0.1.
+            xy = sorted(
+                ((low + high) / 2, w / total * 0.1 / max(high - low, 1e-9)) for low, high, w in rows
+            )
+            named.append((labels.group(attributes, levels, lang), xy))
+        if not named:
+            continue
+        reading = _(
+            "Scores by %(attribute)s: for each score band, the share of each group's people in it."
+        ) % {"attribute": labels.attribute(attributes[0], lang)}
+        alternative = "; ".join(
+            f"{name}: " + ", ".join(f"{fmt.number(x, 2)} → {fmt.percent(y, 0)}" for x, y in xy)
+            for name, xy in named
+        )
+        out.append(
+            charts.line_chart(
+                f"dist{i}",
+                named,
+                x_label=_("score"),
+                y_label=_("share of the group per score band of 0.1"),
+                diagonal=False,
                 reading=reading,
                 alternative=alternative,
             )

@@ -49,6 +49,8 @@ def test_the_page_is_self_contained(results) -> None:  # type: ignore[no-untyped
     assert not re.search(r"(src|href)=\"(https?:)?//", html)
     assert "@import" not in html and "url(http" not in html
     assert html.count("<svg") >= 4  # rule charts, rate charts, calibration
+    assert 'aria-labelledby="cal0-title cal0-desc"' in html  # calibration by housing
+    assert 'aria-labelledby="dist0-title dist0-desc"' in html  # score distribution
 
 
 def test_data_labels_are_escaped(results) -> None:  # type: ignore[no-untyped-def]
