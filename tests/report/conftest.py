@@ -129,14 +129,31 @@ def results() -> Results:
 
 
 @pytest.fixture(scope="session")
-def write_html(tmp_path_factory: pytest.TempPathFactory) -> Callable[[ReportInput, str], Path]:
+def html_of() -> Callable[[ReportInput, str], str]:
+    """html_of(result, lang) -> its rendered page, rendered once per session (a page with
+    charts takes a second; the tests read the same pages many times)."""
     from audit.report.render import render_html
 
+    pages: dict[tuple[int, str], str] = {}
+
+    def html(source: ReportInput, lang: str) -> str:
+        key = (id(source), lang)
+        if key not in pages:
+            pages[key] = render_html(source, lang)
+        return pages[key]
+
+    return html
+
+
+@pytest.fixture(scope="session")
+def write_html(
+    tmp_path_factory: pytest.TempPathFactory, html_of: Callable[[ReportInput, str], str]
+) -> Callable[[ReportInput, str], Path]:
     folder = tmp_path_factory.mktemp("html")
 
     def write(source: ReportInput, lang: str) -> Path:
         path = folder / f"{source.verdict.status}.{lang}.html"
-        path.write_text(render_html(source, lang), encoding="utf-8")
+        path.write_text(html_of(source, lang), encoding="utf-8")
         return path
 
     return write

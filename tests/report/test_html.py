@@ -30,20 +30,20 @@ def verdict_label(html: str) -> str:
 
 
 @pytest.mark.parametrize("lang", ["fr", "nl", "en"])
-def test_each_verdict_is_stated_in_each_language(results, lang: str) -> None:  # type: ignore[no-untyped-def]
+def test_each_verdict_is_stated_in_each_language(results, html_of, lang: str) -> None:  # type: ignore[no-untyped-def]
     for source, status in (
         (results.failing, "fail"),
         (results.passing, "pass"),
         (results.inconclusive, "inconclusive"),
     ):
         assert source.verdict.status == status
-        html = render_html(source, lang)
+        html = html_of(source, lang)
         assert f'<html lang="{lang}">' in html
         assert verdict_label(html) == VERDICT_WORDS[status][lang]
 
 
-def test_the_page_is_self_contained(results) -> None:  # type: ignore[no-untyped-def]
-    html = render_html(results.failing, "en")
+def test_the_page_is_self_contained(results, html_of) -> None:  # type: ignore[no-untyped-def]
+    html = html_of(results.failing, "en")
     # Nothing loaded from anywhere: no external script, style sheet, font, image or frame.
     assert not re.search(r"<(script|link|iframe|img)\b", html)
     assert not re.search(r"(src|href)=\"(https?:)?//", html)
@@ -53,8 +53,8 @@ def test_the_page_is_self_contained(results) -> None:  # type: ignore[no-untyped
     assert 'aria-labelledby="dist0-title dist0-desc"' in html  # score distribution
 
 
-def test_data_labels_are_escaped(results) -> None:  # type: ignore[no-untyped-def]
-    html = render_html(results.failing, "en")
+def test_data_labels_are_escaped(results, html_of) -> None:  # type: ignore[no-untyped-def]
+    html = html_of(results.failing, "en")
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     # A newline in a label is shown as \n: it can never end a table row or a line.
@@ -62,13 +62,13 @@ def test_data_labels_are_escaped(results) -> None:  # type: ignore[no-untyped-de
     assert "a|b\\nc" in html
 
 
-def test_contact_and_deadline_in_each_language(results) -> None:  # type: ignore[no-untyped-def]
+def test_contact_and_deadline_in_each_language(results, html_of) -> None:  # type: ignore[no-untyped-def]
     expected = {"fr": "31 mars 2027", "nl": "31 maart 2027", "en": "31 March 2027"}
     for lang, day in expected.items():
-        html = render_html(results.failing, lang)
+        html = html_of(results.failing, lang)
         assert "audit@example.org" in html
         assert day in html
-    assert "names no contact" in render_html(results.passing, "en")
+    assert "names no contact" in html_of(results.passing, "en")
 
 
 def test_numbers_are_formatted_for_the_locale() -> None:
@@ -85,9 +85,9 @@ def test_numbers_are_formatted_for_the_locale() -> None:
     assert Formatter("en").number(None) == "–"
 
 
-def test_figures_come_from_the_published_assessment(results) -> None:  # type: ignore[no-untyped-def]
+def test_figures_come_from_the_published_assessment(results, html_of) -> None:  # type: ignore[no-untyped-def]
     source = results.failing
-    html = render_html(source, "en")
+    html = html_of(source, "en")
     small = [g for g in source.assessment.groups if g.suppressed]
     assert [g.levels for g in small] == [("caravan",)]
     row = re.search(r"<tr>\s*<th scope=\"row\">[^<]*caravan.*?</tr>", html, flags=re.S)
@@ -140,7 +140,7 @@ def test_a_table_we_did_not_make() -> None:
         assert verdict_label(html) == VERDICT_WORDS[verdict.status][lang]
 
 
-def test_track_shares_are_shown_when_the_result_has_them(results) -> None:  # type: ignore[no-untyped-def]
+def test_track_shares_are_shown_when_the_result_has_them(results, html_of) -> None:  # type: ignore[no-untyped-def]
     """Results of track audits carry `tracks` (one record per group and track); until every
     result type has the field, the report reads it when present. Here it is set on a copy."""
     from copy import copy
@@ -173,10 +173,10 @@ def test_track_shares_are_shown_when_the_result_has_them(results) -> None:  # ty
     section = section[: section.index("</section>")]
     assert "sheltered" in section and "60,0" in section and "masqué" in section
     assert section.count("<svg") == 1
-    assert '<section id="tracks"' not in render_html(results.failing, "fr")
+    assert '<section id="tracks"' not in html_of(results.failing, "fr")
 
 
-def test_baseline_comparison_side_by_side(results) -> None:  # type: ignore[no-untyped-def]
+def test_baseline_comparison_side_by_side(results, html_of) -> None:  # type: ignore[no-untyped-def]
     from audit.disclosure import publish_verdict
     from tests.report.conftest import RULES, people  # type: ignore[import-not-found]
 
@@ -201,7 +201,7 @@ def test_baseline_comparison_side_by_side(results) -> None:  # type: ignore[no-u
     assert "runs:/previous" in section
     assert section.count("<tr>") >= 3  # header and one row per compared group
     assert "Basislijn" in section and "Verandering" in section
-    assert '<section id="baseline"' not in render_html(results.failing, "nl")
+    assert '<section id="baseline"' not in html_of(results.failing, "nl")
 
 
 def test_conditional_gaps_with_the_share_explained() -> None:

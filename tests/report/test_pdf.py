@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from audit.report.render import render_html, render_pdf
+from audit.report.render import render_pdf
 
 VERDICT = {"fr": "ÉCHEC", "nl": "NIET GESLAAGD", "en": "FAIL"}
 PLAIN_TITLE = {"fr": "L'essentiel", "nl": "Kort gezegd", "en": "In short"}
@@ -28,12 +28,12 @@ def _tool(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pdfs(results, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+def pdfs(results, html_of, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("pdf")
     out = {}
     for lang in VERDICT:
         path = folder / f"report.{lang}.pdf"
-        path.write_bytes(render_pdf(render_html(results.failing, lang)))
+        path.write_bytes(render_pdf(html_of(results.failing, lang)))
         out[lang] = path
     return out
 
