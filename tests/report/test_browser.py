@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import playwright.sync_api as playwright
 import pytest
 
 from tests.report.conftest import HOSTILE, PIPE_NEWLINE  # type: ignore[import-not-found]
-
-playwright = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = Path(__file__).parent / "assets" / "axe.min.js"
