@@ -60,8 +60,18 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from audit.gate import Finding, GroupOutcome, Verdict, sentence
 from audit.labels import display_levels
+from audit.linear_disclosure import (
+    OVERALL,
+    Cells,
+    Fact,
+    denominator_is_everyone,
+    protect,
+)
+from audit.metrics.definitions import ALL, RATES
 from audit.metrics.disparities import NAMED_DISPARITIES
 from audit.stats.result import (
     GROUP_SEPARATOR,
@@ -95,6 +105,11 @@ SUMMARY_METRICS: dict[str, tuple[str, ...]] = {
     "ece_max": ("ece",),
 }
 _COMPONENTS = {d.name: d.components for d in NAMED_DISPARITIES}
+
+
+SECONDARY_REASON = (
+    "withheld: with the other published figures it would give back one that is suppressed"
+)
 
 
 def reason(minimum: int) -> str:
@@ -242,10 +257,18 @@ class _Publication:
             if (m.attributes, m.levels) in self.small
             or (m.denominator_rows is not None and m.denominator_rows < self.k)
         }
-        self.ws_hidden = self._within_strata_hidden()
-        self.ws_difference_hidden, self.pooled_hidden = self._pooled_terms()
         self.cells = self._cells()
         self.cells.close()
+        self.overall_hidden: set[str] = {
+            m.metric
+            for m in a.overall
+            if m.denominator_rows is not None and m.denominator_rows < self.k
+        }
+        self.den_hidden: set[tuple[Key, frozenset[tuple[int, int]]]] = set()
+        self.secondary: set[MetricKey] = set()
+        self._linear()
+        self.ws_hidden = self._within_strata_hidden()
+        self.ws_difference_hidden, self.pooled_hidden = self._pooled_terms()
 
     # -- what is suppressed --------------------------------------------------------------
     def _metric_suppressed(
@@ -276,6 +299,7 @@ class _Publication:
             if (w.n_rows is not None and w.n_rows < self.k)
             or (w.denominator_rows is not None and w.denominator_rows < self.k)
             or (w.attributes, w.levels) in self.small
+            or (w.metric, w.attributes, w.levels) in self.secondary
         }
 
     def _cells(self) -> _Cells:
@@ -312,6 +336,136 @@ class _Publication:
 
     def _size_hidden(self, key: Hashable) -> bool:
         return key in self.cells.hidden
+
+    # -- secondary suppression by linear algebra (audit.linear_disclosure) ---------------
+    def _linear(self) -> None:
+        """Withholds sizes, denominators and rates until no suppressed figure follows
+        linearly from what is published; repeats the subtraction closure after."""
+        removed: set[tuple[Hashable, ...]] = set()
+        for model in self._models():
+            removed |= protect(self._facts(model), self._targets(model))
+        for unit in removed:
+            if unit[0] == "size":
+                self.cells.hidden.add(unit[1])
+            elif unit[0] == "denominator":
+                self.den_hidden.add((unit[1], unit[2]))  # type: ignore[arg-type]
+            elif unit[1] == OVERALL:
+                self.overall_hidden.add(str(unit[2]))
+            else:
+                attributes, levels = unit[1]  # type: ignore[misc]
+                self.secondary.add((str(unit[2]), attributes, levels))
+        # A balanced accuracy averages the TPR and the TNR: with one of them, it gives the other.
+        for _, attributes, levels in list(self.metric_hidden | self.secondary):
+            if any(
+                (name, attributes, levels) in self.metric_hidden | self.secondary
+                for name in ("tpr", "tnr")
+            ):
+                self.secondary.add(("balanced_accuracy", attributes, levels))
+        self.secondary -= self.metric_hidden
+        self.metric_hidden |= self.secondary
+        self.cells.close()
+
+    def _models(self) -> list[Cells]:
+        """One model per widest attribute family (a pair with its two single attributes and
+        the population): each table with the tables it sums to."""
+        levels: dict[str, list[str]] = defaultdict(list)
+        for attributes, lv in self.size:
+            if len(attributes) == 1:
+                levels[attributes[0]].append(lv[0])
+        families = {attributes for attributes, _ in self.size}
+        widest = [f for f in families if not any(set(f) < set(g) for g in families)]
+        return [Cells(f, levels) for f in sorted(widest) if all(a in levels for a in f)]
+
+    def _facts(self, model: Cells) -> list[Fact]:
+        inside = set(model.attributes)
+        everyone = model.functional(OVERALL, ALL)
+        facts = [Fact(("size", OVERALL), everyone, float("inf"))]
+        n_total = max(self.a.n_rows, 1)
+        for key, n in self.size.items():
+            if not set(key[0]) <= inside or key in self.small or n is None:
+                continue
+            share = n / (n_total + 1)
+            if not self._size_hidden(key):
+                facts.append(Fact(("size", key), model.functional(key, ALL), 1 + share))
+            reference = self.reference.get(key[0]) == key[1]
+            if key == OVERALL:
+                continue
+            for m in self._rates.get(key, ()):
+                facts += self._metric_facts(model, key, m, share, reference)
+        for m in self.a.overall:
+            if m.metric in RATES and m.value is not None and m.metric not in self.overall_hidden:
+                facts += self._metric_facts(model, OVERALL, m, 1000.0, False)
+        return facts
+
+    def _metric_facts(
+        self, model: Cells, key: Key, m: MetricValue, share: float, reference: bool
+    ) -> list[Fact]:
+        """A published denominator is a count; with the published rate over it, so is the
+        numerator (rate x denominator). Only counts are withheld here, never rates."""
+        rate = RATES[m.metric]
+        cells = frozenset(rate.denominator)
+        hidden_den = m.denominator_rows is None or m.denominator_rows < self.k
+        if hidden_den or self._size_hidden(key) or (key, cells) in self.den_hidden:
+            return []
+        everyone = denominator_is_everyone(m.metric)
+        unit = ("size", key) if everyone else ("denominator", key, cells)
+        cost = 1000.0 if key == OVERALL else 1 + share + (0.5 if reference else 0.0)
+        out = []
+        if not everyone:
+            out.append(
+                Fact(unit, model.functional(key, rate.denominator), cost, also=(("size", key),))
+            )
+        if (m.metric, key[0], key[1]) not in self.metric_hidden and m.value is not None:
+            numerator = model.functional(key, rate.numerator)
+            out.append(
+                Fact(
+                    ("numerator", key, m.metric),
+                    numerator,
+                    cost,
+                    also=(unit, ("size", key)),
+                    withhold=unit,
+                )
+            )
+        return out
+
+    @property
+    def _rates(self) -> dict[Key, list[MetricValue]]:
+        if not hasattr(self, "_rates_cache"):
+            by_key: dict[Key, list[MetricValue]] = defaultdict(list)
+            for m in self.a.metrics:
+                if m.metric in RATES:
+                    by_key[(m.attributes, m.levels)].append(m)
+            self._rates_cache = dict(by_key)
+        return self._rates_cache
+
+    def _targets(self, model: Cells) -> list[np.ndarray]:
+        """What must not follow: a small group's size and confusion counts, and a metric's
+        small denominator and its numerator."""
+        inside = set(model.attributes)
+        out = []
+        for key in self.small:
+            if set(key[0]) <= inside:
+                out.append(model.functional(key, ALL))
+                out += [model.functional(key, (c,)) for c in ALL]
+        hidden = [
+            (m, (m.attributes, m.levels))
+            for m in self.a.metrics
+            if m.metric in RATES
+            and (m.attributes, m.levels) not in self.small
+            and m.denominator_rows is not None
+            and m.denominator_rows < self.k
+        ]
+        hidden += [
+            (m, OVERALL)
+            for m in self.a.overall
+            if m.metric in self.overall_hidden and m.metric in RATES
+        ]
+        for m, key in hidden:
+            if set(key[0]) <= inside:
+                rate = RATES[m.metric]
+                out.append(model.functional(key, rate.denominator))
+                out.append(model.functional(key, rate.numerator))
+        return out
 
     # -- the tables ----------------------------------------------------------------------
     def assessment(self) -> Assessment:
@@ -367,6 +521,22 @@ class _Publication:
     def _metric(self, m: MetricValue, *, overall: bool = False) -> MetricValue:
         key = (m.attributes, m.levels)
         small_den = m.denominator_rows is not None and m.denominator_rows < self.k
+        secondary = (
+            m.metric in self.overall_hidden
+            if overall
+            else (m.metric, m.attributes, m.levels) in self.secondary
+        )
+        if secondary and not small_den:
+            return replace(
+                m,
+                value=None,
+                undefined_reason=SECONDARY_REASON,
+                ci_low=None,
+                ci_high=None,
+                ci_method="none",
+                denominator_rows=None,
+                suppressed=True,
+            )
         if small_den or (not overall and key in self.small):
             return replace(
                 m,
@@ -378,7 +548,9 @@ class _Publication:
                 denominator_rows=None,
                 suppressed=True,
             )
-        if not overall and self._size_hidden(key):
+        rate = RATES.get(m.metric)
+        den = frozenset(rate.denominator) if rate is not None else None
+        if (not overall and self._size_hidden(key)) or ((key, den) in self.den_hidden):
             return replace(m, denominator_rows=None)
         return m
 

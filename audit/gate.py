@@ -330,7 +330,9 @@ def _threshold_reads(
     large = _large_groups(assessment)
     for d in _candidates(assessment, rule, rule.metric, rule.kind):
         if d.value is None:
-            status: GroupStatus = "not_compared" if (d.attributes, d.levels) in large else "undefined"
+            status: GroupStatus = (
+                "not_compared" if (d.attributes, d.levels) in large else "undefined"
+            )
             reads.append(_Read(rule=rule, d=d, status=status))
             continue
         bound = low if below(d.value, low) else high if above(d.value, high) else None
@@ -620,7 +622,9 @@ def sentence(f: Finding) -> str:
             f"{_gap_seen(f)}."
         )
     if f.code == "UNDERPOWERED":
-        return f"{what}: not significant, but the audit could not see the gap asked for{_gap_seen(f)}."
+        return (
+            f"{what}: not significant, but the audit could not see the gap asked for{_gap_seen(f)}."
+        )
     return (
         f"{what}: significantly worse than the baseline's {_number(f.baseline_value or 0.0)}"
         f"{_p(f)}."
@@ -651,7 +655,9 @@ def _p(f: Finding) -> str:
     if f.p_adjusted is None:
         return ""
     # Below double precision's resolution a p-value of "0" would read as certainty.
-    return " (corrected p < 1e-16)" if f.p_adjusted < 1e-16 else f" (corrected p = {f.p_adjusted:.2g})"
+    return (
+        " (corrected p < 1e-16)" if f.p_adjusted < 1e-16 else f" (corrected p = {f.p_adjusted:.2g})"
+    )
 
 
 def _z(alpha: float) -> float:
@@ -686,7 +692,9 @@ class _Detectable:
     def of(
         self, d: Comparison, rule: ThresholdRule | SignificanceRule
     ) -> tuple[float | None, bool | None]:
-        se = None if d.ci_low is None or d.ci_high is None else (d.ci_high - d.ci_low) / (2 * self.z)
+        se = (
+            None if d.ci_low is None or d.ci_high is None else (d.ci_high - d.ci_low) / (2 * self.z)
+        )
         if isinstance(rule, ThresholdRule):
             if se is None:
                 return None, None

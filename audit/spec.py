@@ -196,6 +196,29 @@ def _attribute(value: Any) -> Any:
     return {"column": value} if isinstance(value, str) else value
 
 
+LabelLanguage = Literal["en", "fr", "nl"]
+# A label written once for every language, or once per language.
+LabelText = str | dict[LabelLanguage, str]
+
+
+class AttributeLabels(_Strict):
+    """Human labels of one attribute for the published report (`audit.report.group_labels`):
+    its name, and a noun phrase for the people of each level, without an article."""
+
+    name: LabelText | None = None
+    levels: dict[str, LabelText] = Field(
+        default_factory=dict,
+        description='level as written in the data -> label, e.g. "True": people with a '
+        "mental-health history",
+    )
+
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _level_keys_as_text(cls, value: Any) -> Any:
+        # YAML reads an unquoted True or 1 as a bool or a number; levels are text.
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+
 class FactorSpec(_Strict):
     """A legitimate factor with its number of quantile bins, e.g. {column: age, bins: 4}."""
 
@@ -478,6 +501,10 @@ class AuditSpec(_Strict):
     ] = None
     decision: DecisionSpec = Field(default_factory=DecisionSpec)
     attributes: Annotated[list[AttributeSpec], Field(min_length=1)]
+    labels: Annotated[
+        dict[str, AttributeLabels],
+        Field(description="human labels for the report, per attribute column"),
+    ] = Field(default_factory=dict)
     intersections: Annotated[int, Field(ge=1, le=3)] = 1
     factors: list[Factor] = Field(
         default_factory=list,
@@ -508,6 +535,13 @@ class AuditSpec(_Strict):
                 f"at most the number of attributes ({len(columns)})",
                 found=str(self.intersections),
                 at=["intersections"],
+            )
+        unknown = sorted(set(self.labels) - set(columns))
+        if unknown:
+            raise SpecProblem(
+                f"labels only for audited attributes {columns}",
+                found=repr(unknown[0]),
+                at=["labels", unknown[0]],
             )
         factors = self.legitimate_factors
         twice = sorted({f for f in factors if factors.count(f) > 1})

@@ -38,8 +38,8 @@ Lang = Literal["en", "fr", "nl"]
 LANGUAGES: tuple[Lang, ...] = ("en", "fr", "nl")
 MAX_SPEC_LABEL_CHARS = 120
 
-# A label given once for every language, or per language (missing languages fall back to
-# English, then to the default label).
+# A label given once for every language, or per language (a language it does not give
+# gets the default label).
 Text = str | Mapping[str, str]
 
 _TRUE, _FALSE = frozenset({"True", "true"}), frozenset({"False", "false"})
@@ -110,7 +110,9 @@ class GroupLabels:
 def _pick(text: Text | None, lang: Lang) -> str | None:
     if text is None or isinstance(text, str):
         return text
-    return text.get(lang) or text.get("en")
+    # A label given per language but not in this one: the default frame in this language
+    # reads better than another language's words inside the sentence.
+    return text.get(lang)
 
 
 def _bounded(text: str) -> str:

@@ -619,7 +619,10 @@ def _reference(g: Grouping, settings: Settings, single: Mapping[str, str]) -> Re
     index = int(
         max(
             pool,
-            key=lambda i: (sum(a == b for a, b in zip(g.levels[i], intended, strict=True)), weight[i]),
+            key=lambda i: (
+                sum(a == b for a, b in zip(g.levels[i], intended, strict=True)),
+                weight[i],
+            ),
         )
     )
     return ReferenceChoice(

@@ -401,7 +401,9 @@ class RecordBuilder:
             return nan, nan.copy()
         if not named.absolute:
             estimate = named.value(t.values, t.ref)
-            low, high, _ = bootstrap_interval(named.value(t.boot_values, t.ref), estimate, self.level)
+            low, high, _ = bootstrap_interval(
+                named.value(t.boot_values, t.ref), estimate, self.level
+            )
             return low, high
         m = len(named.components)
         level = 1 - (1 - self.level) / m

@@ -386,9 +386,9 @@ class Settings(BaseModel):
             "are suppressed when the assessment leaves the process (audit.disclosure)"
         ),
     ] = 10
-    max_levels: Annotated[
-        int, Field(description="most groups (levels) one attribute may have")
-    ] = 50
+    max_levels: Annotated[int, Field(description="most groups (levels) one attribute may have")] = (
+        50
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,7 +17,8 @@ from audit.files import staged_files
 from audit.gate import Verdict
 from audit.junit import junit_xml
 from audit.labels import display_label, markdown_code, markdown_text
-from audit.stats.result import Assessment
+from audit.report.findings import KeyFinding, Selection, Unknown, select_findings
+from audit.stats.result import GROUP_SEPARATOR, Assessment
 
 
 def result_files(
@@ -36,7 +37,9 @@ def result_files(
         "verdict.json": verdict.to_json(),
         "manifest.json": json.dumps(manifest, indent=1, default=str),
         "spec.yaml": spec_text,
-        "summary.md": summary_markdown(verdict, suite, notes=assessment.notes),
+        "summary.md": summary_markdown(
+            verdict, suite, notes=assessment.notes, assessment=assessment
+        ),
     }
     if junit:
         files["junit.xml"] = junit_xml(verdict, suite=suite, seconds=seconds)
@@ -63,7 +66,19 @@ def write_outputs(outputs: Mapping[Path, str | bytes]) -> list[Path]:
 MAX_NOTE_CHARS = 600
 
 
-def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) -> str:
+def summary_markdown(
+    verdict: Verdict,
+    suite: str,
+    notes: Sequence[str] = (),
+    *,
+    assessment: Assessment | None = None,
+) -> str:
+    """The audit for a CI log: verdict, key findings, what the audit could not tell, rules.
+
+    With the published `assessment`, the key findings come first, ranked and deduplicated
+    (`audit.report.findings`), with group sizes and detectable gaps, and each rule's list
+    leaves out the intersections whose gap their parents explain (counted, not listed).
+    """
     lines = [f"# Fairness audit `{markdown_code(suite)}`: {verdict.label.upper()}", ""]
     if verdict.status == "inconclusive":
         release = "allowed" if verdict.release_allowed else "blocked"
@@ -74,6 +89,10 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
         ]
     if verdict.baseline:
         lines += [f"Baseline: `{markdown_code(verdict.baseline)}`", ""]
+    selection = None
+    if assessment is not None and assessment.disclosure_controlled:
+        selection = select_findings(assessment, verdict)
+        lines += _key_findings(selection)
     lines += [
         "| rule | status | compared | pass | fail | inconclusive | detectable gap |",
         "|---|---|---|---|---|---|---|",
@@ -97,12 +116,20 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
         "audit to find the breach (80% power); for a significance rule, the smallest gap its test "
         "detects; the largest over those groups.",
     ]
+    dropped = _dropped(selection)
     for r in verdict.rules:
         if r.findings or r.reason:
             lines += ["", f"## {markdown_text(r.rule_id)}", ""]
             if r.reason:
                 lines.append(f"- **NOT_EVALUABLE** {markdown_text(r.reason)}.")
-            lines += [f"- **{f.code}** {markdown_text(f.sentence)}" for f in r.findings]
+            shown = [f for f in r.findings if (r.rule_id, f.attributes, f.levels) not in dropped]
+            lines += [f"- **{f.code}** {markdown_text(f.sentence)}" for f in shown]
+            left_out = len(r.findings) - len(shown)
+            if left_out:
+                lines.append(
+                    f"- and {left_out} intersections whose gap their single-attribute groups "
+                    "already explain (in verdict.json)"
+                )
         changes = [g for g in r.groups if g.change is not None]
         if changes:
             lines += [
@@ -125,6 +152,98 @@ def summary_markdown(verdict: Verdict, suite: str, notes: Sequence[str] = ()) ->
         lines += ["", "## Notes", ""]
         lines += [f"- {markdown_text(display_label(note, MAX_NOTE_CHARS))}" for note in notes]
     return "\n".join(lines) + "\n"
+
+
+def _dropped(selection: Selection | None) -> set[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    if selection is None:
+        return set()
+    return {(f.rule_id, f.attributes, f.levels) for f in selection.dropped}
+
+
+def _group(attributes: tuple[str, ...], levels: tuple[str, ...]) -> str:
+    return GROUP_SEPARATOR.join(
+        f"{markdown_text(display_label(a))}={markdown_text(display_label(v))}"
+        for a, v in zip(attributes, levels, strict=True)
+    )
+
+
+def _size(n: int | None) -> str:
+    return "size withheld" if n is None else f"{n:,} people"
+
+
+_KEPT = {
+    "own_gap": "a gap of its own: beyond what its single-attribute groups predict ({:.3f})",
+    "only_in_combination": "its single-attribute groups are within the rule",
+    "no_parent_measured": "its single-attribute groups were not compared",
+}
+
+
+def _key_finding(f: KeyFinding) -> str:
+    ci = (
+        f" (95% CI {_fmt(f.ci_low)} to {_fmt(f.ci_high)})"
+        if f.ci_low is not None and f.ci_high is not None
+        else ""
+    )
+    bound = "" if f.bound is None else f", bound {f.bound:g}"
+    gap = "" if f.detectable is None else f"; detectable gap {f.detectable:.3f}"
+    text = (
+        f"{f.rank}. **{f.status.upper()}** `{markdown_code(f.rule_id)}` {_group(f.attributes, f.levels)} "
+        f"vs {markdown_text(GROUP_SEPARATOR.join(display_label(v) for v in f.reference_levels))}: "
+        f"{markdown_text(f.metric)} {f.kind.replace('_', ' ')} {_fmt(f.value)}{ci}{bound}; "
+        f"{_size(f.n_rows)} (reference {_size(f.reference_n_rows)}){gap}"
+    )
+    if f.kept_because in _KEPT:
+        text += "; " + _KEPT[f.kept_because].format(f.parents_predict or 0.0)
+    if f.also_breaches:
+        text += "; also " + ", ".join(f"`{markdown_code(r)}`" for r in f.also_breaches)
+    return text
+
+
+def _unknown(u: Unknown, selection: Selection) -> str:
+    group = _group(u.attributes, u.levels)
+    if u.reason == "not_evaluable":
+        return f"- rule `{markdown_code(u.rule_id or '')}`: nothing reliable to read"
+    if u.reason == "suppressed":
+        return f"- {group}: fewer than {selection.min_cell_size} people, figures suppressed"
+    if u.reason == "too_small":
+        return (
+            f"- {group}: {_size(u.n_rows)}, below the minimum of {selection.min_group_size} "
+            "for a decision (reported, never decisive)"
+        )
+    gap = "" if u.detectable is None else f"; detectable gap {u.detectable:.3f}"
+    why = (
+        "too few people to be shown inside the range even without a gap"
+        if u.reason == "cannot_pass"
+        else "the data cannot place it against the bound"
+    )
+    return (
+        f"- {group} (`{markdown_code(u.rule_id or '')}`, {markdown_text(u.metric or '')}): "
+        f"{_size(u.n_rows)}, {why}{gap}"
+    )
+
+
+def _key_findings(selection: Selection) -> list[str]:
+    lines = ["## Key findings", ""]
+    if not selection.findings:
+        lines.append("No group is beyond a rule's bound or left in doubt.")
+    lines += [_key_finding(f) for f in selection.findings]
+    extra = []
+    if selection.more_findings:
+        extra.append(f"{selection.more_findings} more below in the rules")
+    if selection.dropped:
+        extra.append(
+            f"{len(selection.dropped)} intersections left out: their gap is what their "
+            "single-attribute groups predict"
+        )
+    if extra:
+        lines += ["", f"({'; '.join(extra)}.)"]
+    lines += ["", "## What the audit could not tell", ""]
+    if not selection.unknowns:
+        lines.append("Every group was large enough to be placed against every rule.")
+    lines += [_unknown(u, selection) for u in selection.unknowns]
+    if selection.more_unknowns:
+        lines.append(f"- and {selection.more_unknowns} more (in verdict.json and assessment.json)")
+    return [*lines, ""]
 
 
 def _fmt(x: float | None) -> str:
