@@ -752,6 +752,7 @@ CASES: list[Case] = [
     cli("model-check-registry-unknown", "model check models:/nope@champion --tracking-uri {store} --data {people}", ("MLflow model 'models:/nope@champion'",)),
     cli("model-unknown-command", "model fit", ("No such command", "fit"), usage=True),
     # -- `audit report`: a past audit's report from its stored result ------------------------------
+    run("report-spec-language-unknown", ("report.languages[1]", "'fr', 'nl' or 'en'", 'found "de"'), {"report": {"languages": ["fr", "de"]}}),
     run("report-run-lang-unknown", ("--lang", "one or more of fr, nl, en", "'de'"), None, "--lang", "de"),
     cli("report-unknown-language", "report {good} --lang de --out {case}/out", ("--lang", "one or more of fr, nl, en", "'de'")),
     cli("report-language-list-with-unknown", "report {good} --lang fr,xx --out {case}/out", ("--lang", "'xx'")),
