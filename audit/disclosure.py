@@ -38,15 +38,29 @@ next smallest term is withheld too (its size, weight, denominators and its relia
 counts, but not its rates: it has at least the minimum of people), repeated until no sum has
 a single withheld term. A withheld reference's size also leaves the reference fallback notes.
 
+Secondary suppression (linear algebra, `audit.linear_disclosure`). Over each table family (an
+intersection with its single attributes and the population; or one attribute alone), every
+published count is a linear equation in the people of each finest cell and confusion category:
+sizes, denominators, and numerators (a published rate times its published denominator). The
+suppressed quantities (a small group's size and its four confusion counts; a small
+denominator and its numerator) must not be linear combinations of them: this is what rules
+out recovery from totals (a group and its complement, the population row), from another
+table (an intersection against its parents and siblings) and from a rate and its
+denominator (a base rate times a size giving the few people with the outcome). Counts are
+withheld (sizes, or one denominator), cheapest first, until none is implied; rates are kept.
+
 What this does not do, deliberately or for now:
 
-- numerators are not protected: a rate over 500 people is published even when it says 3 of
-  them were selected, and a group's base rate times its size gives the number of people with
-  the outcome, also when that number is under the minimum (the TPR over them is suppressed);
-- the interval of a published rate depends on its denominator, so a withheld (secondary) size
-  can be approximated from the interval width; the primary cells publish no figure at all;
-- sums over several relations at once (a two-way table solved as a linear system) are not
-  checked, only sums with a single withheld term;
+- numerators that are not suppressed figures are not protected: a rate over 500 people is
+  published even when it says 3 of them were selected (no suppressed cell follows from it);
+- integrality is not modelled: a rate written to full precision is a fraction whose
+  denominator may be read off it, and the interval of a published rate depends on its
+  denominator, so a withheld size can be approximated from either; rates whose denominator is
+  withheld are not used as equations between proportions either (with eleven rates per group
+  they would fix each cell's proportions, and protecting against that would withhold nearly
+  every rate of every group that shares a margin with a small cell);
+- table families are checked one at a time (two intersection tables sharing an attribute are
+  not solved together), and sample weights are modelled as if they were people;
 - a summary is suppressed rather than recomputed over the published groups;
 - with `min_group_size` below `min_cell_size` a group too small to publish can still decide a
   rule: the verdict then names it, with its code and without its figures, since a release
@@ -347,13 +361,8 @@ class _Publication:
         for unit in removed:
             if unit[0] == "size":
                 self.cells.hidden.add(unit[1])
-            elif unit[0] == "denominator":
+            else:  # only counts are withheld: a size, or a denominator
                 self.den_hidden.add((unit[1], unit[2]))  # type: ignore[arg-type]
-            elif unit[1] == OVERALL:
-                self.overall_hidden.add(str(unit[2]))
-            else:
-                attributes, levels = unit[1]  # type: ignore[misc]
-                self.secondary.add((str(unit[2]), attributes, levels))
         # A balanced accuracy averages the TPR and the TNR: with one of them, it gives the other.
         for _, attributes, levels in list(self.metric_hidden | self.secondary):
             if any(
@@ -501,12 +510,18 @@ class _Publication:
             )
         )  # fmt: skip
         withheld = sum(1 for key in self.cells.hidden if key in self.size and key not in self.small)
-        if count or withheld or len(published.reliability) != len(a.reliability):
+        if count or withheld or self.den_hidden or len(published.reliability) != len(a.reliability):
+            denominators = (
+                f"; {len(self.den_hidden)} more denominators are withheld so that none can be "
+                "recovered from a rate and its denominator"
+                if self.den_hidden
+                else ""
+            )
             notes.append(
                 f"disclosure control: {count} of {len(records)} records describe fewer than "
                 f"{self.k} people and are suppressed; {withheld} more group sizes are withheld "
-                "so that none can be recovered by subtraction; calibration bins with fewer "
-                f"than {self.k} people are merged with their neighbours"
+                f"so that none can be recovered by subtraction{denominators}; calibration bins "
+                f"with fewer than {self.k} people are merged with their neighbours"
             )
         return replace(published, notes=tuple(notes))
 

@@ -196,9 +196,20 @@ def _attribute(value: Any) -> Any:
     return {"column": value} if isinstance(value, str) else value
 
 
-LabelLanguage = Literal["en", "fr", "nl"]
+LABEL_LANGUAGES = ("en", "fr", "nl")
 # A label written once for every language, or once per language.
-LabelText = str | dict[LabelLanguage, str]
+LabelText = str | dict[str, str]
+
+
+def _label_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        unknown = sorted(str(k) for k in value if k not in LABEL_LANGUAGES)
+        if unknown:
+            raise ValueError(
+                f"a label, or one per language among {', '.join(map(repr, LABEL_LANGUAGES))}"
+                f" (found language {unknown[0]!r})"
+            )
+    return value
 
 
 class AttributeLabels(_Strict):
@@ -216,7 +227,14 @@ class AttributeLabels(_Strict):
     @classmethod
     def _level_keys_as_text(cls, value: Any) -> Any:
         # YAML reads an unquoted True or 1 as a bool or a number; levels are text.
-        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+        if not isinstance(value, dict):
+            return value
+        return {str(k): _label_text(v) for k, v in value.items()}
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _known_languages(cls, value: Any) -> Any:
+        return _label_text(value)
 
 
 class FactorSpec(_Strict):

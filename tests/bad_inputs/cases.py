@@ -577,6 +577,8 @@ CASES: list[Case] = [
     run("spec-intersections-four", ("key 'intersections'", "less than or equal to 3"), {"intersections": 4}),
     run("spec-intersections-beyond-attributes", ("spec.yaml:31: key 'intersections'", "at most the number of attributes (2); found 3"), {"intersections": 3}),
     run("spec-factor-twice", ("each legitimate factor listed once",), {"legitimate_factors": ["education", "education"]}),
+    run("spec-labels-unknown-attribute", ("key 'labels.housng'", "labels only for audited attributes"), {"labels": {"housng": {"levels": {"homeless": "homeless people"}}}}),
+    run("spec-labels-unknown-language", ("key 'labels.housing_status.name'", "one per language among 'en', 'fr', 'nl' (found language 'de')"), {"labels": {"housing_status": {"name": {"de": "Wohnen"}}}}),
     run("spec-factor-one-bin", ("legitimate_factors[0].bins", "greater than or equal to 2"), {"legitimate_factors": [{"column": "age_band", "bins": 1}]}),
     run("spec-factor-unknown-key", ("legitimate_factors[0].bin", "only known keys"), {"legitimate_factors": [{"column": "age_band", "bin": 3}]}),
     run("spec-n-boot-negative", ("statistics.n_boot", "greater than or equal to 0"), {"statistics": {"n_boot": -1}}),

@@ -228,3 +228,14 @@ def test_a_table_we_did_not_make() -> None:
     assert selection.findings[0].levels == ("dakloos <b>|",)
     text = summary_markdown(verdict, "nieuw", assessment=published)
     assert "<b>" not in text and "dakloos \\<b\\>\\|" in text
+
+
+def test_an_intersection_less_extreme_than_its_parents_predict_is_dropped() -> None:
+    # Both gaps of -0.3 from 0.5 would make -0.6, but a rate cannot go below 0: the cell shows
+    # -0.5, beyond the bound yet less than its parents predict. It says nothing new.
+    selection = select_findings(*audited(people(20_000, 10, a=-0.3, b=-0.3), SELECTION))
+    dropped = {f.levels: f for f in selection.dropped}
+    cell = dropped[("yes", "low")]
+    assert cell.kept_because == "repeats" and cell.status == "fail"
+    assert cell.value is not None and cell.parents_predict is not None
+    assert cell.value > cell.parents_predict + 0.05
