@@ -38,6 +38,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "assess",
         "Assess group metrics and disparities in a file of decisions (no model needed).",
     ),
+    "report": (
+        "audit.report.command",
+        "report",
+        "Render the published report of a past audit from its stored result, without recomputing.",
+    ),
     "model": (
         "audit.models.cli",
         "models_app",

@@ -32,6 +32,7 @@ from audit.disclosure import publish_verdict, suppress
 from audit.files import require_writable
 from audit.gate import Verdict, evaluate_policy
 from audit.manifest import build_manifest, resolved_aliases
+from audit.report import report_files
 from audit.spec import AuditSpec
 from audit.stats.result import Assessment
 from audit.steps.baseline import load_baseline, paired_regressions
@@ -63,6 +64,7 @@ class RunOptions:
     promote: str | None = None
     report_dir: Path | None = None
     junit: Path | None = None
+    languages: tuple[str, ...] | None = None  # of the published report; default report.languages
 
 
 @dataclass(frozen=True)
@@ -150,19 +152,37 @@ def run_audit(
             tracking={"uri": redact(uri) if uri else None, "run_id": run.run_id if run else None},
             aliases=resolved_aliases(model.identity, baseline_identity),
         )
-        files = result_files(
-            assessment=published,
-            verdict=shown,
-            manifest=manifest,
-            spec_text=spec_text,
-            suite=spec.name,
-            seconds=time.perf_counter() - started,
-            junit=spec.report.junit or options.junit is not None,
+        files: dict[str, str | bytes] = dict(
+            result_files(
+                assessment=published,
+                verdict=shown,
+                manifest=manifest,
+                spec_text=spec_text,
+                suite=spec.name,
+                seconds=time.perf_counter() - started,
+                junit=spec.report.junit or options.junit is not None,
+            )
         )
+        if spec.report.formats:
+            languages = list(options.languages or spec.report.languages)
+            # Made before anything is written: a report that fails to render leaves the
+            # previous one, and every other result file, as they were.
+            with steps(f"report ({', '.join(languages)}: {', '.join(spec.report.formats)})"):
+                files.update(
+                    report_files(
+                        published,
+                        shown,
+                        manifest,
+                        languages=languages,
+                        formats=spec.report.formats,
+                    )
+                )
         if run is not None:
             with steps("logging to MLflow"):
                 _log(run, spec, model.identity.as_dict(), published, shown, files)
-        outputs = {report_dir / name: content for name, content in files.items()}
+        outputs: dict[Path, str | bytes] = {
+            report_dir / name: content for name, content in files.items()
+        }
         if options.junit is not None:
             outputs[options.junit] = files["junit.xml"]
         written = write_outputs(outputs)  # the report and --junit together, or none of them
@@ -229,7 +249,7 @@ def _log(
     identity: dict[str, str | None],
     assessment: Assessment,
     verdict: Verdict,
-    files: dict[str, str],
+    files: dict[str, str | bytes],
 ) -> None:
     params: dict[str, Any] = flatten_params(spec.model_dump(mode="json", by_alias=True))
     params["tracking.uri"] = redact(spec.tracking.uri)  # a database URI may carry a password

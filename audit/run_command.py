@@ -16,6 +16,7 @@ from rich.table import Table
 from audit.gate import Verdict
 from audit.numbers import fixed
 from audit.pipeline import AuditOutcome, RunOptions, run_audit
+from audit.report import check_languages
 from audit.spec import load_spec, spec_schema
 from audit.tracking.runs import RunInterrupted
 from audit.verbosity import configure_output
@@ -66,6 +67,14 @@ def run(
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Also write the JUnit XML of the gate here.")
     ] = None,
+    lang: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lang",
+            help="Language(s) of the published report: fr, nl, en (repeat or comma-separate); "
+            "default: report.languages of the spec.",
+        ),
+    ] = None,
     schema: Annotated[
         bool, typer.Option("--schema", help="Print the JSON schema of the spec and exit.")
     ] = False,
@@ -89,6 +98,7 @@ def run(
         raise typer.BadParameter(
             "give the spec file, e.g. audit run examples/belgian-profiling.yaml"
         )
+    languages = split_languages(lang) if lang else None
     spec = load_spec(spec_path)
     console = Console(stderr=True)
     # SIGTERM (a CI job cancelled) ends the audit like Ctrl-C, so its MLflow run is marked FAILED.
@@ -103,6 +113,7 @@ def run(
                 promote=promote,
                 report_dir=out,
                 junit=junit,
+                languages=tuple(languages) if languages else None,
             ),
             console=console,
         )
@@ -115,6 +126,12 @@ def run(
         signal.signal(signal.SIGTERM, previous)
     print_verdict(outcome, Console())
     sys.exit(exit_code(outcome.verdict))
+
+
+def split_languages(values: list[str]) -> list[str]:
+    """`--lang fr --lang nl` and `--lang fr,nl` alike; an unknown language stops here (exit 2)."""
+    asked = [x.strip() for v in values for x in v.split(",") if x.strip()]
+    return check_languages(asked, subject="--lang")
 
 
 def exit_code(verdict: Verdict) -> int:

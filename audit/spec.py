@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -547,9 +548,39 @@ class TrackingSpec(_Strict):
     ] = False
 
 
+ReportLanguage = Literal["fr", "nl", "en"]
+
+
 class ReportSpec(_Strict):
     dir: Path | None = Field(default=None, description="default: reports/<name>")
     junit: bool = True
+    languages: Annotated[
+        list[ReportLanguage],
+        Field(
+            min_length=1,
+            description="languages of the published report (report.<lang>.html and .pdf); the "
+            "first is also written as report.html and report.pdf",
+        ),
+    ] = Field(default_factory=lambda: list[ReportLanguage](["en"]))
+    formats: Annotated[
+        list[Literal["html", "pdf"]],
+        Field(description="published report formats; [] writes none"),
+    ] = Field(default_factory=lambda: list[Literal["html", "pdf"]](["html", "pdf"]))
+    contact: Annotated[
+        str | None,
+        Field(
+            description="where the people concerned and their associations send comments on "
+            "the report (an address, e-mail or web page)"
+        ),
+    ] = None
+    respond_by: Annotated[
+        date | None, Field(description="deadline for comments, e.g. 2027-03-31")
+    ] = None
+
+    @field_validator("languages")
+    @classmethod
+    def _distinct_languages(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
 
 
 class AuditSpec(_Strict):

@@ -47,17 +47,20 @@ def result_files(
     return files
 
 
-def write_files(folder: Path, files: Mapping[str, str]) -> list[Path]:
+def write_files(folder: Path, files: Mapping[str, str | bytes]) -> list[Path]:
     """Every file in place, or none: a good earlier report is never half replaced."""
     return write_outputs({folder / name: content for name, content in files.items()})
 
 
-def write_outputs(outputs: Mapping[Path, str]) -> list[Path]:
+def write_outputs(outputs: Mapping[Path, str | bytes]) -> list[Path]:
     """Files anywhere (the report folder and a `--junit` path), all replaced together or none."""
     targets = list(outputs)
     with staged_files(targets) as temps:
         for tmp, content in zip(temps, outputs.values(), strict=True):
-            tmp.write_text(content, encoding="utf-8")
+            if isinstance(content, bytes):  # the PDF report
+                tmp.write_bytes(content)
+            else:
+                tmp.write_text(content, encoding="utf-8")
     return targets
 
 

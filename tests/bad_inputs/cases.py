@@ -15,6 +15,7 @@ wrong words); the rest are what users plausibly get wrong.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,32 @@ def truncated(source: str, name: str, keep: int) -> Callable[[Workspace], object
 def good_assessment_of_other_groups(w: Workspace) -> object:
     text = Path(w.fill("{good}")).read_text(encoding="utf-8")
     return w.write("other.json", text.replace('"housing_status"', '"region"'))
+
+
+def older_result(w: Workspace) -> object:
+    """A result folder whose assessment.json is of a schema version before this one's."""
+    good = Path(w.fill("{good}"))
+    document = json.loads(good.read_text(encoding="utf-8"))
+    document["schema_version"] = "0.9"
+    w.write("old/verdict.json", (good.parent / "verdict.json").read_bytes())
+    return w.write("old/assessment.json", json.dumps(document))
+
+
+def result_alone(w: Workspace) -> object:
+    return w.write("alone/assessment.json", Path(w.fill("{good}")).read_bytes())
+
+
+def run_without_result(w: Workspace) -> object:
+    """A run in the shared store that logged nothing (an audit that failed early, say)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=w.shared.store)
+    experiment = client.get_experiment_by_name("bad-inputs")
+    assert experiment is not None
+    run = client.create_run(experiment.experiment_id, run_name="no-result")
+    client.set_terminated(run.info.run_id, "FAILED")
+    w.extra["run"] = run.info.run_id
+    return run
 
 
 def latin1_spec(w: Workspace) -> object:
@@ -740,4 +767,14 @@ CASES: list[Case] = [
     cli("model-check-decisions-no-columns", "model check {case}/d.csv --data {people}", ("decisions file", "--decision-column"), setup=text_file("d.csv", "decision\n1\n0\n")),
     cli("model-check-registry-unknown", "model check models:/nope@champion --tracking-uri {store} --data {people}", ("MLflow model 'models:/nope@champion'",)),
     cli("model-unknown-command", "model fit", ("No such command", "fit"), usage=True),
+    # -- `audit report`: a past audit's report from its stored result ------------------------------
+    run("report-spec-language-unknown", ("report.languages[1]", "'fr', 'nl' or 'en'", 'found "de"'), {"report": {"languages": ["fr", "de"]}}),
+    run("report-run-lang-unknown", ("--lang", "one or more of fr, nl, en", "'de'"), None, "--lang", "de"),
+    cli("report-unknown-language", "report {good} --lang de --out {case}/out", ("--lang", "one or more of fr, nl, en", "'de'")),
+    cli("report-language-list-with-unknown", "report {good} --lang fr,xx --out {case}/out", ("--lang", "'xx'")),
+    cli("report-no-such-run", "report 0123456789abcdef0123456789abcdef --tracking-uri {store} --out {case}/out", ("run '0123456789abcdef0123456789abcdef'", "no run with this id")),
+    cli("report-run-without-result", "report {run} --tracking-uri {store} --out {case}/out", ("a finished audit run", "no stored result"), setup=run_without_result),
+    cli("report-neither-run-nor-file", "report {case}/nope.json --out {case}/out", ("neither a run id nor an existing file",)),
+    cli("report-older-schema", "report {case}/old/assessment.json --out {case}/out", ("schema version 0.9", "a result of schema version 1.0", "run the audit again"), setup=older_result),
+    cli("report-no-verdict-beside", "report {case}/alone/assessment.json --out {case}/out", ("verdict.json beside it",), setup=result_alone),
 ]

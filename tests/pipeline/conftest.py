@@ -95,7 +95,8 @@ def base_spec(root: Path) -> dict[str, Any]:
         "statistics": {"n_boot": N_BOOT, "seed": 7},
         "policy": {"rules": [LOOSE_RULE]},
         "tracking": {"uri": f"sqlite:///{root}/mlruns/mlflow.db"},
-        "report": {"dir": str(root / "reports" / "x")},
+        # The HTML report only: its PDF (seconds per audit) is tested in tests/report.
+        "report": {"dir": str(root / "reports" / "x"), "formats": ["html"]},
     }
 
 
@@ -414,4 +415,6 @@ def result_files() -> set[str]:
         "junit.xml",
         "spec.yaml",
         "summary.md",
+        "report.html",
+        "report.en.html",
     }

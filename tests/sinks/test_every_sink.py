@@ -257,8 +257,17 @@ def mlflow_texts(uri: str, folder: Path) -> tuple[dict[str, float], dict[str, st
     texts = {f"param {k}": v for k, v in run.data.params.items()}
     texts |= {f"tag {k}": v for k, v in run.data.tags.items()}
     local = Path(client.download_artifacts(run.info.run_id, "", str(folder)))
-    artifacts = {p.name: p.read_text(encoding="utf-8") for p in local.rglob("*") if p.is_file()}
+    artifacts = {p.name: readable(p) for p in local.rglob("*") if p.is_file()}
     return run.data.metrics, texts, artifacts
+
+
+def readable(path: Path) -> str:
+    """A result file as text; the PDF report as the text a reader (or a scraper) gets from it."""
+    if path.suffix == ".pdf":
+        return subprocess.run(
+            ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
+    return path.read_text(encoding="utf-8")
 
 
 def test_no_published_figure_describes_fewer_than_the_minimum(audit: Audit) -> None:
@@ -335,7 +344,7 @@ def test_every_mlflow_metric_decodes_to_a_record_of_enough_people(
 
 def test_no_exact_score_of_one_person_appears_anywhere(audit: Audit, tmp_path: Path) -> None:
     metrics, texts, artifacts = mlflow_texts(audit.uri, tmp_path)
-    files = {p.name: p.read_text(encoding="utf-8") for p in audit.report.iterdir()}
+    files = {p.name: readable(p) for p in audit.report.iterdir()}
     everything = {**texts, **{f"artifact {k}": v for k, v in artifacts.items()}, **files}
     everything["terminal"] = audit.stdout
     for score in (SOLO_SCORE, TOP_SCORE):
