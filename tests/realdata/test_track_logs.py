@@ -235,13 +235,12 @@ def test_a_log_with_a_decision_beside_its_tracks_audits_both(tmp_path: Path) -> 
 def test_audit_assess_shows_every_track_of_a_log(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from audit.cli import _register_commands, app
+    from audit.cli import app
 
     people, log = _files(tmp_path, n=600)
     joined = pd.read_csv(people).merge(pd.read_csv(log), on="klant_nr")
     path = tmp_path / "log.csv"
     joined.to_csv(path, index=False)
-    _register_commands()
     out = tmp_path / "result.json"
     argv = "assess {} --y-true werk01 --track geadviseerd_traject -g psy_voorgeschiedenis "
     argv += "--reference psy_voorgeschiedenis=nee --n-boot 0 --json {}"
