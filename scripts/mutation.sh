@@ -40,8 +40,7 @@ report_only=0
 [[ ${1:-} == --report ]] && report_only=1
 
 # The scope of issue 14, as mutmut's mutant names (module path, then the mangled function: `x_f`
-# for a function, `xǁClassǁmethod` for a method), in the order they are run: the statistical
-# core first. The decisions loader is the DecisionsModel class of audit/models/importing.py.
+# for a function, `xǁClassǁmethod` for a method). The decisions loader is the DecisionsModel class of audit/models/importing.py.
 default_scope=(
     'audit.metrics.*' 'audit.gate.*' 'audit.files.*' 'audit.tracking.naming.*'
     'audit.models.importing.xǁDecisionsModelǁ*' 'audit.stats.bootstrap.*' 'audit.stats.records.*'
@@ -86,10 +85,11 @@ TOML
     cd "$work"
     # Subprocesses started by the tests (`python -m audit.cli`) import the mutated copy too.
     export PYTHONPATH=$work/mutants PYTHONDONTWRITEBYTECODE=1
-    for pattern in "${scope[@]}"; do
-        # mutmut reruns every mutant named on its command line: name only those not run yet,
-        # so that an interrupted run resumes (the first run names the pattern itself).
-        mapfile -t pending < <("$py" - "$pattern" <<'PY'
+    # mutmut reruns every mutant named on its command line: name only those not run yet, so
+    # that an interrupted run resumes (the first run, before any mutant exists, names the
+    # patterns themselves). One mutmut run for all of them: it runs the clean tests once, then
+    # the mutants cheapest first.
+    mapfile -t pending < <("$py" - "${scope[@]}" <<'PY'
 import fnmatch
 import json
 import sys
@@ -97,17 +97,17 @@ from pathlib import Path
 
 metas = list(Path("mutants/audit").rglob("*.py.meta"))
 if not metas:
-    print(sys.argv[1])
+    print("\n".join(sys.argv[1:]))
 for meta in metas:
     for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-        if code is None and fnmatch.fnmatch(name, sys.argv[1]):
+        if code is None and any(fnmatch.fnmatch(name, p) for p in sys.argv[1:]):
             print(name)
 PY
-        )
-        [[ ${#pending[@]} -gt 0 ]] || continue
-        echo "== $pattern: ${#pending[@]} to run"
+    )
+    echo "${#pending[@]} mutants to run"
+    if [[ ${#pending[@]} -gt 0 ]]; then
         "$bin/mutmut" run --max-children "$children" "${pending[@]}"
-    done
+    fi
 fi
 
 cd "$work"
