@@ -1,4 +1,4 @@
-"""Edges of the analytic intervals and the bound comparisons, with answers worked out by hand.
+"""Edges of the statistical core (intervals, bounds, tests, AUC, references), worked out by hand.
 
 Each test here kills a mutant that survived `scripts/mutation.sh` (tests/MUTANTS.md, "Mutation
 score"): the suite exercised these functions only away from their edges.
@@ -11,8 +11,12 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
+from sklearn.metrics import roc_auc_score
 
+from audit.errors import AuditInputError
 from audit.metrics import bounds, intervals, significance
+from audit.metrics.disparities import choose_reference
+from audit.metrics.scores import auc_by_group
 
 
 def test_wilson_on_an_empty_group_has_no_interval() -> None:
@@ -26,8 +30,11 @@ def test_wilson_on_an_empty_group_has_no_interval() -> None:
 def test_katz_with_an_empty_side_has_no_interval(empty: str) -> None:
     # A ratio needs both rates; with nobody on one side the 0.5 correction would otherwise
     # invent one (0.5 / 0.5 = a rate of 1).
-    n1, n2 = (np.array([0.0]), np.array([50.0])) if empty == "group" else (
-        np.array([50.0]), np.array([0.0]))
+    n1, n2 = (
+        (np.array([0.0]), np.array([50.0]))
+        if empty == "group"
+        else (np.array([50.0]), np.array([0.0]))
+    )
     low, high = intervals.katz(np.array([0.0]), n1, np.array([0.0]), n2, 0.95)
     assert np.isnan(low).all() and np.isnan(high).all()
 
@@ -83,3 +90,29 @@ def test_wald_test_without_a_margin_is_two_sided_by_hand() -> None:
     margin = significance.wald_test(np.array([-0.1]), np.array([0.05]), margin=0.02)
     np.testing.assert_allclose(plain, [2 * stats.norm.sf(2.0)], rtol=1e-12)
     np.testing.assert_allclose(margin, [stats.norm.sf(1.6)], rtol=1e-12)
+
+
+def test_auc_of_two_tied_people_is_one_half():
+    # One positive and one negative with the same score: the pair counts half (Mann-Whitney),
+    # so the AUC is 0.5, also when the table has only these two rows.
+    got = auc_by_group(
+        np.zeros(2, int), np.array([0, 0]), np.array([1.0, 0]), np.array([0.0, 1]), 1
+    )
+    assert got.tolist() == [0.5] == [roc_auc_score([1, 0], [0.3, 0.3])]
+
+
+def test_auc_of_groups_without_rows_at_the_end_is_undefined():
+    # Groups 2 and 3 have nobody: no AUC for them, and the others are unaffected.
+    groups = np.array([0, 0, 1, 1])
+    positive = np.array([0.0, 1, 0, 1])
+    got = auc_by_group(groups, None, positive, 1 - positive, 4)
+    assert got[:2].tolist() == [1.0, 1.0] and np.isnan(got[2:]).all()
+
+
+def test_an_absent_reference_is_named_with_the_groups_there_are():
+    levels = [("a", "x"), ("b", "y")]
+    with pytest.raises(AuditInputError) as err:
+        choose_reference(levels, np.ones(2), np.ones(2), np.ones(2, bool), rule="largest",
+                         explicit=("c", "z"))  # fmt: skip
+    assert str(err.value).startswith("reference group 'c × z': expected one of the groups")
+    assert "(groups are: a × x, b × y)" in str(err.value)
