@@ -14,7 +14,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from audit.errors import AuditInputError
-from audit.metrics import bounds, intervals, significance
+from audit.metrics import bounds, intervals, scores, significance
 from audit.metrics.disparities import choose_reference
 from audit.metrics.scores import auc_by_group
 
@@ -116,3 +116,28 @@ def test_an_absent_reference_is_named_with_the_groups_there_are():
                          explicit=("c", "z"))  # fmt: skip
     assert str(err.value).startswith("reference group 'c × z': expected one of the groups")
     assert "(groups are: a × x, b × y)" in str(err.value)
+
+
+@pytest.mark.parametrize("weight", [0.5, 1.0, 2.0])
+def test_cross_auc_of_single_people_by_hand(weight: float) -> None:
+    # Group a: a positive and a negative in bin 2; group b: a positive in bin 0, a negative in
+    # bin 1. xAUC[a, b] = P(positive of a above a negative of b), ties half: [[.5, 1], [0, 0]],
+    # whatever the (equal) weight of each person.
+    hist = np.zeros((2, 2, 3))  # (group, y_true, bin)
+    hist[0, 1, 2] = hist[0, 0, 2] = hist[1, 1, 0] = hist[1, 0, 1] = weight
+    assert scores.cross_auc(hist).tolist() == [[0.5, 1.0], [0.0, 0.0]]
+    hist[1, 0, 1] = 0  # b has no negative left: nobody to compare a's positive with
+    got = scores.cross_auc(hist)
+    assert np.isnan(got[:, 1]).all() and got[:, 0].tolist() == [0.5, 0.0]
+
+
+def test_rebin_merges_grid_points_into_equal_bins_by_hand() -> None:
+    # Five grid points (scores 0, .25, .5, .75, 1): point k goes to bin floor(k * bins / 4),
+    # the last one (score 1) to the last bin.
+    points = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    assert scores.rebin(points, 1).tolist() == [31.0]
+    assert scores.rebin(points, 2).tolist() == [3.0, 28.0]
+    assert scores.rebin(points, 4).tolist() == [1.0, 2.0, 4.0, 24.0]
+    for impossible in (0, 5):
+        with pytest.raises(ValueError, match="cannot merge 5 grid points"):
+            scores.rebin(points, impossible)
