@@ -126,6 +126,7 @@ def test_cross_auc_of_single_people_by_hand(weight: float) -> None:
     hist = np.zeros((2, 2, 3))  # (group, y_true, bin)
     hist[0, 1, 2] = hist[0, 0, 2] = hist[1, 1, 0] = hist[1, 0, 1] = weight
     assert scores.cross_auc(hist).tolist() == [[0.5, 1.0], [0.0, 0.0]]
+    assert scores.auc(hist).tolist() == [0.5, 0.0]  # the diagonal: each group's own AUC
     hist[1, 0, 1] = 0  # b has no negative left: nobody to compare a's positive with
     got = scores.cross_auc(hist)
     assert np.isnan(got[:, 1]).all() and got[:, 0].tolist() == [0.5, 0.0]
