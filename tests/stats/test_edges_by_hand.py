@@ -142,3 +142,19 @@ def test_rebin_merges_grid_points_into_equal_bins_by_hand() -> None:
     for impossible in (0, 5):
         with pytest.raises(ValueError, match="cannot merge 5 grid points"):
             scores.rebin(points, impossible)
+
+
+def test_calibration_with_an_empty_bin_by_hand() -> None:
+    # Grid points 0, .25, .5, .75, 1 merged into 2 bins; nobody in the first. In the second, a
+    # person scored .5 with the outcome and one scored 1 without: mean score .75, observed
+    # rate .5, gap .25, which is the ECE (the empty bin weighs nothing). A second group is empty.
+    hist = np.zeros((2, 2, 5))  # (group, y_true, grid point)
+    hist[0, 1, 2] = hist[0, 0, 4] = 1
+    score_sum = np.zeros((2, 5))
+    score_sum[0, 2], score_sum[0, 4] = 0.5, 1.0
+    weight, mean_score, observed = scores.reliability(hist, score_sum, 2)
+    assert weight.tolist() == [[0.0, 2.0], [0.0, 0.0]]
+    assert np.isnan(mean_score[0, 0]) and mean_score[0, 1] == 0.75
+    assert np.isnan(observed[0, 0]) and observed[0, 1] == 0.5
+    ece = scores.expected_calibration_error(hist, score_sum, 2)
+    assert ece[0] == 0.25 and np.isnan(ece[1])
