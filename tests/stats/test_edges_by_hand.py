@@ -14,7 +14,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from audit.errors import AuditInputError
-from audit.metrics import bounds, intervals, scores, significance
+from audit.metrics import bounds, conditional, intervals, scores, significance
 from audit.metrics.disparities import choose_reference
 from audit.metrics.scores import auc_by_group
 
@@ -158,3 +158,14 @@ def test_calibration_with_an_empty_bin_by_hand() -> None:
     assert np.isnan(observed[0, 0]) and observed[0, 1] == 0.5
     ece = scores.expected_calibration_error(hist, score_sum, 2)
     assert ece[0] == 0.25 and np.isnan(ece[1])
+
+
+def test_conditional_difference_of_a_group_without_a_denominator_is_undefined() -> None:
+    # Counts (group, stratum, y, d). Group 0 has nobody with the outcome, so it has no TPR, in
+    # its strata or overall; the reference (group 1) has a TPR of 0.6 in its single stratum.
+    counts = np.zeros((2, 1, 2, 2))
+    counts[0, 0, 0] = [4, 6]
+    counts[1, 0, 1] = [2, 3]
+    est = conditional.conditional_difference(counts, 1, "tpr")
+    assert np.isnan(est.unconditional[0]) and np.isnan(est.value[0])
+    assert est.unconditional[1] == 0.0
