@@ -169,3 +169,16 @@ def test_conditional_difference_of_a_group_without_a_denominator_is_undefined() 
     est = conditional.conditional_difference(counts, 1, "tpr")
     assert np.isnan(est.unconditional[0]) and np.isnan(est.value[0])
     assert est.unconditional[1] == 0.0
+
+
+def test_conditional_difference_does_not_depend_on_the_scale_of_the_weights() -> None:
+    # The example of `conditional_difference`'s docstring (group 0: half selected in s0, 90% in
+    # s1; the reference 20% and 80%), by hand: weights 10/20 and 10/20, so 0.5 * 0.3 + 0.5 * 0.1
+    # = 0.2; coverage 1. Weights a hundredth of a person each (a group weighing 0.2 in all) must
+    # give the same: shares of weight, not counts of people.
+    counts = np.zeros((2, 2, 2, 2))
+    counts[0, :, 0, :] = [[5, 5], [1, 9]]
+    counts[1, :, 0, :] = [[16, 4], [2, 8]]
+    for scale in (1.0, 0.01):
+        est = conditional.conditional_difference(counts * scale, 1, "selection_rate")
+        assert est.value[0] == pytest.approx(0.2) and est.coverage[0] == 1.0
