@@ -182,3 +182,14 @@ def test_conditional_difference_does_not_depend_on_the_scale_of_the_weights() ->
     for scale in (1.0, 0.01):
         est = conditional.conditional_difference(counts * scale, 1, "selection_rate")
         assert est.value[0] == pytest.approx(0.2) and est.coverage[0] == 1.0
+
+
+def test_a_group_sharing_no_stratum_with_the_reference_has_no_conditional_difference() -> None:
+    # Group 0 is only in stratum 0, the reference only in stratum 1: nothing to compare within
+    # a stratum, so no conditional difference (not a difference of 0), and a coverage of 0.
+    counts = np.zeros((2, 2, 2, 2))
+    counts[0, 0, 0] = [5, 5]
+    counts[1, 1, 0] = [8, 2]
+    est = conditional.conditional_difference(counts, 1, "selection_rate")
+    assert np.isnan(est.value[0]) and est.coverage[0] == 0.0
+    assert est.unconditional[0] == pytest.approx(0.5 - 0.2)
