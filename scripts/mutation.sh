@@ -122,7 +122,7 @@ recheck_tests() {
     case $1 in
         audit.metrics.scores.*) echo tests/stats/test_edges_by_hand.py \
             tests/stats/test_scores_and_result.py tests/stats/test_peer_conventions.py ;;
-        audit.metrics.conditional.*) echo tests/stats/test_conditional.py \
+        audit.metrics.conditional.*) echo tests/stats/test_edges_by_hand.py tests/stats/test_conditional.py \
             tests/stats/test_within_strata.py tests/stats/test_explained_share.py ;;
         audit.metrics.*) echo tests/stats/test_edges_by_hand.py tests/stats/test_core_mutants.py \
             tests/stats/test_metrics_by_hand.py tests/stats/test_references.py \
