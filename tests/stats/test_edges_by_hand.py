@@ -193,3 +193,17 @@ def test_a_group_sharing_no_stratum_with_the_reference_has_no_conditional_differ
     est = conditional.conditional_difference(counts, 1, "selection_rate")
     assert np.isnan(est.value[0]) and est.coverage[0] == 0.0
     assert est.unconditional[0] == pytest.approx(0.5 - 0.2)
+
+
+def test_explained_share_reads_only_replicates_where_both_gaps_are_defined() -> None:
+    # A replicate whose conditional gap is undefined says nothing about the share: the interval
+    # is the one from the other replicates, not NaN.
+    rng = np.random.default_rng(4)
+    bu = rng.normal(-0.1, 0.01, (200, 1))
+    bc = rng.normal(-0.02, 0.01, (200, 1))
+    u, c = np.array([-0.1]), np.array([-0.02])
+    kept = conditional.explained_share(u, c, bu[1:], bc[1:], 1.96)
+    bc[0] = np.nan
+    got = conditional.explained_share(u, c, bu, bc, 1.96)
+    assert np.isfinite(got.low).all() and np.isfinite(got.high).all()
+    np.testing.assert_allclose([got.low, got.high], [kept.low, kept.high], rtol=1e-12)
