@@ -173,7 +173,9 @@ PY
     done
 fi
 
-# One line per surviving mutant (with its diff), then the score of every module.
+# One line per surviving mutant (with its diff), then the score of every module: killed of all
+# mutants run. Which survivors are equivalent is a judgement made by reading them; those are
+# listed with their reasons in tests/MUTANTS.md, whose score sets them aside.
 "$py" - "${default_scope[@]}" <<'PY'
 import fnmatch
 import json
