@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation testing of the statistical core, the gate and the file safety with mutmut 3 (issue 14).
-# Not part of CI: it takes an hour or more on two cores.
+# Not part of CI: the whole scope is about 10 000 mutants, hours of CPU. Needs rsync.
 #
 #   pip install mutmut==3.8.1             # into the project's venv; not in the `dev` extra, so
 #                                         # the CI environment stays as it is
