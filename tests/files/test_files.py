@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.files import staged_files, write_atomically
+from audit.files import UnwritableOutput, staged_files, write_atomically
 
 
 def _mode(path: Path) -> int:
@@ -73,3 +73,21 @@ def test_paths_given_once_are_all_written_or_the_call_fails(tmp_path: Path) -> N
         assert list(tmp_path.iterdir()) == []
         return
     assert sorted(p.name for p in tmp_path.iterdir()) == names
+
+
+def test_a_move_that_fails_half_way_puts_every_old_file_back(tmp_path: Path) -> None:
+    # The point where it could go wrong: two files are already moved into place when the third
+    # move fails (its target is a folder, which no file may replace). The first keeps its old
+    # content, the second, new, is gone again, and nothing is left beside them (issue 14).
+    old, new, folder = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
+    old.write_text("old", encoding="utf-8")
+    folder.mkdir()
+    with (
+        pytest.raises(UnwritableOutput, match=r"c\.json"),
+        staged_files([old, new, folder]) as temps,
+    ):
+        for tmp in temps:
+            tmp.write_text("new", encoding="utf-8")
+    assert old.read_text(encoding="utf-8") == "old"
+    assert not new.exists() and folder.is_dir() and list(folder.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "c.json"]

@@ -157,6 +157,17 @@ def test_logged_model_metrics_equal_a_direct_assessment(
     assert len(expected) > 500
     assert result.metrics == expected
     assert result.metrics["tpr/digital_literacy.low"] == expected["tpr/digital_literacy.low"]
+    # Names written out, values by hand from the decisions (issue 14), not from flatten_metrics.
+    housing = model_decisions.groupby("housing_status", observed=True)["decision"].mean()
+    assert result.metrics["selection_rate/housing_status.homeless"] == pytest.approx(
+        housing["homeless"]
+    )
+    assert result.metrics["selection_rate.difference/housing_status.homeless"] == pytest.approx(
+        housing["homeless"] - housing["stable"]
+    )
+    assert result.metrics["selection_rate.ratio/housing_status.unstable"] == pytest.approx(
+        housing["unstable"] / housing["stable"]
+    )
     logged = mlflow.MlflowClient().get_run(labels_run.run_id).data.metrics
     assert logged == expected
 
