@@ -126,7 +126,8 @@ def test_check_a_decisions_file_by_id(
                              "--score-column", "p", "--id-column", "person"],
                             monkeypatch, capsys)  # fmt: skip
     assert code == EXIT_OK, err
-    assert f"mean predicted chance of work: {matched['p'].mean():.3f}" in stdout
+    # A decisions file is described in its own terms: the probability of its class 1.
+    assert f"mean predicted probability of class 1: {matched['p'].mean():.3f}" in stdout
 
 
 def test_strict_check_refuses_a_column_the_model_does_not_read(

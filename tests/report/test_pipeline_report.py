@@ -174,6 +174,13 @@ def test_audit_report_renders_a_past_run_without_recomputing(
     assert (tmp_path / "from-run" / "assessment.json").read_text(encoding="utf-8") == (
         root / "out" / "assessment.json"
     ).read_text(encoding="utf-8")
+    assert not (tmp_path / "from-folder" / "report.nl.pdf").exists()  # --no-pdf
+    code, _out, err = cli(
+        ["report", str(root / "out"), "--lang", "en", "--out", str(tmp_path / "pdf"), "--pdf"],
+        capsys,
+    )
+    assert code == 0, err
+    assert (tmp_path / "pdf" / "report.en.pdf").read_bytes().startswith(b"%PDF-")
 
 
 def test_run_lang_overrides_the_spec(tmp_path: Path) -> None:

@@ -136,3 +136,36 @@ def test_short_options_and_the_other_choices(
         bootstrap="multinomial", n_boot=30,
     )  # fmt: skip
     assert written == suppress(api)
+
+
+def test_tracks_and_a_numeric_group_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--track audits every track at once; --max-numeric-levels lets a 12-value number be groups."""
+    rng = np.random.default_rng(5)
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "band": rng.integers(0, 12, n),  # 12 distinct numbers: refused at the limit of 10
+            "sex": rng.choice(["f", "m"], n),
+            "route": rng.choice(["job_search", "upskilling", "sheltered"], n),
+        }
+    )
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "result.json"
+    base = ["assess", str(path), "--track", "route", "-g", "sex", "-g", "band", "--n-boot", "0"]
+    refused = _run([*base, "--max-numeric-levels", "10", "--json", str(out)], monkeypatch)
+    assert refused != EXIT_OK and not out.exists()
+    code = _run([*base, "--max-numeric-levels", "12", "--json", str(out)], monkeypatch)
+    assert code == EXIT_OK
+    written = Assessment.from_json(out.read_text("utf-8"))
+    assert written.settings.track == "route" and written.settings.max_numeric_levels == 12
+    assert sorted(written.track_labels) == ["job_search", "sheltered", "upskilling"]
+    # A share by hand: women sent to sheltered work.
+    women = frame[frame["sex"] == "f"]
+    (share,) = [
+        t.share for t in written.tracks
+        if t.attributes == ("sex",) and t.levels == ("f",) and t.track == "sheltered"
+    ]  # fmt: skip
+    assert share == pytest.approx((women["route"] == "sheltered").mean())
