@@ -10,7 +10,7 @@ if [ "$status" -eq 1 ] || [ "$status" -eq 3 ]; then
   # Exit 1 (fail) or 3 (inconclusive) is the gate's verdict, not a breakdown: this population
   # has every harm injected, so the gate must not pass.
   echo "The release gate did not pass, as it must not on this population: every harm is injected."
-  echo "Results: reports/belgian-profiling/ (summary.md, verdict.json, assessment.json, junit.xml)"
+  echo "Results: reports/belgian-profiling/ (report.html and .pdf in fr, nl, en; summary.md, verdict.json, assessment.json, junit.xml)"
   echo "MLflow UI: .venv/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db"
   exit 0
 fi
