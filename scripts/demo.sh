@@ -3,6 +3,7 @@
 # synthetic population -> reference model (registered in mlruns/) -> audit -> MLflow run -> reports/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/system-packages.sh report   # pango and fonts for the PDF report, when missing
 bash scripts/setup.sh
 status=0
 .venv/bin/audit run examples/belgian-profiling.yaml "$@" || status=$?

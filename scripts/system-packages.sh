@@ -2,10 +2,14 @@
 # The operating-system packages the report needs, installed when missing (Debian/Ubuntu, as root):
 # pango and fonts for WeasyPrint's PDF, Chromium for the browser tests (driven by playwright
 # with this executable: no browser download), poppler-utils for the PDF page images and text.
+#   scripts/system-packages.sh          # everything the tests need (.ci/run)
+#   scripts/system-packages.sh report   # only what rendering the PDF needs (scripts/demo.sh)
 set -euo pipefail
 need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+if [ "${1:-test}" != report ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+fi
 ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 fc-list 2>/dev/null | grep -qi 'DejaVu Sans' || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
