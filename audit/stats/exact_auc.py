@@ -91,8 +91,11 @@ def _pair_auc(
     assert data.score is not None
     order, ties = _score_order(data.score, data.y_true)
     shape = tuple(len(levels) for levels in counts.levels)
-    cell = _joint_code([_recode(data, counts, a, order) for a in range(len(shape))],
-                       tuple(range(len(shape))), shape).astype(np.intp)  # fmt: skip
+    everything = tuple(range(len(shape)))
+    # The finest cell of each row, then in score order: one gather instead of one per attribute.
+    unsorted = slice(None)
+    cell = _joint_code([_recode(data, counts, a, unsorted) for a in everything], everything, shape)
+    cell = cell[order].astype(np.intp)
     y = data.y_true[order].astype(np.float64)
     weight = None if data.weight is None else data.weight[order]
     pos = y if weight is None else weight * y
@@ -272,7 +275,9 @@ def _sorted_auc(
     return out
 
 
-def _recode(data: EncodedInput, counts: GroupCounts, a: int, order: np.ndarray) -> np.ndarray:
+def _recode(
+    data: EncodedInput, counts: GroupCounts, a: int, order: np.ndarray | slice
+) -> np.ndarray:
     """Attribute `a`'s codes, in score order, as positions in `counts.levels[a]`."""
     attribute = data.attributes[a]
     position = {level: i for i, level in enumerate(counts.levels[a])}
