@@ -138,17 +138,19 @@ def _score_order(
     """
     order = _argsort(score)
     ordered = score[order]
-    first = np.ones(order.size, dtype=bool)
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    same = ordered[1:] == ordered[:-1]  # a row and the next share their score
     del ordered
-    if first.all():
+    if not same.any():
         return order, None
-    starts = np.flatnonzero(first)
-    del first
-    sizes = np.diff(starts, append=order.size)
-    shared = sizes > 1
-    rows = np.flatnonzero(np.repeat(shared, sizes))
-    block = np.repeat(np.arange(np.count_nonzero(shared)), sizes[shared])
+    tied = np.zeros(order.size, dtype=bool)
+    tied[1:] = same
+    tied[:-1] |= same
+    rows = np.flatnonzero(tied)
+    del tied
+    opens = np.ones(rows.size, dtype=bool)  # a tied row whose score differs from the row before
+    inner = rows[rows > 0]
+    opens[rows.size - inner.size :] = ~same[inner - 1]
+    block = np.cumsum(opens) - 1
     key = 2 * block + (1 - y[order[rows]])  # rows are in block order already: stable suffices
     order[rows] = order[rows][np.argsort(key, kind="stable")]
     return order, (rows, block)
