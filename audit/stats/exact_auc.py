@@ -9,16 +9,21 @@ assessment examines; the bootstrap keeps the histogram, shifted onto this estima
 
 Cost: scores on the histogram's grid need nothing more. Scores on a finer decimal grid (four to
 six decimals) are counted once more on that grid, when the histogram stays small: it is exact
-there. Any other scores are sorted once, then each grouping takes one stable sort of its small
-integer group codes (a radix sort) and running sums.
+there. Any other scores are sorted once; with at most `MAX_PAIR_CELLS` finest cells (the groups
+of all attributes crossed), one pass over the sorted rows counts the (positive, negative) pairs
+between every two cells, and every grouping's AUC is read from those pair counts. With more cells,
+each grouping takes one stable sort of its small integer group codes (a radix sort) and running
+sums.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from math import prod
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from audit.metrics import scores
 from audit.metrics.scores import auc_by_group
@@ -28,6 +33,9 @@ from audit.stats.encoding import EncodedInput
 CHUNK = 1 << 20
 FINE_GRIDS = (10_000, 100_000, 1_000_000)
 MAX_FINE_CELLS = 4_000_000  # groups × 2 classes × grid points of a finer histogram
+MAX_PAIR_CELLS = 256  # finest cells for the pair counts: a cell × cell table per block of rows
+BLOCK = 16  # rows per block of the pair counts: pairs inside a block are counted one by one
+PAIR_CHUNK = BLOCK << 14  # rows per chunk of the pair counts (a multiple of BLOCK)
 
 
 def on_grid(score: np.ndarray, bins: int) -> bool:
@@ -62,7 +70,169 @@ def exact_auc(
                 name: scores.auc(fine.marginal(fine.score_hist, keep))
                 for name, keep in zip(names, keeps, strict=True)
             }
+    if n_groups <= MAX_PAIR_CELLS:
+        return _pair_auc(data, counts, keeps, names)
     return _sorted_auc(data, counts, keeps, names)
+
+
+def _pair_auc(
+    data: EncodedInput,
+    counts: GroupCounts,
+    keeps: Sequence[tuple[int, ...]],
+    names: list[tuple[str, ...]],
+) -> dict[tuple[str, ...], np.ndarray]:
+    """Exact AUC per grouping from the pair counts between the finest cells (one pass).
+
+    pairs[c, d] is the weight of the (positive in cell c, negative in cell d) pairs where the
+    positive scores higher, plus half of those with equal scores. A group is a union of cells,
+    so its AUC is the sum of pairs[c, d] over its cells c and d, over its positives' weight times
+    its negatives' weight: the same Mann–Whitney count as `auc_by_group`, for every grouping.
+    """
+    assert data.score is not None
+    order, ties = _score_order(data.score, data.y_true)
+    shape = tuple(len(levels) for levels in counts.levels)
+    everything = tuple(range(len(shape)))
+    # The finest cell of each row, then in score order: one gather instead of one per attribute.
+    unsorted = slice(None)
+    cell = _joint_code([_recode(data, counts, a, unsorted) for a in everything], everything, shape)
+    cell = cell[order].astype(np.intp)
+    y = data.y_true[order].astype(np.float64)
+    weight = None if data.weight is None else data.weight[order]
+    pos = y if weight is None else weight * y
+    neg = 1 - y if weight is None else weight - pos
+    del y, weight
+    n_cells = prod(shape)
+    # The products are small (cells × cells): threads only wait on each other there, and on a
+    # busy machine a threaded BLAS made them ten times slower.
+    with threadpool_limits(1, user_api="blas"):
+        pairs = _ordered_pairs(cell, pos, neg, n_cells)
+        if ties is not None:
+            rows, block = ties
+            pairs += _tied_pairs(cell[rows], block, pos[rows], neg[rows], n_cells)
+    n_pos = np.bincount(cell, weights=pos, minlength=n_cells)
+    n_neg = np.bincount(cell, weights=neg, minlength=n_cells)
+    cells = np.indices(shape).reshape(len(shape), -1)  # each finest cell's level per attribute
+    out = {}
+    for name, keep in zip(names, keeps, strict=True):
+        sub = tuple(shape[a] for a in keep)
+        group = np.ravel_multi_index(tuple(cells[a] for a in keep), sub) if keep else None
+        member = np.zeros((n_cells, prod(sub)))
+        member[np.arange(n_cells), 0 if group is None else group] = 1.0
+        within = np.einsum("cg,cd,dg->g", member, pairs, member)
+        wp, wn = n_pos @ member, n_neg @ member
+        with np.errstate(invalid="ignore", divide="ignore"):
+            auc = np.where((wp > 0) & (wn > 0), within / (wp * wn), np.nan)
+        out[name] = auc.reshape(sub)
+    return out
+
+
+def _score_order(
+    score: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """Rows by score, positives first among equal scores; and where the ties are (or None).
+
+    The ties are the sorted positions of the rows whose score another row shares, and each
+    one's block of equal scores (numbered 0, 1, ... in score order). Putting a block's
+    positives before its negatives means `_ordered_pairs` counts none of its pairs:
+    `_tied_pairs` adds half of each. Only those rows are sorted again: few for a model's score.
+    """
+    order = _argsort(score)
+    ordered = score[order]
+    same = ordered[1:] == ordered[:-1]  # a row and the next share their score
+    del ordered
+    if not same.any():
+        return order, None
+    tied = np.zeros(order.size, dtype=bool)
+    tied[1:] = same
+    tied[:-1] |= same
+    rows = np.flatnonzero(tied)
+    del tied
+    opens = np.ones(rows.size, dtype=bool)  # a tied row whose score differs from the row before
+    inner = rows[rows > 0]
+    opens[rows.size - inner.size :] = ~same[inner - 1]
+    block = np.cumsum(opens) - 1
+    key = 2 * block + (1 - y[order[rows]])  # rows are in block order already: stable suffices
+    order[rows] = order[rows][np.argsort(key, kind="stable")]
+    return order, (rows, block)
+
+
+def _argsort(score: np.ndarray) -> np.ndarray:
+    """The order of the scores, twice as fast as `np.argsort` on millions of rows.
+
+    A radix sort by 2^16 buckets of the score's range first (a stable sort of 16-bit codes),
+    then a merge sort (timsort), which finds the buckets already in order and sorts little more
+    than inside them. Exact for any scores: the buckets only presort.
+    """
+    low, high = float(score.min()), float(score.max())
+    if not high > low:
+        return np.arange(score.size)
+    bucket = ((score - low) * (65535 / (high - low))).astype(np.uint16)  # monotone in the score
+    first = np.argsort(bucket, kind="stable")
+    del bucket
+    return first[np.argsort(score[first], kind="stable")]
+
+
+def _ordered_pairs(cell: np.ndarray, pos: np.ndarray, neg: np.ndarray, n_cells: int) -> np.ndarray:
+    """pairs[c, d]: weight of (positive in c, negative in d) pairs, the negative in an earlier row.
+
+    Rows are taken in blocks of `BLOCK`: a negative in an earlier block is counted through the
+    running negatives per cell at the block's start (one small matrix product per chunk of rows),
+    a negative earlier in the same block pair by pair (one weighted bincount per offset). Memory
+    stays at a few chunk-sized arrays whatever the number of rows.
+    """
+    pairs = np.zeros((n_cells, n_cells))
+    flat = pairs.reshape(-1)
+    before = np.zeros(n_cells)  # negatives per cell in the chunks already done
+    for start in range(0, cell.size, PAIR_CHUNK):
+        c, p, v = (_padded(x[start : start + PAIR_CHUNK]) for x in (cell, pos, neg))
+        n_blocks = c.size // BLOCK
+        slot = np.arange(n_blocks).repeat(BLOCK) * n_cells + c
+        block_pos = np.bincount(slot, weights=p, minlength=n_blocks * n_cells)
+        block_neg = np.bincount(slot, weights=v, minlength=n_blocks * n_cells)
+        block_pos = block_pos.reshape(n_blocks, n_cells)
+        block_neg = block_neg.reshape(n_blocks, n_cells)
+        earlier = np.cumsum(block_neg, axis=0, dtype=np.float64)
+        earlier -= block_neg
+        earlier += before
+        pairs += block_pos.T @ earlier
+        before = earlier[-1] + block_neg[-1]
+        # Offset within the block first, so that the rows k: and :-k are contiguous.
+        c, p, v = (np.ascontiguousarray(x.reshape(n_blocks, BLOCK).T) for x in (c, p, v))
+        later = c * n_cells
+        for k in range(1, BLOCK):
+            key = later[k:] + c[:-k]
+            flat += np.bincount(key.ravel(), weights=(p[k:] * v[:-k]).ravel(), minlength=flat.size)
+    return pairs
+
+
+def _padded(part: np.ndarray) -> np.ndarray:
+    """`part` with zeros appended to a whole number of blocks (zero weight: no pairs)."""
+    extra = -part.size % BLOCK
+    return part if not extra else np.concatenate([part, np.zeros(extra, dtype=part.dtype)])
+
+
+def _tied_pairs(
+    cell: np.ndarray, block: np.ndarray, pos: np.ndarray, neg: np.ndarray, n_cells: int
+) -> np.ndarray:
+    """Half of each (positive in c, negative in d) pair with equal scores, per cell pair.
+
+    The arguments are the tied rows only, in block order (`block` numbers their blocks of equal
+    scores 0, 1, ...).
+    """
+    pairs = np.zeros((n_cells, n_cells))
+    # Blocks in ranges, so that blocks × cells stays small.
+    span = max(1, CHUNK // n_cells)
+    bounds = np.searchsorted(block, np.arange(0, int(block[-1]) + 1 + span, span))
+    for lo, hi in itertools.pairwise(bounds):
+        if lo == hi:
+            continue
+        first = int(block[lo])
+        size = (int(block[hi - 1]) - first + 1) * n_cells
+        slot = (block[lo:hi] - first) * n_cells + cell[lo:hi]
+        tied_pos = np.bincount(slot, weights=pos[lo:hi], minlength=size).reshape(-1, n_cells)
+        tied_neg = np.bincount(slot, weights=neg[lo:hi], minlength=size).reshape(-1, n_cells)
+        pairs += tied_pos.T @ tied_neg
+    return pairs * 0.5
 
 
 def _sorted_auc(
@@ -107,7 +277,9 @@ def _sorted_auc(
     return out
 
 
-def _recode(data: EncodedInput, counts: GroupCounts, a: int, order: np.ndarray) -> np.ndarray:
+def _recode(
+    data: EncodedInput, counts: GroupCounts, a: int, order: np.ndarray | slice
+) -> np.ndarray:
     """Attribute `a`'s codes, in score order, as positions in `counts.levels[a]`."""
     attribute = data.attributes[a]
     position = {level: i for i, level in enumerate(counts.levels[a])}
