@@ -290,8 +290,16 @@ def check_numeric_groups(
         )
 
 
+def _as_float(values: pd.Series) -> np.ndarray:
+    """The column as float64 (NaN where not a number); a float column as it is, without the
+    copy `pd.to_numeric` makes (0.2 s at 10^7 rows)."""
+    if values.dtype == np.float64:
+        return values.to_numpy()
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+
+
 def encode_score(values: pd.Series) -> np.ndarray:
-    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    arr = _as_float(values)
     bad = ~((arr >= 0.0) & (arr <= 1.0))  # also catches NaN
     if bad.any():
         first = values[bad].head(3).tolist()
@@ -305,7 +313,7 @@ def encode_score(values: pd.Series) -> np.ndarray:
 
 
 def encode_weight(values: pd.Series) -> np.ndarray:
-    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    arr = _as_float(values)
     bad = ~(arr >= 0.0) | ~np.isfinite(arr)
     if bad.any():
         raise AuditInputError(
