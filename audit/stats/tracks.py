@@ -279,18 +279,7 @@ def track_records(
         rows += part
         p_all.append(p)
     p_flat = np.concatenate(p_all) if p_all else np.array([])
-    adjusted = significance.adjust(p_flat, s.correction)
-    out = []
-    for row, q in zip(rows, adjusted.tolist(), strict=True):
-        q_opt = q if np.isfinite(q) else None
-        out.append(
-            TrackShare(
-                **row,  # type: ignore[arg-type]
-                p_adjusted=q_opt,
-                significant=None if q_opt is None else q_opt < s.alpha,
-            )
-        )
-    return tuple(out)
+    return tuple(TrackShare(**row) for row in _corrected(rows, p_flat, s))  # type: ignore[arg-type]
 
 
 def _grouping_records(
@@ -480,18 +469,22 @@ def track_conditional_records(
                     )
                 )
                 p_values.append(float(p[t, i]) if reliable[i] else np.nan)
-    adjusted = significance.adjust(np.array(p_values), s.correction)
+    corrected = _corrected(rows, np.array(p_values), s)
+    return tuple(TrackConditional(**row) for row in corrected)  # type: ignore[arg-type]
+
+
+def _corrected(
+    rows: list[dict[str, object]], p_values: np.ndarray, s: Settings
+) -> list[dict[str, object]]:
+    """Each record with its p-value corrected over the family (`s.correction`) and the
+    significance read at `s.alpha`; a record outside the family (NaN) has neither."""
+    adjusted = significance.adjust(p_values, s.correction)
     out = []
     for row, q in zip(rows, adjusted.tolist(), strict=True):
         q_opt = q if np.isfinite(q) else None
-        out.append(
-            TrackConditional(
-                **row,  # type: ignore[arg-type]
-                p_adjusted=q_opt,
-                significant=None if q_opt is None else q_opt < s.alpha,
-            )
-        )
-    return tuple(out)
+        significant = None if q_opt is None else q_opt < s.alpha
+        out.append({**row, "p_adjusted": q_opt, "significant": significant})
+    return out
 
 
 def _conditional_replicates(

@@ -38,9 +38,7 @@ def result_files(
         "verdict.json": verdict.to_json(),
         "manifest.json": json.dumps(manifest, indent=1, default=str),
         "spec.yaml": spec_text,
-        "summary.md": summary_markdown(
-            verdict, suite, notes=assessment.notes, tracks=assessment.tracks, assessment=assessment
-        ),
+        "summary.md": summary_markdown(verdict, suite, notes=assessment.notes, assessment=assessment),
     }
     if junit:
         files["junit.xml"] = junit_xml(verdict, suite=suite, seconds=seconds)
@@ -71,7 +69,6 @@ def summary_markdown(
     verdict: Verdict,
     suite: str,
     notes: Sequence[str] = (),
-    tracks: Sequence[TrackShare] = (),
     *,
     assessment: Assessment | None = None,
 ) -> str:
@@ -150,7 +147,8 @@ def summary_markdown(
                     f"| {group} | {_fmt(g.value)} | {_fmt(g.baseline_value)} | "
                     f"{_fmt(g.change)} | {ci} | {g.status} |"
                 )
-    lines += track_share_markdown(tracks)
+    # Track shares come from the assessment too (published or full: the caller's choice).
+    lines += track_share_markdown(assessment.tracks if assessment is not None else ())
     if notes:
         lines += ["", "## Notes", ""]
         lines += [f"- {markdown_text(display_label(note, MAX_NOTE_CHARS))}" for note in notes]

@@ -137,7 +137,7 @@ def test_track_figures_reach_the_published_verdict_summary_and_mlflow_keys() -> 
     assert tiny and all(t.suppressed and t.share is None and t.count is None for t in tiny)
     shown = publish_verdict(verdict, published)
     assert not any(f.levels == ("islands",) for r in shown.rules for f in r.findings)
-    text = summary_markdown(shown, "tracks", tracks=published.tracks)
+    text = summary_markdown(shown, "tracks", assessment=published)
     assert "## Track shares" in text and "| psych | care\\_pathway |" in text
     keys = flatten_metrics(published)
     key = "track_share.sheltered_work.difference/psych.yes"
