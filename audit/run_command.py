@@ -155,7 +155,7 @@ def _interrupted_run(err: KeyboardInterrupt) -> str:
 
 def _print_track_shares(outcome: AuditOutcome, console: Console) -> None:
     """Each attribute's track shares, as in summary.md (`*`: significant gap, exploratory)."""
-    from audit.steps.outputs import track_cell, track_shares_by_attribute
+    from audit.track_table import track_cell, track_shares_by_attribute
 
     for attribute, (names, groups) in track_shares_by_attribute(outcome.assessment.tracks).items():
         table = Table(title=f"track shares by {escape(attribute)}", title_justify="left")

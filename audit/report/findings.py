@@ -47,7 +47,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from scipy import stats
+from scipy.special import ndtri
 
 from audit.gate import Finding, GroupOutcome, RuleOutcome, Verdict
 from audit.stats.result import Assessment
@@ -196,7 +196,7 @@ class _Context:
     """Lookups into the published assessment."""
 
     def __init__(self, a: Assessment) -> None:
-        self.z = float(stats.norm.ppf(1 - a.settings.alpha / 2))
+        self.z = float(ndtri(1 - a.settings.alpha / 2))
         self.size = {(g.attributes, g.levels): g.n_rows for g in a.groups}
         self.rate = {(m.metric, m.attributes, m.levels): m.value for m in a.metrics}
         self.reference = {r.attributes: r.levels for r in a.references}

@@ -8,6 +8,7 @@ reference group, intervals and tests, and finally correct the tests for their nu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -223,7 +224,11 @@ def assess(
     check_table_size(audited, n_boot=settings.n_boot, score_bins=score_bins)
     counts = count_groups(audited, score_bins=score_bins)
     keeps = [(), *groupings(counts, settings.intersections)]  # () is the whole population
-    result = assess_counts(counts, settings, auc_from_rows(audited, counts, keeps))
+    # The replicates are drawn on a second core while the exact AUC reads the rows.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        replicates = pool.submit(draw_replicates, counts, settings)
+        exact = auc_from_rows(audited, counts, keeps)
+        result = assess_counts(counts, settings, exact, replicates.result())
     if group_notes:
         result = replace(result, notes=(*result.notes, *group_notes))
     if not factors:
@@ -784,43 +789,61 @@ def _score_values(g: Grouping, coarse: int, exact: np.ndarray | None = None) -> 
         )
 
 
+Replicates = tuple[np.ndarray | None, np.ndarray | None]
+
+
+def draw_replicates(counts: GroupCounts, settings: Settings) -> Replicates:
+    """Bootstrap replicates of the cell counts and of the coarse score histograms (or None).
+
+    Each from its own stream of the seed, so that they can be drawn in any order, or while
+    the exact AUC is computed (numpy's draws release the GIL).
+    """
+    if settings.n_boot == 0:
+        return None, None
+    conf_rng, score_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(2)
+    )
+    k = len(counts.attributes)
+    boot = resample(
+        counts.n,
+        counts.w,
+        n_boot=settings.n_boot,
+        rng=conf_rng,
+        kind=settings.bootstrap,
+        group_axes=k,
+        w2=counts.w2,
+    )
+    if counts.score_hist is None or counts.score_hist_n is None:
+        return boot, None
+    coarse = min(BOOTSTRAP_SCORE_BINS, counts.score_bins)
+    boot_hist = resample(
+        scores.rebin(counts.score_hist_n, coarse),
+        scores.rebin(counts.score_hist, coarse),
+        n_boot=settings.n_boot,
+        rng=score_rng,
+        kind=settings.bootstrap,
+        group_axes=k,
+    )
+    return boot, boot_hist
+
+
 def assess_counts(
     counts: GroupCounts,
     settings: Settings,
     exact_auc: Mapping[tuple[str, ...], np.ndarray] | None = None,
+    replicates: Replicates | None = None,
 ) -> Assessment:
     """The engine-independent half of `assess`: everything after the counting pass.
 
     `exact_auc` optionally gives the point-estimate AUC of each grouping from the rows (see
     `audit.stats.exact_auc`), keyed by its attributes (`()` for the whole population), with
     one axis per attribute over `counts.levels`; without it, the AUC is the histogram's.
+    `replicates`: `draw_replicates(counts, settings)`, when the caller drew them already.
     """
     level = 1 - settings.alpha
-    conf_rng, score_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(2)
-    )
+    boot, boot_hist = replicates if replicates is not None else draw_replicates(counts, settings)
     k = len(counts.attributes)
-    boot = boot_hist = None
     coarse = min(BOOTSTRAP_SCORE_BINS, counts.score_bins)
-    if settings.n_boot > 0:
-        boot = resample(
-            counts.n,
-            counts.w,
-            n_boot=settings.n_boot,
-            rng=conf_rng,
-            kind=settings.bootstrap,
-            group_axes=k,
-            w2=counts.w2,
-        )
-        if counts.score_hist is not None and counts.score_hist_n is not None:
-            boot_hist = resample(
-                scores.rebin(counts.score_hist_n, coarse),
-                scores.rebin(counts.score_hist, coarse),
-                n_boot=settings.n_boot,
-                rng=score_rng,
-                kind=settings.bootstrap,
-                group_axes=k,
-            )
 
     builder = RecordBuilder(settings, level)
     parts = []

@@ -437,7 +437,7 @@ def print_conditional(result: Assessment, console: Console) -> None:
 
 def print_tracks(result: Assessment, console: Console) -> None:
     """Each attribute's groups by track share, and the significant track gaps."""
-    from audit.steps.outputs import track_cell, track_shares_by_attribute
+    from audit.track_table import track_cell, track_shares_by_attribute
 
     for attribute, (names, groups) in track_shares_by_attribute(result.tracks).items():
         table = Table(title=f"track shares by {rich_text(attribute)}", title_justify="left")

@@ -20,6 +20,7 @@ from audit.labels import display_label, markdown_code, markdown_text
 from audit.numbers import fixed
 from audit.report.findings import KeyFinding, Selection, Unknown, select_findings
 from audit.stats.result import GROUP_SEPARATOR, Assessment, TrackShare
+from audit.track_table import track_cell, track_shares_by_attribute
 
 
 def result_files(
@@ -38,7 +39,9 @@ def result_files(
         "verdict.json": verdict.to_json(),
         "manifest.json": json.dumps(manifest, indent=1, default=str),
         "spec.yaml": spec_text,
-        "summary.md": summary_markdown(verdict, suite, notes=assessment.notes, assessment=assessment),
+        "summary.md": summary_markdown(
+            verdict, suite, notes=assessment.notes, assessment=assessment
+        ),
     }
     if junit:
         files["junit.xml"] = junit_xml(verdict, suite=suite, seconds=seconds)
@@ -153,31 +156,6 @@ def summary_markdown(
         lines += ["", "## Notes", ""]
         lines += [f"- {markdown_text(display_label(note, MAX_NOTE_CHARS))}" for note in notes]
     return "\n".join(lines) + "\n"
-
-
-def track_shares_by_attribute(
-    tracks: Sequence[TrackShare],
-) -> dict[str, tuple[list[str], dict[str, dict[str, TrackShare]]]]:
-    """Single attributes' track records: attribute -> (tracks, group label -> track -> record)."""
-    out: dict[str, tuple[list[str], dict[str, dict[str, TrackShare]]]] = {}
-    for t in tracks:
-        if len(t.attributes) != 1:
-            continue
-        names, groups = out.setdefault(t.attributes[0], ([], {}))
-        if t.track not in names:
-            names.append(t.track)
-        groups.setdefault(t.levels[0], {})[t.track] = t
-    return out
-
-
-def track_cell(t: TrackShare | None) -> str:
-    """A share with its interval, `*` when its gap to the reference is significant."""
-    if t is None or t.share is None:
-        return "-"
-    text = fixed(t.share)
-    if t.ci_low is not None and t.ci_high is not None:
-        text += f" ({fixed(t.ci_low)}–{fixed(t.ci_high)})"
-    return text + (" *" if t.significant else "")
 
 
 def track_share_markdown(tracks: Sequence[TrackShare]) -> list[str]:
