@@ -41,13 +41,11 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import TypeAdapter
 
-# The normal tail and quantile from scipy.special: the functions scipy's norm distribution
-# calls itself (the same values to the bit), without the second scipy.stats takes to import.
-from scipy.special import ndtr, ndtri
-
 from audit.errors import AuditInputError
 from audit.metrics.bounds import above, below
 from audit.metrics.disparities import NAMED_DISPARITY_NAMES
+from audit.metrics.normal import ndtr, ndtri
+
 from audit.metrics.significance import adjust
 from audit.numbers import fixed
 from audit.spec import (

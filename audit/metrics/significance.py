@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+
+from audit.metrics.normal import ndtr, ndtri
 
 Correction = Literal["holm", "bh", "none"]
 

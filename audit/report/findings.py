@@ -47,9 +47,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from scipy.special import ndtri
-
 from audit.gate import Finding, GroupOutcome, RuleOutcome, Verdict
+from audit.metrics.normal import ndtri
 from audit.stats.result import Assessment
 
 Key = tuple[tuple[str, ...], tuple[str, ...]]  # (attributes, levels)

@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+
+from audit.metrics.normal import ndtr, ndtri
 
 BootstrapKind = Literal["multinomial", "stratified"]
 
