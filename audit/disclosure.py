@@ -79,10 +79,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from audit.gate import Finding, GroupOutcome, Verdict, metric_label, sentence
 from audit.labels import display_levels
 from audit.linear_disclosure import (
     OVERALL,
@@ -93,7 +93,6 @@ from audit.linear_disclosure import (
 )
 from audit.metrics.definitions import ALL, RATES
 from audit.metrics.disparities import NAMED_DISPARITIES
-from audit.spec import TRACK_METRIC
 from audit.stats.result import (
     GROUP_SEPARATOR,
     Assessment,
@@ -110,6 +109,10 @@ from audit.stats.result import (
     WithinStratum,
     WorstGroup,
 )
+from audit.stats.tracks import TRACK_METRIC
+
+if TYPE_CHECKING:  # the gate (and the spec it reads) only for `publish_verdict`, imported there
+    from audit.gate import Finding, GroupOutcome, Verdict
 
 Key = tuple[tuple[str, ...], tuple[str, ...]]  # (attributes, levels)
 MetricKey = tuple[str, tuple[str, ...], tuple[str, ...]]  # (metric, attributes, levels)
@@ -197,6 +200,8 @@ def publish_verdict(verdict: Verdict, published: Assessment) -> Verdict:
 
 
 def _display_sentence(f: Finding) -> str:
+    from audit.gate import sentence
+
     shown = replace(
         f,
         attributes=display_levels(f.attributes),
@@ -222,6 +227,8 @@ def _withheld_group(g: GroupOutcome) -> GroupOutcome:
 
 
 def _withheld_finding(f: Finding, minimum: int) -> Finding:
+    from audit.gate import metric_label
+
     group = GROUP_SEPARATOR.join(
         f"{a}={v}"
         for a, v in zip(display_levels(f.attributes), display_levels(f.levels), strict=True)

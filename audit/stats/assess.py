@@ -70,6 +70,7 @@ from audit.stats.tracks import (
 from audit.stats.within_strata import within_strata
 
 BOOTSTRAP_SCORE_BINS = 50  # score histograms are resampled on a coarser grid to stay fast
+SCORE_REPLICATE_PARTS = 2  # ... in two parts, on two threads
 # Conditional bootstrap replicates are drawn in batches of at most this many cells (8 bytes each).
 BOOT_BATCH_CELLS = 4_000_000
 
@@ -796,19 +797,19 @@ def draw_replicates(counts: GroupCounts, settings: Settings) -> Replicates:
     """Bootstrap replicates of the cell counts and of the coarse score histograms (or None).
 
     Each from its own stream of the seed, so that they can be drawn in any order, or while
-    the exact AUC is computed (numpy's draws release the GIL).
+    the exact AUC is computed (numpy's draws release the GIL). The score histograms, thousands
+    of cells, are drawn in `SCORE_REPLICATE_PARTS` parts on as many threads; the parts are
+    fixed, so the replicates depend on the seed only, not on the machine.
     """
     if settings.n_boot == 0:
         return None, None
-    conf_rng, score_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(2)
-    )
+    conf_seed, score_seed = np.random.SeedSequence(settings.seed).spawn(2)
     k = len(counts.attributes)
     boot = resample(
         counts.n,
         counts.w,
         n_boot=settings.n_boot,
-        rng=conf_rng,
+        rng=np.random.default_rng(conf_seed),
         kind=settings.bootstrap,
         group_axes=k,
         w2=counts.w2,
@@ -816,14 +817,15 @@ def draw_replicates(counts: GroupCounts, settings: Settings) -> Replicates:
     if counts.score_hist is None or counts.score_hist_n is None:
         return boot, None
     coarse = min(BOOTSTRAP_SCORE_BINS, counts.score_bins)
-    boot_hist = resample(
-        scores.rebin(counts.score_hist_n, coarse),
-        scores.rebin(counts.score_hist, coarse),
-        n_boot=settings.n_boot,
-        rng=score_rng,
-        kind=settings.bootstrap,
-        group_axes=k,
-    )
+    n, w = scores.rebin(counts.score_hist_n, coarse), scores.rebin(counts.score_hist, coarse)
+    sizes = [len(p) for p in np.array_split(np.arange(settings.n_boot), SCORE_REPLICATE_PARTS)]
+    rngs = [np.random.default_rng(s) for s in score_seed.spawn(SCORE_REPLICATE_PARTS)]
+
+    def part(size: int, rng: np.random.Generator) -> np.ndarray:
+        return resample(n, w, n_boot=size, rng=rng, kind=settings.bootstrap, group_axes=k)
+
+    with ThreadPoolExecutor(max_workers=SCORE_REPLICATE_PARTS) as pool:
+        boot_hist = np.concatenate(list(pool.map(part, sizes, rngs)))
     return boot, boot_hist
 
 

@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from audit.metrics import scores
 from audit.metrics.scores import auc_by_group
-from audit.stats.counts import GroupCounts, count_groups
+from audit.stats.counts import GroupCounts
 from audit.stats.encoding import EncodedInput
 
 CHUNK = 1 << 20
@@ -64,15 +64,39 @@ def exact_auc(
         if n_groups * 2 * (bins + 1) > MAX_FINE_CELLS:
             break
         if on_grid(data.score, bins):
-            fine = count_groups(data, score_bins=bins)
-            assert fine.score_hist is not None and fine.levels == counts.levels
+            fine = _score_histogram(data, counts, bins)
             return {
-                name: scores.auc(fine.marginal(fine.score_hist, keep))
+                name: scores.auc(counts.marginal(fine, keep))
                 for name, keep in zip(names, keeps, strict=True)
             }
     if n_groups <= MAX_PAIR_CELLS:
         return _pair_auc(data, counts, keeps, names)
     return _sorted_auc(data, counts, keeps, names)
+
+
+def _score_histogram(data: EncodedInput, counts: GroupCounts, bins: int) -> np.ndarray:
+    """The score histogram of `count_groups` on a grid of `bins`, alone: (*groups, y_true, point).
+
+    Weighted like `counts.score_hist`, over `counts.levels`; one bincount per chunk of rows,
+    where a second `count_groups` would also count the decisions and sum the scores.
+    """
+    assert data.score is not None
+    shape = tuple(len(levels) for levels in counts.levels)
+    points = bins + 1
+    size = prod(shape) * 2 * points
+    everything = tuple(range(len(shape)))
+    codes = [_recode(data, counts, a, slice(None)) for a in everything]
+    hist = np.zeros(size)
+    for start in range(0, data.n_rows, CHUNK):
+        rows = slice(start, start + CHUNK)
+        index = _joint_code([c[rows] for c in codes], everything, shape).astype(np.intp)
+        index *= 2
+        index += data.y_true[rows]
+        index *= points
+        index += np.rint(data.score[rows] * bins).astype(np.intp)
+        weight = None if data.weight is None else data.weight[rows]
+        hist += np.bincount(index, weights=weight, minlength=size)
+    return hist.reshape((*shape, 2, points))
 
 
 def _pair_auc(
