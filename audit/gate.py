@@ -45,7 +45,6 @@ from audit.errors import AuditInputError
 from audit.metrics.bounds import above, below
 from audit.metrics.disparities import NAMED_DISPARITY_NAMES
 from audit.metrics.normal import ndtr, ndtri
-
 from audit.metrics.significance import adjust
 from audit.numbers import fixed
 from audit.spec import (

@@ -75,10 +75,13 @@ class Cells:
     attributes: tuple[str, ...]
     levels: Mapping[str, Sequence[str]]
     index: dict[tuple[str, ...], int] = field(init=False)
+    _cell_levels: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        crossed = itertools.product(*(self.levels[a] for a in self.attributes))
+        crossed = list(itertools.product(*(self.levels[a] for a in self.attributes)))
         self.index = {cell: i for i, cell in enumerate(crossed)}
+        # Each cell's level of each attribute, as strings: a group's cells by one comparison.
+        self._cell_levels = np.array(crossed, dtype=object).reshape(len(crossed), -1)
 
     @property
     def size(self) -> int:
@@ -87,15 +90,13 @@ class Cells:
     def functional(self, key: Key, categories: Iterable[Cell]) -> np.ndarray:
         """The vector v with v @ x = the people of group `key` in `categories`."""
         attributes, levels = key
-        wanted = dict(zip(attributes, levels, strict=True))
         position = [self.attributes.index(a) for a in attributes]
-        row = np.zeros(self.size)
-        codes = [ALL.index(c) for c in categories]
-        for cell, i in self.index.items():
-            if all(cell[p] == wanted[a] for p, a in zip(position, attributes, strict=True)):
-                for c in codes:
-                    row[i * len(ALL) + c] = 1.0
-        return row
+        member = np.ones(len(self.index), dtype=bool)
+        for p, level in zip(position, levels, strict=True):
+            member &= self._cell_levels[:, p] == level
+        row = np.zeros((len(self.index), len(ALL)))
+        row[np.ix_(member, np.array([ALL.index(c) for c in categories], dtype=np.intp))] = 1.0
+        return row.reshape(-1)
 
 
 def in_row_space(rows: np.ndarray, target: np.ndarray) -> bool:
