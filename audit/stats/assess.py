@@ -818,7 +818,8 @@ def draw_replicates(counts: GroupCounts, settings: Settings) -> Replicates:
         return boot, None
     coarse = min(BOOTSTRAP_SCORE_BINS, counts.score_bins)
     n, w = scores.rebin(counts.score_hist_n, coarse), scores.rebin(counts.score_hist, coarse)
-    sizes = [len(p) for p in np.array_split(np.arange(settings.n_boot), SCORE_REPLICATE_PARTS)]
+    split = np.array_split(np.arange(settings.n_boot), SCORE_REPLICATE_PARTS)
+    sizes = [len(p) for p in split if len(p)]  # one replicate: one part
     rngs = [np.random.default_rng(s) for s in score_seed.spawn(SCORE_REPLICATE_PARTS)]
 
     def part(size: int, rng: np.random.Generator) -> np.ndarray:
