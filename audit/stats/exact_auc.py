@@ -119,8 +119,10 @@ def _pair_auc(
     # The finest cell of each row, then in score order: one gather instead of one per attribute.
     unsorted = slice(None)
     cell = _joint_code([_recode(data, counts, a, unsorted) for a in everything], everything, shape)
-    cell = cell[order].astype(np.intp)
-    y = data.y_true[order].astype(np.float64)
+    # Without weights, the positives and negatives stay 0/1 bytes (bincount reads them as
+    # weights chunk by chunk): 10^7 rows then take 20 MB instead of 160 MB.
+    cell = cell[order]
+    y = data.y_true[order]
     weight = None if data.weight is None else data.weight[order]
     pos = y if weight is None else weight * y
     neg = 1 - y if weight is None else weight - pos
@@ -209,6 +211,7 @@ def _ordered_pairs(cell: np.ndarray, pos: np.ndarray, neg: np.ndarray, n_cells: 
     before = np.zeros(n_cells)  # negatives per cell in the chunks already done
     for start in range(0, cell.size, PAIR_CHUNK):
         c, p, v = (_padded(x[start : start + PAIR_CHUNK]) for x in (cell, pos, neg))
+        c = c.astype(np.intp)  # the cell codes come in the smallest integer type
         n_blocks = c.size // BLOCK
         slot = np.arange(n_blocks).repeat(BLOCK) * n_cells + c
         block_pos = np.bincount(slot, weights=p, minlength=n_blocks * n_cells)
