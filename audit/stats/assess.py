@@ -822,11 +822,15 @@ def draw_replicates(counts: GroupCounts, settings: Settings) -> Replicates:
     sizes = [len(p) for p in split if len(p)]  # one replicate: one part
     rngs = [np.random.default_rng(s) for s in score_seed.spawn(SCORE_REPLICATE_PARTS)]
 
-    def part(size: int, rng: np.random.Generator) -> np.ndarray:
-        return resample(n, w, n_boot=size, rng=rng, kind=settings.bootstrap, group_axes=k)
+    boot_hist = np.zeros((settings.n_boot, *n.shape))
+    starts = np.cumsum([0, *sizes])
+
+    def part(start: int, size: int, rng: np.random.Generator) -> np.ndarray:
+        into = boot_hist[start : start + size]  # each part fills its own rows
+        return resample(n, w, n_boot=size, rng=rng, kind=settings.bootstrap, group_axes=k, out=into)
 
     with ThreadPoolExecutor(max_workers=SCORE_REPLICATE_PARTS) as pool:
-        boot_hist = np.concatenate(list(pool.map(part, sizes, rngs)))
+        list(pool.map(part, starts[:-1].tolist(), sizes, rngs))
     return boot, boot_hist
 
 

@@ -32,11 +32,13 @@ def resample(
     kind: BootstrapKind = "multinomial",
     group_axes: int,
     w2: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Replicate weighted counts with shape (n_boot, *n.shape).
 
     `group_axes` leading axes of `n` index the joint groups; the rest are cells within a group.
     `w2`, the cells' sums of squared weights, lets the replicates carry the weights' spread.
+    `out`: a zero-filled contiguous array of that shape to write them into (and return).
     """
     shape = n.shape
     n_cells = int(np.prod(shape[group_axes:]))
@@ -48,7 +50,11 @@ def resample(
             if w2 is None
             else np.where(counts > 0, w2.reshape(-1, n_cells) / counts - mean_weight**2, 0.0)
         )
-    out = np.zeros((n_boot, *counts.shape), dtype=np.float64)
+    if out is None:
+        out = np.zeros((n_boot, *shape), dtype=np.float64)
+    result = out
+    out = out.view()
+    out.shape = (n_boot, *counts.shape)  # raises rather than copy: the draws land in `result`
     if kind == "multinomial":
         flat = counts.ravel()
         live = np.flatnonzero(flat)  # empty cells stay empty in every replicate
@@ -65,7 +71,7 @@ def resample(
         out[:, live, :] = _weigh(draws, mean_weight[live], spread, rng)
     else:
         raise ValueError(f"unknown bootstrap kind {kind!r}")
-    return out.reshape((n_boot, *shape))
+    return result
 
 
 def _weigh(

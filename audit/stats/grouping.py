@@ -59,6 +59,8 @@ def slice_grouping(
             return None
         out = counts.marginal(array, keep, lead=lead)
         out = out.reshape((*out.shape[:lead], flat, *out.shape[lead + len(keep) :]))
+        if live.size == flat:  # every group has people: a view, not a copy (37 MB of replicates)
+            return out
         return out[(slice(None),) * lead + (live,)]
 
     all_levels = list(itertools.product(*(counts.levels[a] for a in keep)))
