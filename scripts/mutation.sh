@@ -6,7 +6,11 @@
 #                                         # the CI environment stays as it is
 #   nice -n 19 scripts/mutation.sh        # run (or resume) over the whole scope, then report
 #   scripts/mutation.sh --report          # only print the survivors and the scores so far
+#   scripts/mutation.sh --scores          # only the scores, at once (no diff per survivor)
 #   scripts/mutation.sh --recheck         # rerun each survivor with its module's test files
+#   scripts/mutation.sh --again           # run the survivors again through mutmut, after tests
+#                                         # were added to the selection below (mutmut maps the
+#                                         # new tests, then runs only those reaching each one)
 #
 # Why mutmut: it imports the code and the tests once, forks one worker per mutant (no new
 # interpreter, no new pytest start) and runs only the tests that reach the mutated function,
@@ -36,9 +40,12 @@ if [[ ! -x $bin/mutmut ]]; then
     exit 2
 fi
 children=${MUTATION_CHILDREN:-2}
-report_only=0 recheck_only=0
+report_only=0 recheck_only=0 again=0
 [[ ${1:-} == --report ]] && report_only=1
 [[ ${1:-} == --recheck ]] && recheck_only=1 report_only=1
+[[ ${1:-} == --again ]] && again=1 && shift
+diffs=1
+[[ ${1:-} == --scores ]] && report_only=1 diffs=0
 
 # The scope of issue 14, as mutmut's mutant names (module path, then the mangled function: `x_f`
 # for a function, `xǁClassǁmethod` for a method). The decisions loader is the DecisionsModel
@@ -69,7 +76,7 @@ tests='["tests/stats/test_edges_by_hand.py", "tests/stats/test_core_mutants.py",
     "tests/models/test_bad_input.py", "tests/stats/test_tracks.py",
     "tests/stats/test_exact_auc_pairs.py", "tests/stats/test_normal.py",
     "tests/stats/test_decision_only.py", "tests/sinks/test_disclosure.py",
-    "tests/sinks/test_secondary_suppression.py"]'
+    "tests/sinks/test_secondary_suppression.py", "tests/tracking/test_naming_by_hand.py"]'
 
 mkdir -p "$work"
 if [[ $report_only == 0 ]]; then
@@ -103,6 +110,21 @@ TOML
     # mutmut reruns every mutant named on its command line: name only those not run yet, so
     # that an interrupted run resumes (while none has run, the patterns themselves). One mutmut
     # run for all of them: it runs the clean tests once, then the mutants cheapest first.
+    if [[ $again == 1 ]]; then  # the survivors count as not run: mutmut runs them again
+        "$py" - <<'PY'
+import json
+from pathlib import Path
+
+for meta in Path("mutants/audit").rglob("*.py.meta"):
+    data = json.loads(meta.read_text())
+    codes = data["exit_code_by_key"]
+    for name, code in codes.items():
+        if code in (0, 33):
+            codes[name] = None
+    meta.write_text(json.dumps(data))
+PY
+        rm -rf recheck
+    fi
     mapfile -t pending < <("$py" - "${scope[@]}" <<'PY'
 import fnmatch
 import json
@@ -146,7 +168,7 @@ recheck_tests() {
             tests/stats/test_significance.py tests/stats/test_peer_conventions.py ;;
         audit.gate.*) echo tests/gate ;;
         audit.files.*) echo tests/files ;;
-        audit.tracking.naming.*) echo tests/tracking/test_naming.py ;;
+        audit.tracking.naming.*) echo tests/tracking/test_naming.py tests/tracking/test_naming_by_hand.py ;;
         audit.models.importing.*) echo tests/models/test_decisions_values.py \
             tests/models/test_bad_input.py ;;
         audit.stats.paired.*) echo tests/stats/test_paired.py tests/gate/test_gate.py ;;
@@ -212,8 +234,9 @@ fi
 # One line per surviving mutant (with its diff), then the score of every module: killed of all
 # mutants run. Which survivors are equivalent is a judgement made by reading them; those are
 # listed with their reasons in tests/MUTANTS.md, whose score sets them aside.
-"$py" - "${default_scope[@]}" <<'PY'
+MUTATION_DIFFS=$diffs "$py" - "${default_scope[@]}" <<'PY'
 import fnmatch
+import os
 import json
 import subprocess
 import sys
@@ -236,7 +259,7 @@ for meta in sorted(Path("mutants/audit").rglob("*.py.meta")):
         if status in ("survived", "no tests") and rechecked.get(name) == "killed":
             status = "killed"  # by a test of its module's files that mutmut did not map
         count[status] += 1
-        if status in ("survived", "no tests", "suspicious"):
+        if status in ("survived", "no tests", "suspicious") and os.environ["MUTATION_DIFFS"] == "1":
             diff = subprocess.run([mutmut, "show", name], capture_output=True, text=True).stdout
             print(f"{status.upper()} {name}\n{diff}")
 total = Counter()
