@@ -76,7 +76,8 @@ tests='["tests/stats/test_edges_by_hand.py", "tests/stats/test_core_mutants.py",
     "tests/models/test_bad_input.py", "tests/stats/test_tracks.py",
     "tests/stats/test_exact_auc_pairs.py", "tests/stats/test_normal.py",
     "tests/stats/test_decision_only.py", "tests/sinks/test_disclosure.py",
-    "tests/sinks/test_secondary_suppression.py", "tests/tracking/test_naming_by_hand.py"]'
+    "tests/sinks/test_secondary_suppression.py", "tests/tracking/test_naming_by_hand.py",
+    "tests/sinks/test_disclosure_by_hand.py"]'
 
 mkdir -p "$work"
 if [[ $report_only == 0 ]]; then
@@ -180,7 +181,7 @@ recheck_tests() {
         audit.stats.cli.*) echo tests/stats/test_cli_options.py tests/stats/test_bad_input.py \
             tests/stats/test_decision_only.py ;;
         audit.disclosure.* | audit.linear_disclosure.*) echo tests/sinks/test_disclosure.py \
-            tests/sinks/test_secondary_suppression.py tests/sinks/test_every_sink.py ;;
+            tests/sinks/test_secondary_suppression.py tests/sinks/test_disclosure_by_hand.py ;;
         audit.stats.*) echo tests/stats/test_edges_by_hand.py tests/stats/test_core_mutants.py \
             tests/stats/test_metrics_by_hand.py tests/stats/test_reliability.py \
             tests/stats/test_scores_and_result.py tests/stats/test_bootstrap.py \
