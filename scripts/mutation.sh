@@ -77,7 +77,7 @@ tests='["tests/stats/test_edges_by_hand.py", "tests/stats/test_core_mutants.py",
     "tests/stats/test_exact_auc_pairs.py", "tests/stats/test_normal.py",
     "tests/stats/test_decision_only.py", "tests/sinks/test_disclosure.py",
     "tests/sinks/test_secondary_suppression.py", "tests/tracking/test_naming_by_hand.py",
-    "tests/sinks/test_disclosure_by_hand.py"]'
+    "tests/sinks/test_disclosure_by_hand.py", "tests/stats/test_tracks_by_hand.py"]'
 
 mkdir -p "$work"
 if [[ $report_only == 0 ]]; then
@@ -174,7 +174,7 @@ recheck_tests() {
             tests/models/test_bad_input.py ;;
         audit.stats.paired.*) echo tests/stats/test_paired.py tests/gate/test_gate.py ;;
         audit.stats.within_strata.*) echo tests/stats/test_within_strata.py ;;
-        audit.stats.tracks.*) echo tests/stats/test_tracks.py tests/gate/test_track_rules.py \
+        audit.stats.tracks.*) echo tests/stats/test_tracks.py tests/stats/test_tracks_by_hand.py tests/gate/test_track_rules.py \
             tests/stats/test_decision_only.py ;;
         audit.stats.exact_auc.*) echo tests/stats/test_exact_auc_pairs.py \
             tests/stats/test_peer_conventions.py tests/stats/test_scores_and_result.py ;;
