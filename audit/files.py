@@ -68,7 +68,10 @@ def staged_files(paths: Sequence[Path]) -> Iterator[list[Path]]:
         _move_together(temps, paths)
     finally:
         for tmp in temps:
-            tmp.unlink(missing_ok=True)
+            # A temp that was never made under a parent that is a file raises ENOTDIR, not
+            # "missing": the clean-up must not replace the message about the user's path.
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
 
 def _temp_name(path: Path) -> Path:

@@ -77,7 +77,8 @@ tests='["tests/stats/test_edges_by_hand.py", "tests/stats/test_core_mutants.py",
     "tests/stats/test_exact_auc_pairs.py", "tests/stats/test_normal.py",
     "tests/stats/test_decision_only.py", "tests/sinks/test_disclosure.py",
     "tests/sinks/test_secondary_suppression.py", "tests/tracking/test_naming_by_hand.py",
-    "tests/sinks/test_disclosure_by_hand.py", "tests/stats/test_tracks_by_hand.py"]'
+    "tests/sinks/test_disclosure_by_hand.py", "tests/stats/test_tracks_by_hand.py",
+    "tests/files/test_files_by_hand.py"]'
 
 mkdir -p "$work"
 if [[ $report_only == 0 ]]; then
