@@ -818,19 +818,17 @@ def draw_replicates(counts: GroupCounts, settings: Settings) -> Replicates:
         return boot, None
     coarse = min(BOOTSTRAP_SCORE_BINS, counts.score_bins)
     n, w = scores.rebin(counts.score_hist_n, coarse), scores.rebin(counts.score_hist, coarse)
-    split = np.array_split(np.arange(settings.n_boot), SCORE_REPLICATE_PARTS)
-    sizes = [len(p) for p in split if len(p)]  # one replicate: one part
+    boot_hist = np.zeros((settings.n_boot, *n.shape))
+    edges = [settings.n_boot * i // SCORE_REPLICATE_PARTS for i in range(SCORE_REPLICATE_PARTS + 1)]
     rngs = [np.random.default_rng(s) for s in score_seed.spawn(SCORE_REPLICATE_PARTS)]
 
-    boot_hist = np.zeros((settings.n_boot, *n.shape))
-    starts = np.cumsum([0, *sizes])
-
-    def part(start: int, size: int, rng: np.random.Generator) -> np.ndarray:
-        into = boot_hist[start : start + size]  # each part fills its own rows
-        return resample(n, w, n_boot=size, rng=rng, kind=settings.bootstrap, group_axes=k, out=into)
+    def part(lo: int, hi: int, rng: np.random.Generator) -> None:
+        if hi > lo:  # one replicate: one part
+            resample(n, w, n_boot=hi - lo, rng=rng, kind=settings.bootstrap, group_axes=k,
+                     out=boot_hist[lo:hi])  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=SCORE_REPLICATE_PARTS) as pool:
-        list(pool.map(part, starts[:-1].tolist(), sizes, rngs))
+        list(pool.map(part, edges[:-1], edges[1:], rngs))  # list(): re-raises a part's error
     return boot, boot_hist
 
 
