@@ -65,6 +65,7 @@ from audit.stats.result import (
 )
 
 if TYPE_CHECKING:
+    from audit.checks.base import CheckOutcome
     from audit.stats.paired import PairedChange
 
 RuleStatus = Literal["pass", "fail", "inconclusive", "not_evaluable"]
@@ -83,6 +84,8 @@ FindingCode = Literal[
     "NOT_COMPARED",  # a group large enough to count that the rule could not compare
     "REGRESSION",  # significantly worse than the baseline
     "NOT_EVALUABLE",  # the rule had nothing reliable to read
+    "HARM_FOUND",  # a harm check's finding (or its estimate beyond the rule's bound)
+    "HARM_INCONCLUSIVE",  # a harm check that can neither show nor rule out the harm
 ]
 
 
@@ -214,8 +217,10 @@ def evaluate_policy(
     assessment: Assessment,
     baseline: Assessment | None = None,
     paired: Mapping[str, Sequence[PairedChange]] | None = None,
+    checks: Sequence[CheckOutcome] = (),
 ) -> Verdict:
-    """The verdict: every rule on the assessment, then non-regression against the baseline.
+    """The verdict: every rule on the assessment, then non-regression against the baseline,
+    then the `harm_check` rules on the harm checks' outcomes (`audit.harm_rules`).
 
     `paired` maps each threshold rule's id to its paired changes when the baseline model was
     scored on the same people (`audit.stats.paired.regression_changes`); without them a baseline
@@ -243,6 +248,10 @@ def evaluate_policy(
         outcomes.extend(
             _regressions(thresholds, assessment, baseline, paired, policy.regression_margin)
         )
+    if policy.harm_checks:
+        from audit.harm_rules import harm_rule_outcomes  # it reads this module's records
+
+        outcomes.extend(harm_rule_outcomes(policy.harm_checks, checks))
     return Verdict(
         status=_overall([o.status for o in outcomes]),
         rules=tuple(outcomes),
@@ -694,6 +703,10 @@ def _number(x: float) -> str:
 
 def sentence(f: Finding) -> str:
     """One plain sentence a reader of the report understands without the tables."""
+    if f.kind == "harm_check":
+        from audit.harm_rules import finding_sentence  # it builds on this module's records
+
+        return finding_sentence(f)
     group = " × ".join(f"{a}={v}" for a, v in zip(f.attributes, f.levels, strict=True))
     ref = " × ".join(f.reference_levels)
     kind = f.kind.replace("_", " ")

@@ -1,6 +1,7 @@
 """`run_audit`: the whole audit, in the order of the architecture picture.
 
-spec -> data -> model -> outputs (decisions) -> statistics and metrics -> verdict -> sinks.
+spec -> data -> model -> outputs (decisions) -> statistics and metrics -> harm checks -> verdict
+-> sinks.
 
 The inputs are checked before the MLflow store is touched: the spec, the data against the spec,
 and the model it names (opened, not yet run). A refusal there is an input error and creates no
@@ -28,6 +29,9 @@ from typing import Any
 
 from rich.console import Console
 
+from audit.checks.base import CheckOutcome
+from audit.checks.cases import case_files, case_salt, require_case_dir
+from audit.checks.result import checks_json, published_checks
 from audit.disclosure import publish_verdict, suppress
 from audit.files import require_writable
 from audit.gate import Verdict, evaluate_policy
@@ -36,6 +40,7 @@ from audit.report import report_files
 from audit.spec import AuditSpec
 from audit.stats.result import Assessment
 from audit.steps.baseline import load_baseline, paired_regressions
+from audit.steps.checks import harm_checks
 from audit.steps.data import load_data
 from audit.steps.decisions import decide
 from audit.steps.model import obtain_model
@@ -83,6 +88,7 @@ class AuditOutcome:
     full_assessment: Assessment | None = None
     full_verdict: Verdict | None = None
     runs_view: str | None = None  # the MLflow UI's page of this model's audits, on a server
+    checks: tuple[CheckOutcome, ...] = ()  # in memory, with their flagged cases
 
 
 def run_audit(
@@ -97,6 +103,7 @@ def run_audit(
     quiet_mlflow()  # MLflow's INFO lines and links stay out of the audit's output
     report_dir = options.report_dir or spec.report_dir
     _require_outputs_writable(report_dir, options)  # before any work, not after all of it
+    salt = _case_salt(spec, report_dir)
     uri = resolve_tracking_uri(spec.tracking, options.tracking_uri)
     registry.require_registry_model(options.promote, spec.model.registry_name, uri)
     asked = options.tracking_uri or spec.tracking.uri
@@ -134,11 +141,14 @@ def run_audit(
                 baseline_identity = loaded.identity
                 if loaded.decisions is not None:  # same people: compare them person by person
                     paired = paired_regressions(spec, assessment, table, loaded.decisions)
+        with steps(f"harm checks ({len(spec.checks)})"):
+            checks = harm_checks(spec, data.audited, table, model)
         verdict = evaluate_policy(
             spec.policy.model_copy(update={"baseline": baseline_source}),
             assessment,
             baseline,
             paired,
+            checks,
         )
         # Everything from here on leaves the process: made from the published forms only.
         published = suppress(assessment)
@@ -163,6 +173,8 @@ def run_audit(
                 junit=spec.report.junit or options.junit is not None,
             )
         )
+        if spec.checks:
+            files["checks.json"] = checks_json(checks, spec.statistics.min_cell_size)
         if spec.report.formats:
             languages = list(options.languages or spec.report.languages)
             # Made before anything is written: a report that fails to render leaves the
@@ -180,9 +192,15 @@ def run_audit(
         if run is not None:
             with steps("logging to MLflow"):
                 _log(run, spec, model.identity.as_dict(), published, shown, files)
+                _log_checks(run, checks, spec.statistics.min_cell_size)
         outputs: dict[Path, str | bytes] = {
             report_dir / name: content for name, content in files.items()
         }
+        if salt is not None and spec.cases is not None:  # the review file: never in MLflow
+            review = case_files(
+                checks, data.audited, salt=salt, id_column=spec.cases.id_column, title=spec.name
+            )
+            outputs.update({spec.cases.dir / name: text for name, text in review.items()})
         if options.junit is not None:
             outputs[options.junit] = files["junit.xml"]
         written = write_outputs(outputs)  # the report and --junit together, or none of them
@@ -208,6 +226,7 @@ def run_audit(
         timings=steps.timings,
         full_assessment=assessment,
         full_verdict=verdict,
+        checks=checks,
     )
 
 
@@ -217,6 +236,31 @@ def _require_outputs_writable(report_dir: Path, options: RunOptions) -> None:
     require_writable(report_dir, subject=f"{where} '{report_dir}'", folder=True)
     if options.junit is not None:
         require_writable(options.junit, subject=f"--junit '{options.junit}'", folder=False)
+
+
+def _case_salt(spec: AuditSpec, report_dir: Path) -> bytes | None:
+    """The salt of the review file's ids, when a check lists cases; refused before any work."""
+    if spec.cases is None or not any(getattr(c, "cases", False) for c in spec.checks):
+        return None
+    require_case_dir(spec.cases.dir, report_dir)
+    require_writable(spec.cases.dir, subject=f"cases.dir '{spec.cases.dir}'", folder=True)
+    return case_salt(spec.cases.salt_env)
+
+
+def _log_checks(run: AuditRun, checks: tuple[CheckOutcome, ...], min_cell_size: int) -> None:
+    """Each check's status as a tag, its counts as metrics; never a case."""
+    if not checks:
+        return
+    metrics: dict[str, float] = {}
+    tags: dict[str, str] = {}
+    for c in published_checks(checks, min_cell_size):
+        tags[f"audit.check.{c['id']}"] = c["status"]
+        records = c["evidence"]
+        metrics[f"check.{c['id']}.findings"] = sum(r["status"] == "finding" for r in records)
+        if c["flagged"] is not None:
+            metrics[f"check.{c['id']}.flagged"] = c["flagged"]
+    run.set_tags(tags)
+    run.log_metrics(metrics)
 
 
 @contextlib.contextmanager

@@ -168,6 +168,42 @@ def _print_track_shares(outcome: AuditOutcome, console: Console) -> None:
         console.print(table)
 
 
+CHECK_STYLE = {
+    "finding": "red",
+    "no_finding": "green",
+    "inconclusive": "yellow",
+    "not_evaluable": "yellow",
+    "skipped": "yellow",
+}
+
+
+def _print_checks(outcome: AuditOutcome, console: Console) -> None:
+    """Each harm check's status and sentence; flagged cases as a count (the list is a file)."""
+    if not outcome.checks:
+        return
+    from audit.checks.result import published_checks
+
+    table = Table(title="harm checks", title_justify="left")
+    for column in ("check", "code", "status", "flagged"):
+        table.add_column(column, overflow="fold")
+    shown = published_checks(outcome.checks, outcome.assessment.settings.min_cell_size)
+    for c in shown:
+        flagged = (
+            "-"
+            if not c["flagged"] and not c["flagged_fewer_than"]
+            else str(c["flagged"])
+            if c["flagged"] is not None
+            else f"< {c['flagged_fewer_than']}"
+        )
+        style = CHECK_STYLE[c["status"]]
+        table.add_row(
+            escape(c["id"]), c["code"], f"[{style}]{c['status'].replace('_', ' ')}[/]", flagged
+        )
+    console.print(table)
+    for c in shown:
+        console.print(f"  {escape(c['id'])}: {escape(c['sentence'])}")
+
+
 def print_verdict(outcome: AuditOutcome, console: Console) -> None:
     verdict = outcome.verdict
     table = Table(title="release gate", title_justify="left", caption=COLUMNS_EXPLAINED)
@@ -200,13 +236,14 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
         f
         for r in verdict.rules
         for f in r.findings
-        if f.code in ("BOUND_INCONCLUSIVE", "UNDERPOWERED")
+        if f.code in ("BOUND_INCONCLUSIVE", "UNDERPOWERED", "HARM_INCONCLUSIVE")
     ]
     for finding in unsure[:5]:
         console.print(f"  [yellow]?[/] {escape(finding.rule_id)}: {escape(finding.sentence)}")
     if len(unsure) > 5:
         console.print(f"  … and {len(unsure) - 5} more inconclusive groups in verdict.json")
     _print_track_shares(outcome, console)
+    _print_checks(outcome, console)
     for note in outcome.assessment.notes:
         console.print(f"  note: {escape(note)}")
     colour = {"pass": "green", "fail": "red", "inconclusive": "yellow"}[verdict.status]

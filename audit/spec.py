@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from audit.checks.registry import CheckSpec
 from audit.errors import AuditInputError
 from audit.metrics.definitions import TESTED_METRICS, needs_outcome
 from audit.metrics.disparities import NAMED_DISPARITY_NAMES
@@ -39,6 +40,7 @@ from audit.metrics.disparities import NAMED_DISPARITY_NAMES
 TRACK_METRIC = "track_share"
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 EXAMPLES_HINT = "see examples/*.yaml, or `audit run --schema` for every key"
 
 
@@ -486,6 +488,29 @@ Rule = Annotated[
 ]
 
 
+class HarmCheckRule(_Strict):
+    """A harm check decides: it fails on a finding, passes when the check rules the harm out.
+
+    With `max` (or `min`), the check's estimates are read against that bound instead, with
+    interval evidence: e.g. "the flip rate is at most 0.02" for every group.
+    """
+
+    id: str
+    harm_check: Annotated[str, Field(description="the id (or name) of an entry of checks:")]
+    max: float | None = None
+    min: float | None = None
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HarmCheckRule:
+        for value in (self.min, self.max):
+            if value is not None and not math.isfinite(value):
+                raise ValueError("a finite bound")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"'min' at most 'max' (here {self.min} > {self.max})")
+        return self
+
+
 class PolicySpec(_Strict):
     """The release gate: rules, the evidence they need, and an optional baseline."""
 
@@ -504,6 +529,10 @@ class PolicySpec(_Strict):
         ),
     ] = "fail"
     rules: list[Rule] = Field(default_factory=list)
+    harm_checks: Annotated[
+        list[HarmCheckRule],
+        Field(description="rules on the harm checks; may also be written among rules:"),
+    ] = Field(default_factory=list)
     baseline: Annotated[
         str | None,
         Field(
@@ -513,6 +542,18 @@ class PolicySpec(_Strict):
         ),
     ] = None
     regression_margin: Annotated[float, Field(ge=0)] = 0.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _harm_rules_apart(cls, value: Any) -> Any:
+        """`harm_check` rules written among the rules are read into `harm_checks`."""
+        if not isinstance(value, dict) or not isinstance(value.get("rules"), list):
+            return value
+        harm = [r for r in value["rules"] if isinstance(r, dict) and "harm_check" in r]
+        if not harm:
+            return value
+        rest = [r for r in value["rules"] if not (isinstance(r, dict) and "harm_check" in r)]
+        return {**value, "rules": rest, "harm_checks": [*value.get("harm_checks", []), *harm]}
 
     @field_validator("rules")
     @classmethod
@@ -525,6 +566,20 @@ class PolicySpec(_Strict):
 
 
 # --- sinks ------------------------------------------------------------------------------------
+
+
+class CasesSpec(_Strict):
+    """The review file of flagged cases: never published, never logged to MLflow."""
+
+    dir: Annotated[Path, Field(description="folder of cases.csv and cases.html")]
+    salt_env: Annotated[
+        str,
+        Field(description="environment variable holding the salt of the pseudonymous ids"),
+    ] = "AUDIT_CASE_SALT"
+    id_column: Annotated[
+        str | None,
+        Field(description="column of the person's id; default person_id, or the row number"),
+    ] = None
 
 
 class TrackingSpec(_Strict):
@@ -619,6 +674,16 @@ class AuditSpec(_Strict):
     )
     statistics: StatisticsSpec = Field(default_factory=StatisticsSpec)
     policy: PolicySpec = Field(default_factory=PolicySpec)
+    checks: Annotated[
+        list[CheckSpec],
+        Field(description="harm checks to run (docs/harm_checks.md), e.g. "
+              "[{check: steering, track: sheltered}]"),
+    ] = Field(default_factory=list)
+    cases: Annotated[
+        CasesSpec | None,
+        Field(description="where the review file of flagged cases goes; needed by any check "
+              "with cases: true"),
+    ] = None
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     report: ReportSpec = Field(default_factory=ReportSpec)
 
@@ -656,6 +721,7 @@ class AuditSpec(_Strict):
                 found=f"{twice[0]!r} twice",
                 at=["legitimate_factors"],
             )
+        self._checks_consistent()
         self._decision_source()
         if self.outcome is None:
             self._decision_only()
@@ -690,6 +756,47 @@ class AuditSpec(_Strict):
                         at=[*at, "attributes"],
                     )
         return self
+
+    def _checks_consistent(self) -> None:
+        ids = [c.check_id for c in self.checks]
+        for i, check_id in enumerate(ids):
+            if ids.count(check_id) > 1:
+                raise SpecProblem(
+                    "a different id for each check (add `id:` to tell two of the same apart)",
+                    found=f"{check_id!r} twice",
+                    at=["checks", i],
+                )
+            if not _SAFE_ID.fullmatch(check_id):
+                raise SpecProblem(
+                    "a check id of letters, digits, '_', '-' or '.'",
+                    found=repr(check_id),
+                    at=["checks", i, "id"],
+                )
+        names = set(ids)
+        rule_ids = [r.id for r in self.policy.rules]
+        for i, rule in enumerate(self.policy.harm_checks):
+            at: list[str | int] = ["policy", "harm_checks", i]
+            if rule.harm_check not in names:
+                raise SpecProblem(
+                    f"the id of one of the spec's checks {sorted(names) or '(none)'}",
+                    found=repr(rule.harm_check),
+                    at=[*at, "harm_check"],
+                    fix="add the check under checks:, or name its id",
+                )
+            if rule.id in rule_ids:
+                raise SpecProblem(
+                    "rule ids unique across rules and harm_checks", found=repr(rule.id), at=at
+                )
+            rule_ids.append(rule.id)
+        asking = [c.check_id for c in self.checks if getattr(c, "cases", False)]
+        if asking and self.cases is None:
+            raise SpecProblem(
+                f"a cases section for the review file that check '{asking[0]}' asks for",
+                found="cases: true and no cases section",
+                at=["cases"],
+                fix="add `cases: {dir: reviews/NAME}` (outside the published report folder) "
+                "and set the salt in the environment variable AUDIT_CASE_SALT",
+            )
 
     def _decision_source(self) -> None:
         """A decisions file's decision column and a threshold (or bands) are two decisions.
