@@ -1,0 +1,131 @@
+"""Each check run on synthetic populations where the answer is known, over many seeds.
+
+A trial names a check, the scenario that injects its harm (at the documented default strength),
+and how to read the row-level truth of the cases it should flag. Run over seeds, it gives the
+check's power (share of harm-scenario seeds with a finding), its false-finding rate (share of
+`no_bias` seeds with one: the same people, nothing injected) and, for checks that flag cases,
+their precision and recall against the truth. The tests hold each check to power >= 0.9 and a
+false-finding rate <= 0.05; `benchmarks/bench_harm_checks.py` prints the table for the README.
+
+The audited outputs are the synthetic public employment service's own (its score, its track,
+the 6-month job outcome), read as a decisions file would give them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit.checks.base import Attribute, CheckContext, CheckParams
+from audit.checks.run import run_checks
+from audit.checks.steering import SteeringParams
+from audit.data import generate_population
+
+Truth = Callable[[pd.DataFrame], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Trial:
+    name: str
+    check: CheckParams
+    scenario: str
+    attributes: tuple[Attribute, ...]
+    n: int = 40_000
+    knobs: Mapping[str, Any] = field(default_factory=dict)
+    factors: tuple[str, ...] = ()
+    factor_bins: Mapping[str, int] = field(default_factory=dict)
+    truth: Truth | None = None  # row-level truth of the cases the check should flag
+    null_scenario: str = "no_bias"
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    trial: Trial
+    seeds: int
+    power: float
+    false_finding_rate: float
+    precision: float | None
+    recall: float | None
+    harm_statuses: tuple[str, ...]
+    null_statuses: tuple[str, ...]
+
+
+def pes_table(people: pd.DataFrame) -> pd.DataFrame:
+    """The synthetic service's outputs in the outputs step's columns."""
+    return pd.DataFrame(
+        {
+            "_track": people["recommended_track"],
+            "_score": people["pes_score"].to_numpy(),
+            "_outcome": people["job_28d_6m"].to_numpy().astype(np.int8),
+        },
+        index=people.index,
+    )
+
+
+def context(trial: Trial, people: pd.DataFrame, seed: int) -> CheckContext:
+    return CheckContext(
+        people=people,
+        table=pes_table(people),
+        model=None,
+        attributes=trial.attributes,
+        factors=trial.factors,
+        factor_bins=trial.factor_bins,
+        seed=seed,
+        outcome="job_28d_6m",
+    )
+
+
+def run_trial(trial: Trial, seeds: Sequence[int]) -> TrialResult:
+    harm, null = [], []
+    flagged = true_flagged = truth_total = 0
+    for seed in seeds:
+        for scenario, knobs, sink in (
+            (trial.scenario, trial.knobs, harm),
+            (trial.null_scenario, {}, null),
+        ):
+            people = generate_population(trial.n, scenario=scenario, seed=seed, **knobs).people
+            (outcome,) = run_checks([trial.check], context(trial, people, seed))
+            sink.append(outcome.status)
+            if sink is harm and trial.truth is not None:
+                truth = trial.truth(people)
+                rows = np.array([c.row for c in outcome.cases], dtype=np.int64)
+                flagged += rows.size
+                true_flagged += int(truth[rows].sum())
+                truth_total += int(truth.sum())
+    return TrialResult(
+        trial=trial,
+        seeds=len(seeds),
+        power=harm.count("finding") / len(seeds),
+        false_finding_rate=null.count("finding") / len(seeds),
+        precision=true_flagged / flagged if trial.truth is not None and flagged else None,
+        recall=true_flagged / truth_total if trial.truth is not None and truth_total else None,
+        harm_statuses=tuple(harm),
+        null_statuses=tuple(null),
+    )
+
+
+def steered_below_capacity(people: pd.DataFrame) -> np.ndarray:
+    """Sent to sheltered work although their capacity warrants training or a regular job."""
+    sent = people["recommended_track"].to_numpy() == "sheltered"
+    warranted = people["warranted_track"].astype(str).to_numpy()
+    return np.asarray(sent & np.isin(warranted, ["training", "regular"]), dtype=bool)
+
+
+MENTAL_HEALTH = Attribute("mental_health_history", "False")
+
+TRIALS: tuple[Trial, ...] = (
+    Trial(
+        name="H1 steering (sheltered odds x3)",
+        check=SteeringParams(check="steering", track="sheltered", cases=True),
+        scenario="h1_steering",
+        attributes=(MENTAL_HEALTH,),
+        # The synthetic service recommends on its score: people alike in it are comparable.
+        factors=("pes_score",),
+        factor_bins={"pes_score": 20},
+        truth=steered_below_capacity,
+    ),
+)
