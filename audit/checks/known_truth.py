@@ -80,7 +80,8 @@ def context(trial: Trial, people: pd.DataFrame, seed: int) -> CheckContext:
 
 
 def run_trial(trial: Trial, seeds: Sequence[int]) -> TrialResult:
-    harm, null = [], []
+    harm: list[str] = []
+    null: list[str] = []
     flagged = true_flagged = truth_total = 0
     for seed in seeds:
         for scenario, knobs, sink in (
