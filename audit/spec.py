@@ -835,7 +835,8 @@ class AuditSpec(_Strict):
                     "tests",
                     "no_significant_disparity",
                 )
-            needing = [m for m in metrics if needs_outcome(m)]
+            # A track's share reads the recommendations alone, like the selection rate.
+            needing = [m for m in metrics if m != TRACK_METRIC and needs_outcome(m)]
             if needing:
                 what = ", ".join(needing)
                 raise SpecProblem(
