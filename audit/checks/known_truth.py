@@ -129,4 +129,12 @@ TRIALS: tuple[Trial, ...] = (
         factor_bins={"pes_score": 20},
         truth=steered_below_capacity,
     ),
+    Trial(
+        name="H1 steering, factors an analyst has (counsellor assessment, education)",
+        check=SteeringParams(check="steering", track="sheltered", cases=True),
+        scenario="h1_steering",
+        attributes=(MENTAL_HEALTH,),
+        factors=("counsellor_assessment", "education"),
+        truth=steered_below_capacity,
+    ),
 )

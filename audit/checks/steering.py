@@ -3,9 +3,12 @@ comparable people, alike in the legitimate factors (assessed capacity, qualifica
 
 For every group level against its reference: the raw odds ratio of the track, and the
 Mantel–Haenszel odds ratio over the strata of the legitimate factors, with its interval, a Wald
-test corrected (Holm) over all the check's comparisons, and the share of the raw gap in rates
-that the factors explain. A service whose gap is fully explained by capacity shows an adjusted
-odds ratio near 1 however large the raw gap; one that steers shows it above 1.
+test of "the odds ratio is at most `max_odds_ratio`" (1.25) corrected (Holm) over all the
+check's comparisons, and the share of the raw gap in rates that the factors explain. A service
+whose gap is fully explained by capacity shows an adjusted odds ratio near 1 however large the
+raw gap; one that steers shows it above the margin. Testing against the margin rather than 1
+keeps a small excess that coarse factors leave (residual confounding) from being called steering
+once there are many people.
 
 Case flags: people sent to the track although, judging from the legitimate factors alone (never
 the group), it is unlikely: the track's share among everyone in their stratum is below
@@ -60,13 +63,14 @@ class SteeringParams(CheckParams):
         default=None, description="legitimate factors; default: the spec's legitimate_factors"
     )
     max_odds_ratio: float = Field(
-        default=1.5,
+        default=1.25,
         gt=1,
-        description="the adjusted odds ratio below which steering counts as ruled out",
+        description="the largest adjusted odds ratio tolerated: a finding needs the interval "
+        "wholly above it, no finding the interval wholly below it",
     )
     cases: bool = Field(default=False, description="list the people flagged for review")
     case_below: float = Field(
-        default=0.05,
+        default=0.1,
         gt=0,
         lt=1,
         description="flag people sent to the track when its share in their stratum is below this",
@@ -115,7 +119,10 @@ def run(params: SteeringParams, ctx: CheckContext) -> CheckOutcome:
         for c in comparisons
         if min(c.n, c.n_reference) >= ctx.min_group_size and math.isfinite(c.odds.log_se)
     ]
-    p_values = [wald_p(c.log_odds, c.odds.log_se) for c in deciding]
+    # Tested against the margin, not against 1: a small excess that coarse factors leave in
+    # place (residual confounding) is not called steering however many people there are.
+    margin = math.log(params.max_odds_ratio)
+    p_values = [wald_p(c.log_odds, c.odds.log_se, null=margin) for c in deciding]
     tested = {id(c): (p, q) for c, p, q in zip(deciding, p_values, holm(p_values), strict=True)}
     evidence = [_record(c, tested.get(id(c)), params, ctx, len(deciding)) for c in comparisons]
     status = check_status(evidence)
@@ -160,11 +167,13 @@ def _record(
             high,
             tested[1],
             alpha=ctx.alpha,
-            null=1.0,
+            null=params.max_odds_ratio,
             margin=params.max_odds_ratio,
             harmful="above",
         )
-    detectable = math.exp(detectable_shift(se, alpha=ctx.alpha, tests=tests, power=ctx.power))
+    # the true odds ratio the corrected test finds with the stated power, beyond the margin
+    shift = detectable_shift(se, alpha=ctx.alpha, tests=tests, power=ctx.power)
+    detectable = params.max_odds_ratio * math.exp(shift)
     raw_gap = odds.rate - odds.reference_rate
     explained = (
         1 - odds.adjusted_difference / raw_gap

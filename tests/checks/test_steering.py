@@ -92,15 +92,15 @@ def test_a_steering_service_is_found() -> None:
 
 
 def test_no_steering_is_shown_only_when_the_data_rule_it_out() -> None:
-    """Large and fair: no finding (the interval stays under the margin); small: inconclusive,
+    """Large and fair: no finding (the interval stays under the margin 1.25); small: inconclusive,
     with the odds ratio the check could have detected."""
     large = _steering(orientation_log(20_000, 5))
     assert large.status == "no_finding"
-    assert large.evidence[0].ci_high is not None and large.evidence[0].ci_high <= 1.5
+    assert large.evidence[0].ci_high is not None and large.evidence[0].ci_high <= 1.25
     small = _steering(orientation_log(300, 5))
     assert small.status == "inconclusive"
     (e,) = small.evidence
-    assert e.detectable is not None and e.detectable > 1.5
+    assert e.detectable is not None and e.detectable > 1.25
     assert "cannot be ruled out" in small.sentence
 
 
@@ -126,12 +126,14 @@ def test_known_truth_power_false_findings_and_flag_precision() -> None:
     """The synthetic service: odds x3 for a mental-health history at equal score. Power >= 0.9
     over 20 seeds, false findings <= 5% on the same people without the harm, and the flagged
     cases are people steered below their capacity at least 80% of the time."""
-    (trial,) = [t for t in TRIALS if t.name.startswith("H1")]
-    result = run_trial(trial, range(20))
-    assert result.power >= 0.9
-    assert result.false_finding_rate <= 0.05
-    assert result.precision is not None and result.precision >= 0.8
-    assert result.recall is not None and result.recall > 0
+    trials = [t for t in TRIALS if t.name.startswith("H1")]
+    assert len(trials) == 2  # on the service's score, and on the factors an analyst has
+    for trial in trials:
+        result = run_trial(trial, range(20))
+        assert result.power >= 0.9, trial.name
+        assert result.false_finding_rate <= 0.05, trial.name
+        assert result.precision is not None and result.precision >= 0.8, trial.name
+        assert result.recall is not None and result.recall > 0.05, trial.name
 
 
 def test_every_interval_holds_its_estimate() -> None:
