@@ -58,4 +58,9 @@ def test_example_spec_runs_end_to_end(example: str, tmp_path: Path) -> None:
         done.returncode == 0 and verdict["status"] == "inconclusive"
     )
     assert (out / "assessment.json").is_file() and (out / "manifest.json").is_file()
+    asked = yaml.safe_load(spec.read_text()).get("checks", [])
+    if asked:  # every harm check the example asks for ran (none skipped for want of a column)
+        ran = json.loads((out / "checks.json").read_text())["checks"]
+        assert [c["id"] for c in ran] == [c.get("id", c["check"]) for c in asked]
+        assert all(c["status"] not in ("skipped", "not_evaluable") for c in ran), ran
     assert junit.read_text().startswith("<?xml")
