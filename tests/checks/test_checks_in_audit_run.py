@@ -145,7 +145,7 @@ def test_a_skipped_check_leaves_its_rule_not_evaluable_and_the_others_run(
 
 
 def test_mlflow_gets_counts_and_statuses_never_cases(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AUDIT_CASE_SALT", SALT)
     log = _log(tmp_path, 3000, 2, steering_odds=4.0)
@@ -158,6 +158,9 @@ def test_mlflow_gets_counts_and_statuses_never_cases(
     with pytest.raises(SystemExit) as stop:
         main()
     assert stop.value.code == 1  # the steering fails the gate
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "harm checks" in printed and "H1" in printed and "finding" in printed
+    assert "Steering toward 'atelier_protege'" in printed
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=uri)
