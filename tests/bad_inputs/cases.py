@@ -767,6 +767,12 @@ CASES: list[Case] = [
     cli("model-check-decisions-no-columns", "model check {case}/d.csv --data {people}", ("decisions file", "--decision-column"), setup=text_file("d.csv", "decision\n1\n0\n")),
     cli("model-check-registry-unknown", "model check models:/nope@champion --tracking-uri {store} --data {people}", ("MLflow model 'models:/nope@champion'",)),
     cli("model-unknown-command", "model fit", ("No such command", "fit"), usage=True),
+    # -- harm checks (issue 10) --------------------------------------------------------------------
+    run("checks-unknown-check", ("checks[0].check", '"H9"', "'steering'"), {"checks": [{"check": "H9", "track": "x"}]}),
+    run("checks-cases-without-section", ("a cases section", "cases: true"), {"checks": [{"check": "steering", "track": "x", "cases": True}]}),
+    run("checks-harm-rule-names-no-check", ("harm_check", "'nope'", "checks:"), {"checks": [{"check": "steering", "track": "x"}], "policy": {"rules": [{"id": "h", "harm_check": "nope"}]}}),
+    run("checks-case-salt-missing", ("AUDIT_CASE_SALT", "not set", "secrets.token_hex"), {"checks": [{"check": "steering", "track": "x", "cases": True}], "cases": {"dir": "{case}/reviews"}}),
+    run("checks-cases-in-the-published-folder", ("cases.dir", "outside the published report folder"), {"checks": [{"check": "steering", "track": "x", "cases": True}], "cases": {"dir": "{case}/reports/x/cases"}}),
     # -- `audit report`: a past audit's report from its stored result ------------------------------
     run("report-spec-language-unknown", ("report.languages[1]", "'fr', 'nl' or 'en'", 'found "de"'), {"report": {"languages": ["fr", "de"]}}),
     run("report-run-lang-unknown", ("--lang", "one or more of fr, nl, en", "'de'"), None, "--lang", "de"),
