@@ -35,4 +35,4 @@ def track_indicator(table: pd.DataFrame, track: str) -> np.ndarray:
             f"track '{track}': expected one of the model's tracks {list(labels)}; found none by "
             f"that name{hint}. Fix: spell the track as the model does"
         )
-    return np.asarray(table[TRACK].to_numpy() == track, dtype=bool)
+    return np.asarray(table[TRACK].cat.codes.to_numpy() == labels.index(track), dtype=bool)
