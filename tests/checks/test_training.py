@@ -54,7 +54,9 @@ def _table(
     )
 
 
-def _ctx(people: pd.DataFrame, *, factors: tuple[str, ...] = (), min_group_size: int = 30) -> CheckContext:
+def _ctx(
+    people: pd.DataFrame, *, factors: tuple[str, ...] = (), min_group_size: int = 30
+) -> CheckContext:
     table = pd.DataFrame({"_track": pd.Categorical(people["traject"], categories=TRACKS)})
     return CheckContext(
         people=people,
@@ -329,7 +331,9 @@ def test_audit_run_on_a_table_we_did_not_make(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 1, done.stdout + done.stderr  # the gate fails on the finding
-    checks = {c["id"]: c for c in json.loads((tmp_path / "rapport" / "checks.json").read_text())["checks"]}
+    checks = {
+        c["id"]: c for c in json.loads((tmp_path / "rapport" / "checks.json").read_text())["checks"]
+    }
     assert checks["formation"]["status"] == "finding" and checks["formation"]["code"] == "H2"
     assert checks["typo"]["status"] == "skipped"
     assert "'gain_prevue' (closest: 'gain_prevu')" in checks["typo"]["reason"]
