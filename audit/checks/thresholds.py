@@ -241,7 +241,7 @@ def _sentence(status: str, evidence: list[Evidence], params: ThresholdParams) ->
         who, judged = _PLAIN[worst.measure]
         rate, ref = worst.details["rate"], worst.details["reference_rate"]
         return (
-            f"At threshold {float(worst.details['threshold']):g}, {worst.attribute}="
+            f"At threshold {worst.details['threshold']}, {worst.attribute}="
             f"{worst.level} {who} are wrongly {judged} {100 * (worst.estimate or 0.0):.1f} "
             f"percentage points more often than {worst.attribute}={worst.reference} "
             f"({float(rate or 0):.0%} against {float(ref or 0):.0%}; interval "

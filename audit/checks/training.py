@@ -365,7 +365,7 @@ def _sentence(
         worst = min(found, key=lambda e: e.estimate if e.estimate is not None else 0.0)
         rate, ref = worst.details.get("rate"), worst.details.get("reference_rate")
         rates = (
-            f" ({float(rate):.0%} against {float(ref):.0%} of all eligible)"
+            f" (raw rates among the eligible: {float(rate):.0%} against {float(ref):.0%})"
             if rate is not None and ref is not None
             else ""
         )
@@ -381,22 +381,22 @@ def _sentence(
             f"(interval {worst.ci_low:.3g} to {worst.ci_high:.3g}, corrected p = "
             f"{worst.p_adjusted:.2g}); {len(found)} group(s) in all."
         )
-    margin = (
-        f"an odds ratio of {params.min_odds_ratio:.2f}"
-        if factors
-        else f"{params.max_shortfall:.0%} points"
-    )
-    if status == "no_finding":
-        return (
-            f"No group gets '{params.track}' less often than its reference beyond {margin} "
-            f"among {who}{alike}."
+    if factors:
+        ruled_out = (
+            f"no group's odds of it fall below {params.min_odds_ratio:.2f} times its reference's"
         )
+        reach = f"below an odds ratio of {params.min_odds_ratio:.2f}"
+    else:
+        points = f"{100 * params.max_shortfall:g} percentage points"
+        ruled_out = f"no group gets it more than {points} less often than its reference"
+        reach = f"more than {points} below the reference"
+    if status == "no_finding":
+        return f"Access to '{params.track}' among {who}{alike}: {ruled_out}."
     if status == "inconclusive":
         unsure = [e for e in evidence if e.status == "inconclusive"]
         return (
             f"Less access to '{params.track}' cannot be ruled out for {len(unsure)} group(s) "
-            f"among {who}{alike}: their intervals reach below {margin}, without a significant "
-            "gap."
+            f"among {who}{alike}: their intervals reach {reach}, without a significant gap."
         )
     return f"Training access could not be assessed among {who}: no group large enough."
 

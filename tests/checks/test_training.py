@@ -119,7 +119,7 @@ def test_equal_access_is_ruled_out_within_the_margin() -> None:
     assert outcome.status == "no_finding", outcome.evidence
     (b,) = outcome.evidence
     assert b.ci_low is not None and b.ci_low >= -0.05
-    assert "No group gets 'opleiding' less often" in outcome.sentence
+    assert "no group gets it more than 5 percentage points less often" in outcome.sentence
 
 
 def test_more_training_for_the_group_is_never_a_finding() -> None:
@@ -392,3 +392,22 @@ def test_the_rule_takes_one_form() -> None:
     with pytest.raises(ValueError, match="at least one value"):
         Eligibility(column="x", values=[])
     assert not math.isnan(Eligibility(column="x", at_least=0.2).at_least or math.nan)
+
+
+def test_a_flag_at_exactly_the_share_asked_for_by_hand() -> None:
+    """Eligible people alike in 'niveau': 'hoog' gets training 4 times in 8 (share 0.5, the
+    four others are flagged at case_above 0.5), 'laag' once in 4 (never flagged)."""
+    people = pd.DataFrame(
+        {
+            "groep": ["a", "b"] * 8,
+            "wil_opleiding": ["ja"] * 12 + ["nee"] * 4,
+            "niveau": ["hoog"] * 8 + ["laag"] * 8,
+            "traject": ["opleiding"] * 4 + ["werk", "beschut"] * 2
+            + ["opleiding"] + ["werk"] * 3 + ["opleiding"] * 4,
+        }
+    )  # fmt: skip
+    outcome = _run(people, factors=["niveau"], cases=True, case_above=0.5)
+    assert sorted(c.row for c in outcome.cases) == [4, 5, 6, 7]
+    assert {c.evidence["comparable_eligible_people"] for c in outcome.cases} == {8}
+    assert all(c.score == 0.5 for c in outcome.cases)
+    assert outcome.status == "not_evaluable"  # 6 eligible per group: flags, but no verdict
