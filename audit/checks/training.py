@@ -373,8 +373,8 @@ def _sentence(
         if worst.measure == "adjusted_odds_ratio":
             size = f"at {worst.estimate:.2f} times the odds of {reference}"
         else:
-            points = -100 * (worst.estimate or 0.0)
-            size = f"{points:.1f} percentage points less often than {reference}"
+            shortfall = -100 * (worst.estimate or 0.0)
+            size = f"{shortfall:.1f} percentage points less often than {reference}"
         return (
             f"Training withheld: among {who}{alike}, {worst.attribute}={worst.level} are "
             f"recommended it {size}{rates} "
