@@ -411,3 +411,38 @@ def test_a_flag_at_exactly_the_share_asked_for_by_hand() -> None:
     assert {c.evidence["comparable_eligible_people"] for c in outcome.cases} == {8}
     assert all(c.score == 0.5 for c in outcome.cases)
     assert outcome.status == "not_evaluable"  # 6 eligible per group: flags, but no verdict
+
+
+def test_missing_and_unknown_eligibility_values_are_said_in_notes() -> None:
+    people = _stranger()
+    people.loc[:9, "gain_prevu"] = np.nan
+    people["souhait_txt"] = np.where(people.souhait, "oui", "non")
+    ctx = CheckContext(
+        people=people,
+        table=pd.DataFrame(
+            {"_track": pd.Categorical(people.orientation, ["emploi", "formation", "atelier"])}
+        ),
+        model=None,
+        attributes=(Attribute("handicap", "non"),),
+        factors=(),
+        factor_bins={},
+    )
+    numeric, labels = run_checks(
+        [
+            TrainingParams.model_validate(
+                {"check": "H2", "track": "formation", "eligible": {"column": "gain_prevu",
+                 "at_least": 0.5}}
+            ),
+            TrainingParams.model_validate(
+                {"check": "H2", "id": "txt", "track": "formation",
+                 "eligible": {"column": "souhait_txt", "values": ["oui", "peut-etre"]}}
+            ),
+        ],
+        ctx,
+    )  # fmt: skip
+    assert numeric.notes == ("10 people without a value of 'gain_prevu' count as not eligible",)
+    assert sum(e.n + e.n_reference for e in numeric.evidence) == int(
+        (people.gain_prevu >= 0.5).sum()
+    )
+    assert labels.notes == ("eligible values not in 'souhait_txt': ['peut-etre']",)
+    assert labels.status == "finding"
