@@ -104,14 +104,13 @@ class _Comparison:
 def run(params: ThresholdParams, ctx: CheckContext) -> CheckOutcome:
     score, outcome, kept, notes = _score_and_outcome(ctx.table)
     comparisons = _comparisons(params, ctx, score, outcome, kept)
-    deciding = [
-        c
-        for c in comparisons
-        if min(c.gap.n, c.gap.n_reference) >= ctx.min_group_size and c.gap.null_se > 0
-    ]
+    # Both groups without a single error (or all in error) leave no test (p is NaN, outside
+    # Holm's family) but still decide on their interval.
+    deciding = [c for c in comparisons if min(c.gap.n, c.gap.n_reference) >= ctx.min_group_size]
     p_values = [c.gap.p_value() for c in deciding]
     tested = {id(c): (p, q) for c, p, q in zip(deciding, p_values, holm(p_values), strict=True)}
-    evidence = [_record(c, tested.get(id(c)), params, ctx, len(deciding)) for c in comparisons]
+    tests = sum(math.isfinite(p) for p in p_values)
+    evidence = [_record(c, tested.get(id(c)), params, ctx, tests) for c in comparisons]
     status = check_status(evidence)
     return CheckOutcome(
         code=CODE,

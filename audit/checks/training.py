@@ -142,13 +142,24 @@ class _Comparison:
     def reliable_size(self) -> int:
         return min(self.gap.n, self.gap.n_reference)
 
+    @property
+    def log_odds(self) -> float:
+        value = self.odds.odds_ratio if self.odds is not None else math.nan
+        return math.log(value) if math.isfinite(value) and value > 0 else math.nan
+
+    @property
+    def adjusted(self) -> bool:
+        """Decided on the adjusted odds ratio. Where it has no finite log or standard error
+        (e.g. 0 when no eligible person of the group got training: the most harmful case), the
+        raw difference decides instead, so a total refusal is never left undecided."""
+        return self.odds is not None and math.isfinite(self.log_odds) and self.odds.log_se > 0
+
     def test(self) -> tuple[float, float]:
         """The deciding estimate's test scale: (estimate, standard error)."""
-        if self.odds is None:
-            return self.gap.difference, self.gap.null_se
-        value = self.odds.odds_ratio
-        log_or = math.log(value) if math.isfinite(value) and value > 0 else math.nan
-        return log_or, self.odds.log_se
+        if self.adjusted:
+            assert self.odds is not None
+            return self.log_odds, self.odds.log_se
+        return self.gap.difference, self.gap.null_se
 
 
 def run(params: TrainingParams, ctx: CheckContext) -> CheckOutcome:
@@ -162,14 +173,20 @@ def run(params: TrainingParams, ctx: CheckContext) -> CheckOutcome:
     factors = _factors(params, ctx)
     strata, read, factor_notes = strata_codes(ctx.people, factors, ctx.factor_bins)
     comparisons = _comparisons(params, ctx, trained, eligible, strata, bool(factors))
-    deciding = [
-        c
-        for c in comparisons
-        if c.reliable_size >= ctx.min_group_size and math.isfinite(c.test()[1]) and c.test()[1] > 0
-    ]
+    # A difference with no variation (everyone eligible trained, or no one) has no test (p is
+    # NaN, outside Holm's family) but still decides on its interval.
+    deciding = [c for c in comparisons if c.reliable_size >= ctx.min_group_size]
+    fallback = [f"{c.column}={c.level}" for c in deciding if c.odds is not None and not c.adjusted]
+    if fallback:
+        notes.append(
+            "the adjusted odds ratio is undefined for "
+            f"{', '.join(fallback)} (no training, or no stratum shared with the reference); "
+            "the raw difference among the eligible decides there"
+        )
     p_values = [wald_p(*c.test()) for c in deciding]
     tested = {id(c): (p, q) for c, p, q in zip(deciding, p_values, holm(p_values), strict=True)}
-    evidence = [_record(c, tested.get(id(c)), params, ctx, len(deciding)) for c in comparisons]
+    tests = sum(math.isfinite(p) for p in p_values)
+    evidence = [_record(c, tested.get(id(c)), params, ctx, tests) for c in comparisons]
     status = check_status(evidence)
     adjusted = bool(factors)
     return CheckOutcome(
@@ -270,11 +287,12 @@ def _record(
     gap = c.gap
     diff_low, diff_high = gap.interval(ctx.alpha)
     estimate_scale, se = c.test()
-    if c.odds is None:
+    if not c.adjusted:
         measure, null, margin = "rate_difference", 0.0, -params.max_shortfall
         estimate, low, high = gap.difference, diff_low, diff_high
         detectable = -gap.detectable(alpha=ctx.alpha, tests=tests, power=ctx.power)
     else:
+        assert c.odds is not None
         measure, null, margin = "adjusted_odds_ratio", 1.0, params.min_odds_ratio
         estimate = c.odds.odds_ratio
         low, high = math.exp(estimate_scale - z * se), math.exp(estimate_scale + z * se)

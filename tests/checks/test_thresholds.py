@@ -306,3 +306,13 @@ def test_people_without_a_score_are_left_out_with_a_note() -> None:
     e = _record(outcome, "b", WRONGLY_LOW, 0.25)
     kept = people[(people.index % 10 != 0) & (people.groep == "b")]
     assert e.n == int(kept.werk.sum())
+
+
+def test_a_threshold_below_every_score_has_no_test_and_decides_on_its_interval() -> None:
+    outcome = _run(_table(3000, 0.0, seed=16), thresholds=[0.0])
+    high = _record(outcome, "b", WRONGLY_HIGH, 0.0)
+    low = _record(outcome, "b", WRONGLY_LOW, 0.0)
+    assert (high.details["rate"], low.details["rate"]) == (1.0, 0.0)  # all judged high chance
+    for e in (high, low):
+        assert e.estimate == 0.0 and e.p_value is None and e.status == "no_finding"
+    assert outcome.status == "no_finding"

@@ -446,3 +446,21 @@ def test_missing_and_unknown_eligibility_values_are_said_in_notes() -> None:
     )
     assert labels.notes == ("eligible values not in 'souhait_txt': ['peut-etre']",)
     assert labels.status == "finding"
+
+
+def test_a_group_never_trained_is_found_on_the_raw_difference_when_the_odds_ratio_is_zero() -> None:
+    people = _table(400, 0.0, seed=17)
+    refused = (people.groep == "b") & (people.traject == "opleiding")
+    people.loc[refused, "traject"] = "beschut"
+    outcome = _run(people, factors=["niveau"])
+    (b,) = outcome.evidence
+    assert outcome.status == "finding" and b.status == "finding"
+    assert b.measure == "rate_difference" and b.details["rate"] == 0.0
+    assert any("undefined for groep=b" in note for note in outcome.notes)
+
+
+def test_no_variation_at_all_decides_on_the_interval_alone() -> None:
+    people = _table(3000, 0.0, seed=18)
+    people.loc[people.wil_opleiding == "ja", "traject"] = "opleiding"  # every eligible trained
+    (b,) = _run(people).evidence
+    assert b.estimate == 0.0 and b.p_value is None and b.status == "no_finding"
