@@ -23,6 +23,8 @@ import pandas as pd
 from audit.checks.base import Attribute, CheckContext, CheckParams
 from audit.checks.run import run_checks
 from audit.checks.steering import SteeringParams
+from audit.checks.thresholds import ThresholdParams
+from audit.checks.training import Eligibility, TrainingParams
 from audit.data import generate_population
 
 Truth = Callable[[pd.DataFrame], np.ndarray]
@@ -116,7 +118,17 @@ def steered_below_capacity(people: pd.DataFrame) -> np.ndarray:
     return np.asarray(sent & np.isin(warranted, ["training", "regular"]), dtype=bool)
 
 
+def training_withheld_below_capacity(people: pd.DataFrame) -> np.ndarray:
+    """Warranted training, and recommended a track below it (sheltered work or care)."""
+    warranted = people["warranted_track"].astype(str).to_numpy() == "training"
+    given = people["recommended_track"].astype(str).to_numpy()
+    return np.asarray(warranted & np.isin(given, ["sheltered", "care"]), dtype=bool)
+
+
 MENTAL_HEALTH = Attribute("mental_health_history", "False")
+BENEFIT = Attribute("benefit_status", "unemployment_benefit")
+ORIGIN = Attribute("origin", "belgian")
+WARRANTED_TRAINING = Eligibility(column="warranted_track", values=["training"])
 
 TRIALS: tuple[Trial, ...] = (
     Trial(
@@ -136,5 +148,32 @@ TRIALS: tuple[Trial, ...] = (
         attributes=(MENTAL_HEALTH,),
         factors=("counsellor_assessment", "education"),
         truth=steered_below_capacity,
+    ),
+    Trial(
+        name="H2 training access (training odds x0.4)",
+        check=TrainingParams(check="training", eligible=WARRANTED_TRAINING, cases=True),
+        scenario="h2_training_access",
+        attributes=(BENEFIT,),
+        n=10_000,
+        # The harm is injected at equal PES score: eligible people alike in it are comparable.
+        factors=("pes_score",),
+        factor_bins={"pes_score": 20},
+        truth=training_withheld_below_capacity,
+    ),
+    Trial(
+        name="H2 training access, raw rates (training odds x0.4)",
+        check=TrainingParams(check="training", eligible=WARRANTED_TRAINING, factors=[]),
+        scenario="h2_training_access",
+        attributes=(BENEFIT,),
+        n=10_000,
+    ),
+    Trial(
+        # Foreign diplomas are often not on file (non-EU 55%, Belgian 95%): the score's penalty
+        # per missing document judges non-EU people who do find work low chance more often.
+        name="AT thresholds (missing-document penalty 0.7)",
+        check=ThresholdParams(check="thresholds"),
+        scenario="h3_missing_documents",
+        attributes=(ORIGIN,),
+        n=10_000,
     ),
 )
