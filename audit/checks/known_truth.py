@@ -81,7 +81,8 @@ def context(trial: Trial, people: pd.DataFrame, seed: int) -> CheckContext:
     )
 
 
-def run_trial(trial: Trial, seeds: Sequence[int]) -> TrialResult:
+def run_trial(trial: Trial, seeds: Sequence[int], *, n: int | None = None) -> TrialResult:
+    """The trial over `seeds`, on `n` people each (default: the trial's own size)."""
     harm: list[str] = []
     null: list[str] = []
     flagged = true_flagged = truth_total = 0
@@ -90,7 +91,7 @@ def run_trial(trial: Trial, seeds: Sequence[int]) -> TrialResult:
             (trial.scenario, trial.knobs, harm),
             (trial.null_scenario, {}, null),
         ):
-            people = generate_population(trial.n, scenario=scenario, seed=seed, **knobs).people
+            people = generate_population(n or trial.n, scenario=scenario, seed=seed, **knobs).people
             (outcome,) = run_checks([trial.check], context(trial, people, seed))
             sink.append(outcome.status)
             if sink is harm and trial.truth is not None:

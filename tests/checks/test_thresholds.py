@@ -243,7 +243,7 @@ def test_audit_run_on_a_table_we_did_not_make(tmp_path: Path) -> None:
         "checks": [{"check": "thresholds", "id": "seuils"}],
         "policy": {"rules": [{"id": "errors-at-the-bands", "harm_check": "seuils"}]},
         "tracking": {"enabled": False},
-        "report": {"dir": str(tmp_path / "rapport")},
+        "report": {"dir": str(tmp_path / "rapport"), "formats": []},
     }  # fmt: skip
     path = tmp_path / "audit.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
