@@ -76,11 +76,43 @@ class SyntheticData(_Strict):
     seed: int = 0
 
 
+RankingField = Literal["person_id", "rank", "vacancy_id", "score", "distance_km", "skill_gap"]
+
+
+class RankingsSpec(_Strict):
+    """The matcher's recommendations: ranked vacancies per person (the H6 and H7 checks)."""
+
+    file: Annotated[Path, Field(description="CSV or Parquet, one row per recommendation")]
+    columns: Annotated[
+        dict[RankingField, str],
+        Field(
+            description="the file's name for each column it spells otherwise, e.g. "
+            "{person_id: dossier, distance_km: km}; the columns are person_id, rank (1 = "
+            "best), vacancy_id, score, distance_km and skill_gap (the job's level minus the "
+            "person's qualification)"
+        ),
+    ] = Field(default_factory=dict)
+    id_column: Annotated[
+        str | None,
+        Field(
+            description="the data's column of the ids the rankings' person_id holds; default "
+            "model.decisions.id_column, else person_id"
+        ),
+    ] = None
+
+
 class DataSpec(_Strict):
     """Where the people come from: a file or a synthetic scenario, never both."""
 
     file: Path | None = None
     synthetic: SyntheticData | None = None
+    rankings: Annotated[
+        RankingsSpec | None,
+        Field(
+            description="ranked vacancies per person, for the checks that read them (H6, H7): "
+            "a file, or {file, columns, id_column}; a synthetic population's are generated"
+        ),
+    ] = None
     schema_name: Annotated[
         Literal["auto", "people", "none"],
         Field(
@@ -100,6 +132,11 @@ class DataSpec(_Strict):
             "the audit runs on the other rows",
         ),
     ] = 0.5
+
+    @field_validator("rankings", mode="before")
+    @classmethod
+    def _rankings_file(cls, value: Any) -> Any:
+        return {"file": value} if isinstance(value, str | Path) else value
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
