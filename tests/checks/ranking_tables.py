@@ -30,9 +30,9 @@ def matcher_log(
     """People and their k recommended vacancies (in the rankings file's own column names).
 
     Distances are drawn the same for everyone, plus `extra_km` for people without a car
-    (`auto` = "nee"); each recommended job is at the person's level, except that with
-    probability `undermatch` a job of a person with a mental-health history (`psy` = "ja") is
-    one level lower where there is one. No outcome column.
+    (`auto` = "nee"); each recommended job is at the person's level or, with probability 0.15
+    for everyone and 0.15 + `undermatch` for people with a mental-health history (`psy` =
+    "ja"), one level lower where there is one. No outcome column.
     """
     rng = np.random.default_rng(seed)
     psy = rng.random(n) < 0.3
@@ -52,7 +52,7 @@ def matcher_log(
     person = np.repeat(np.arange(n), k)
     km = rng.gamma(2.0, 4.0, n * k) + extra_km * ~car[person]
     job = level[person].copy()
-    lowered = psy[person] & (job > 0) & (rng.random(n * k) < undermatch)
+    lowered = (job > 0) & (rng.random(n * k) < 0.15 + undermatch * psy[person])
     job[lowered] -= 1
     gap = job - level[person]
     score = -km / 10 - np.abs(gap) + 0.3 * rng.standard_normal(n * k)

@@ -16,7 +16,7 @@ import statsmodels.api as sm
 import yaml
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
-from audit.checks.base import Attribute, CheckContext
+from audit.checks.base import Attribute, CheckContext, CheckOutcome
 from audit.checks.known_truth import TRIALS, run_trial
 from audit.checks.matching import MatchingParams
 from audit.checks.mobility import MobilityParams
@@ -48,7 +48,7 @@ def _ctx(
     )
 
 
-def _h6(people: pd.DataFrame, rankings: pd.DataFrame | None, **params: object):  # noqa: ANN202
+def _h6(people: pd.DataFrame, rankings: pd.DataFrame | None, **params: object) -> CheckOutcome:
     ((outcome),) = run_checks(
         [MobilityParams(check="mobility", **{"housing": "woonsituatie", **params})],  # type: ignore[arg-type]
         _ctx(people, rankings),
@@ -75,11 +75,17 @@ def test_verdicts_both_ways_on_a_table_we_did_not_make() -> None:
     assert "auto=nee" in found.sentence and "km farther" in found.sentence
     # no gap and enough people: a gap beyond the margins is ruled out
     ruled_out = _h6(*matcher_log(6000, seed=2, extra_km=0.0))
-    assert ruled_out.status == "no_finding", [(e.measure, e.level, e.ci_high) for e in ruled_out.evidence]
+    assert ruled_out.status == "no_finding", [
+        (e.measure, e.level, e.ci_high) for e in ruled_out.evidence
+    ]
     # the same table at 120 people cannot tell
     unsure = _h6(*matcher_log(120, seed=3, extra_km=0.0))
     assert unsure.status == "inconclusive"
-    assert all(e.detectable is not None and e.detectable > 0 for e in unsure.evidence if e.status == "inconclusive")
+    assert all(
+        e.detectable is not None and e.detectable > 0
+        for e in unsure.evidence
+        if e.status == "inconclusive"
+    )
 
 
 def test_housing_is_a_group_and_small_groups_never_decide() -> None:
@@ -133,9 +139,7 @@ def test_standardised_over_strata_by_hand() -> None:
         }
     )
     km = {"p0": 4.0, "p1": 6.0, "p2": 10.0, "p3": 1.0, "p4": 3.0, "p5": 7.0, "p6": 9.0, "p7": 14.0}
-    rankings = pd.DataFrame(
-        {"person_id": list(km), "rank": 1, "distance_km": list(km.values())}
-    )
+    rankings = pd.DataFrame({"person_id": list(km), "rank": 1, "distance_km": list(km.values())})
     ctx = CheckContext(
         people=people,
         table=pd.DataFrame(index=people.index),
@@ -205,7 +209,9 @@ def test_without_rankings_or_columns_it_is_skipped_and_the_others_run() -> None:
     people, rankings = matcher_log(200, seed=8)
     h1 = SteeringParams(check="steering", track="x")
     ctx = _ctx(people, None)
-    ctx = CheckContext(**{**ctx.__dict__, "table": pd.DataFrame({"_track": pd.Categorical(["x", "y"] * 100)})})
+    ctx = CheckContext(
+        **{**ctx.__dict__, "table": pd.DataFrame({"_track": pd.Categorical(["x", "y"] * 100)})}
+    )
     skipped, steering = run_checks([MobilityParams(check="mobility"), h1], ctx)
     assert skipped.status == "skipped" and "ranked vacancies" in (skipped.reason or "")
     assert "data.rankings" in (skipped.reason or "")
@@ -253,11 +259,18 @@ def test_audit_run_with_a_rankings_file_of_its_own_names(tmp_path: Path) -> None
                 "id_column": "dossier",
             }
         },
-        "attributes": [{"column": "psy", "reference": "nee"}, {"column": "auto", "reference": "ja"}],
+        "attributes": [
+            {"column": "psy", "reference": "nee"},
+            {"column": "auto", "reference": "ja"},
+        ],
         "statistics": {"n_boot": 50},
         "checks": [
             {"check": "mobility", "housing": "woonsituatie"},
-            {"check": "undermatching", "factors": ["opleiding"], "measures": ["share_below_qualification"]},
+            {
+                "check": "undermatching",
+                "factors": ["opleiding"],
+                "measures": ["share_below_qualification"],
+            },
         ],
         "tracking": {"enabled": False},
         "report": {"dir": "rapport", "formats": [], "junit": False},
