@@ -6,6 +6,7 @@ and a bad rankings file refused with a clear message."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,15 @@ def test_known_truth_power_and_false_findings(name: str) -> None:
     assert result.power >= 0.9, result.harm_statuses
     assert result.false_finding_rate <= 0.05, result.null_statuses
     assert result.null_statuses.count("no_finding") >= 10
+
+
+def test_known_truth_of_under_matching_alone() -> None:
+    """The default trial decides on either measure: the share below qualification alone."""
+    (trial,) = [t for t in TRIALS if t.name.startswith("H7 under-matching")]
+    alone = MatchingParams(check="undermatching", measures=["share_below_qualification"])
+    result = run_trial(replace(trial, check=alone, n=2_000), range(20))
+    assert result.power >= 0.9, result.harm_statuses
+    assert result.false_finding_rate <= 0.05, result.null_statuses
 
 
 def test_verdicts_both_ways_on_a_table_we_did_not_make() -> None:
