@@ -96,9 +96,7 @@ def run_trial(trial: Trial, seeds: Sequence[int]) -> TrialResult:
         ):
             population = generate_population(trial.n, scenario=scenario, seed=seed, **knobs)
             people = population.people
-            rankings = (
-                population.rank_vacancies(k=trial.rankings_k) if trial.rankings_k else None
-            )
+            rankings = population.rank_vacancies(k=trial.rankings_k) if trial.rankings_k else None
             (outcome,) = run_checks([trial.check], context(trial, people, seed, rankings))
             sink.append(outcome.status)
             if sink is harm and trial.truth is not None:

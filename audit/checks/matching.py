@@ -189,15 +189,13 @@ def _sentence(status: str, evidence: list[Evidence], params: MatchingParams) -> 
             f"{len(found)} comparison(s) in all."
         )
     if status == "no_finding":
-        return (
-            f"No group is recommended more than {100 * params.max_share:g} points more jobs "
-            "below its qualification than its reference"
-            + (
-                f", nor shown below {params.min_exposure_ratio:g} times its exposure."
-                if "exposure_ratio" in params.measures
-                else "."
-            )
-        )
+        bounds = {
+            "share_below_qualification": f"recommended more than {100 * params.max_share:g} "
+            "points more jobs below its qualification",
+            "exposure_ratio": f"shown below {params.min_exposure_ratio:g} times the exposure",
+        }
+        ruled_out = ", nor ".join(bounds[m] for m in bounds if m in params.measures)
+        return f"No group is {ruled_out} of its reference."
     if status == "inconclusive":
         unsure = [e for e in evidence if e.status == "inconclusive"]
         return (

@@ -157,10 +157,6 @@ def _reach(params: MobilityParams, ctx: CheckContext) -> np.ndarray:
     )
 
 
-def _unit(e: Evidence) -> str:
-    return "km" if e.measure == "mean_distance_km" else "points"
-
-
 def _shown(e: Evidence, value: float | None) -> str:
     if value is None:
         return "?"
@@ -184,10 +180,12 @@ def _sentence(status: str, evidence: list[Evidence], params: MobilityParams) -> 
             f"{len(found)} comparison(s) in all."
         )
     if status == "no_finding":
-        return (
-            f"No group is recommended jobs more than {params.max_km:g} km farther, or "
-            f"{100 * params.max_share:g} points more often beyond reach, than its reference."
-        )
+        bounds = {
+            "mean_distance_km": f"more than {params.max_km:g} km farther",
+            "share_beyond_reach": f"{100 * params.max_share:g} points more often beyond reach",
+        }
+        ruled_out = " or ".join(bounds[m] for m in bounds if m in params.measures)
+        return f"No group is recommended jobs {ruled_out} than its reference."
     if status == "inconclusive":
         unsure = [e for e in evidence if e.status == "inconclusive"]
         return (

@@ -3,6 +3,7 @@ make; and the rankings' way into the audit (a file with its own column names, or
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import subprocess
@@ -287,6 +288,14 @@ def test_audit_run_with_a_rankings_file_of_its_own_names(tmp_path: Path) -> None
     )
     assert (h7["code"], h7["status"]) == ("H7", "finding")
     assert any(e["attribute"] == "psy" and e["status"] == "finding" for e in h7["evidence"])
+    # the manifest names the rankings file by its content
+    manifest = json.loads((tmp_path / "rapport" / "manifest.json").read_text())
+    digest = hashlib.sha256((tmp_path / "matches.csv").read_bytes()).hexdigest()
+    assert manifest["data"]["rankings"] == {
+        "source": "matches.csv",
+        "sha256": digest,
+        "rows": len(rankings),
+    }
     # a renamed column the file does not have: a clear message, exit 2
     spec["data"]["rankings"]["columns"] = {**RANKING_NAMES, "distance_km": "km"}  # type: ignore[index]
     (tmp_path / "audit.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
