@@ -243,8 +243,8 @@ def decide(
         and c.se > 0
         and math.isfinite(c.test_value)
     ]
-    null = {"difference": 0.0, "ratio": 0.0}  # on the test's scale (log for a ratio)
-    p_values = [wald_p(c.test_value, c.se, null[c.scale]) for c in deciding]
+    # "No harm" is 0 on the test's scale for both (a difference, or the log of a ratio).
+    p_values = [wald_p(c.test_value, c.se) for c in deciding]
     tested = {id(c): (p, q) for c, p, q in zip(deciding, p_values, holm(p_values), strict=True)}
     return [
         _record(c, by_name[c.measure], tested.get(id(c)), ctx, len(deciding)) for c in comparisons
