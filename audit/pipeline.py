@@ -142,7 +142,7 @@ def run_audit(
                 if loaded.decisions is not None:  # same people: compare them person by person
                     paired = paired_regressions(spec, assessment, table, loaded.decisions)
         with steps(f"harm checks ({len(spec.checks)})"):
-            checks = harm_checks(spec, data.audited, table, model)
+            checks = harm_checks(spec, data.audited, table, model, data.rankings)
         verdict = evaluate_policy(
             spec.policy.model_copy(update={"baseline": baseline_source}),
             assessment,

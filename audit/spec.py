@@ -76,11 +76,43 @@ class SyntheticData(_Strict):
     seed: int = 0
 
 
+RankingField = Literal["person_id", "rank", "vacancy_id", "score", "distance_km", "skill_gap"]
+
+
+class RankingsSpec(_Strict):
+    """The matcher's recommendations: ranked vacancies per person (the H6 and H7 checks)."""
+
+    file: Annotated[Path, Field(description="CSV or Parquet, one row per recommendation")]
+    columns: Annotated[
+        dict[RankingField, str],
+        Field(
+            description="the file's name for each column it spells otherwise, e.g. "
+            "{person_id: dossier, distance_km: km}; the columns are person_id, rank (1 = "
+            "best), vacancy_id, score, distance_km and skill_gap (the job's level minus the "
+            "person's qualification)"
+        ),
+    ] = Field(default_factory=dict)
+    id_column: Annotated[
+        str | None,
+        Field(
+            description="the data's column of the ids the rankings' person_id holds; default "
+            "model.decisions.id_column, else person_id"
+        ),
+    ] = None
+
+
 class DataSpec(_Strict):
     """Where the people come from: a file or a synthetic scenario, never both."""
 
     file: Path | None = None
     synthetic: SyntheticData | None = None
+    rankings: Annotated[
+        RankingsSpec | None,
+        Field(
+            description="ranked vacancies per person, for the checks that read them (H6, H7): "
+            "a file, or {file, columns, id_column}; a synthetic population's are generated"
+        ),
+    ] = None
     schema_name: Annotated[
         Literal["auto", "people", "none"],
         Field(
@@ -100,6 +132,11 @@ class DataSpec(_Strict):
             "the audit runs on the other rows",
         ),
     ] = 0.5
+
+    @field_validator("rankings", mode="before")
+    @classmethod
+    def _rankings_file(cls, value: Any) -> Any:
+        return {"file": value} if isinstance(value, str | Path) else value
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
@@ -1053,6 +1090,10 @@ def _spec_error(err: ValidationError, root: yaml.Node | None, source: str) -> Au
     problem = first.get("ctx", {}).get("error")
     if isinstance(problem, SpecProblem):
         loc += problem.at
+    kind = first["type"]
+    tagged = first.get("ctx", {})
+    if kind in ("union_tag_invalid", "union_tag_not_found"):  # e.g. `check: H9` in checks:
+        loc = [*loc, str(tagged.get("discriminator", "")).strip("'")]
     bad_key = None
     if "[key]" in loc:  # a mapping key that is not allowed: name the mapping, show the key
         bad_key = loc[loc.index("[key]") - 1]
@@ -1063,8 +1104,9 @@ def _spec_error(err: ValidationError, root: yaml.Node | None, source: str) -> Au
     line = _line_of(root, loc)
     where = f"{source}:{line}" if line else source
     message = first["msg"].removeprefix("Value error, ")
-    kind = first["type"]
-    if kind == "missing":
+    if kind == "union_tag_invalid":
+        expected, found = f"one of {tagged.get('expected_tags')}", json.dumps(tagged.get("tag"))
+    elif kind in ("missing", "union_tag_not_found"):
         expected, found = "this key, which is required", "nothing"
     elif kind == "extra_forbidden":
         expected, found = "only known keys here", "an unknown key"

@@ -141,7 +141,8 @@ class Check:
 
     `needs` lists the people columns the check reads (a missing one skips it, saying which);
     `needs_model` marks a check that must call the model (re-scoring), which a decisions file
-    cannot do.
+    cannot do. `needs_rankings` marks a check that reads `CheckContext.rankings` (the audit
+    generates or loads them only when such a check is asked for).
     """
 
     code: str
@@ -151,6 +152,7 @@ class Check:
     needs: Callable[[Any, CheckContext], list[str]]
     run: Callable[[Any, CheckContext], CheckOutcome]
     needs_model: bool = False
+    needs_rankings: bool = False
 
 
 def conclude(

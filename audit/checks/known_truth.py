@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from audit.checks.base import Attribute, CheckContext, CheckParams
+from audit.checks.matching import MatchingParams
+from audit.checks.mobility import MobilityParams
 from audit.checks.run import run_checks
 from audit.checks.steering import SteeringParams
 from audit.checks.thresholds import ThresholdParams
@@ -42,6 +44,7 @@ class Trial:
     factor_bins: Mapping[str, int] = field(default_factory=dict)
     truth: Truth | None = None  # row-level truth of the cases the check should flag
     null_scenario: str = "no_bias"
+    rankings_k: int | None = None  # rank this many vacancies per person (H6, H7)
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,9 @@ def pes_table(people: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def context(trial: Trial, people: pd.DataFrame, seed: int) -> CheckContext:
+def context(
+    trial: Trial, people: pd.DataFrame, seed: int, rankings: pd.DataFrame | None = None
+) -> CheckContext:
     return CheckContext(
         people=people,
         table=pes_table(people),
@@ -78,6 +83,7 @@ def context(trial: Trial, people: pd.DataFrame, seed: int) -> CheckContext:
         factor_bins=trial.factor_bins,
         seed=seed,
         outcome="job_28d_6m",
+        rankings=rankings,
     )
 
 
@@ -91,8 +97,10 @@ def run_trial(trial: Trial, seeds: Sequence[int], *, n: int | None = None) -> Tr
             (trial.scenario, trial.knobs, harm),
             (trial.null_scenario, {}, null),
         ):
-            people = generate_population(n or trial.n, scenario=scenario, seed=seed, **knobs).people
-            (outcome,) = run_checks([trial.check], context(trial, people, seed))
+            population = generate_population(n or trial.n, scenario=scenario, seed=seed, **knobs)
+            people = population.people
+            rankings = population.rank_vacancies(k=trial.rankings_k) if trial.rankings_k else None
+            (outcome,) = run_checks([trial.check], context(trial, people, seed, rankings))
             sink.append(outcome.status)
             if sink is harm and trial.truth is not None:
                 truth = trial.truth(people)
@@ -176,5 +184,38 @@ TRIALS: tuple[Trial, ...] = (
         scenario="h3_missing_documents",
         attributes=(ORIGIN,),
         n=10_000,
+    ),
+    # H6: the matcher's distance weight for people without a car at a fifth of the fair one. Where
+    # people live (distance to the job hubs) and their track are held equal, as the generator
+    # does; housing is compared as well.
+    Trial(
+        name="H6 mobility (distance weight x0.2)",
+        check=MobilityParams(check="mobility"),
+        scenario="h6_mobility",
+        attributes=(Attribute("has_car", "True"),),
+        n=4_000,
+        factors=("recommended_track", "distance_to_jobs_km"),
+        factor_bins={"distance_to_jobs_km": 5},
+        rankings_k=10,
+    ),
+    # H7: the matcher reads the qualification of people with a mental-health history one level
+    # lower; under-matching and exposure, at equal qualification and track.
+    Trial(
+        name="H7 under-matching (1 level)",
+        check=MatchingParams(check="undermatching"),
+        scenario="h7_undermatching",
+        attributes=(MENTAL_HEALTH,),
+        n=4_000,
+        factors=("education", "recommended_track"),
+        rankings_k=10,
+    ),
+    Trial(
+        name="H7 exposure at their level (1 level)",
+        check=MatchingParams(check="undermatching", measures=["exposure_ratio"]),
+        scenario="h7_undermatching",
+        attributes=(MENTAL_HEALTH,),
+        n=4_000,
+        factors=("education", "recommended_track"),
+        rankings_k=10,
     ),
 )

@@ -10,10 +10,16 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from audit.checks import steering, thresholds, training
+from audit.checks import matching, mobility, steering, thresholds, training
 from audit.checks.base import Check
 
-CHECKS: tuple[Check, ...] = (steering.CHECK, training.CHECK, thresholds.CHECK)
+CHECKS: tuple[Check, ...] = (
+    steering.CHECK,
+    training.CHECK,
+    thresholds.CHECK,
+    mobility.CHECK,
+    matching.CHECK,
+)
 
 _BY_KEY = {key: c for c in CHECKS for key in (c.code, c.name)}
 

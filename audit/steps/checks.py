@@ -11,7 +11,11 @@ from audit.spec import AuditSpec
 
 
 def check_context(
-    spec: AuditSpec, people: pd.DataFrame, table: pd.DataFrame, model: AuditableModel
+    spec: AuditSpec,
+    people: pd.DataFrame,
+    table: pd.DataFrame,
+    model: AuditableModel,
+    rankings: pd.DataFrame | None = None,
 ) -> CheckContext:
     stats = spec.statistics
     return CheckContext(
@@ -26,12 +30,17 @@ def check_context(
         min_group_size=max(stats.min_group_size, stats.min_cell_size),
         seed=stats.seed,
         outcome=spec.outcome,
+        rankings=rankings,
     )
 
 
 def harm_checks(
-    spec: AuditSpec, people: pd.DataFrame, table: pd.DataFrame, model: AuditableModel
+    spec: AuditSpec,
+    people: pd.DataFrame,
+    table: pd.DataFrame,
+    model: AuditableModel,
+    rankings: pd.DataFrame | None = None,
 ) -> tuple[CheckOutcome, ...]:
     if not spec.checks:
         return ()
-    return run_checks(spec.checks, check_context(spec, people, table, model))
+    return run_checks(spec.checks, check_context(spec, people, table, model, rankings))

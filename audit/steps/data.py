@@ -16,6 +16,7 @@ from audit.errors import AuditInputError
 from audit.manifest import file_fingerprint, frame_fingerprint
 from audit.spec import AuditSpec
 from audit.stats.encoding import UNKNOWN, check_numeric_groups, encode_binary
+from audit.steps.rankings import obtain_rankings
 from audit.tables import read_table
 
 
@@ -24,14 +25,17 @@ class AuditData:
     audited: pd.DataFrame
     train: pd.DataFrame | None
     fingerprint: dict[str, Any]
+    rankings: pd.DataFrame | None = None  # ranked vacancies, for the checks that read them
 
 
 def load_data(spec: AuditSpec) -> AuditData:
     """The rows audited (and trained on, when the spec trains a model), with their fingerprint."""
     source = spec.data
+    population = None
     if source.synthetic is not None:
         syn = source.synthetic
-        people = generate_population(syn.n, scenario=syn.scenario, seed=syn.seed).people
+        population = generate_population(syn.n, scenario=syn.scenario, seed=syn.seed)
+        people = population.people
         fingerprint: dict[str, Any] = {
             "source": f"synthetic:{syn.scenario}",
             "n": syn.n,
@@ -55,7 +59,10 @@ def load_data(spec: AuditSpec) -> AuditData:
         train = people.iloc[np.sort(order[:cut])].reset_index(drop=True)
         audited = people.iloc[np.sort(order[cut:])].reset_index(drop=True)
     fingerprint.update(n_rows=len(people), n_audited=len(audited))
-    return AuditData(audited=audited, train=train, fingerprint=fingerprint)
+    rankings, ranked = obtain_rankings(spec, audited, population)
+    if ranked is not None:
+        fingerprint["rankings"] = ranked
+    return AuditData(audited=audited, train=train, fingerprint=fingerprint, rankings=rankings)
 
 
 def uses_people_schema(schema: str, path: Path) -> bool:

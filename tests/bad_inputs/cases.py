@@ -93,6 +93,14 @@ DECISIONS_MODEL = {
 }
 
 
+RANKED = {"data": {"rankings": "{case}/r.csv"}, "checks": [{"check": "mobility"}]}
+
+
+def rankings_file(columns: Callable[[pd.Series], dict[str, Any]]) -> Callable[[Workspace], object]:
+    """A rankings file r.csv, one recommendation per person of the shared people."""
+    return lambda w: w.table("r.csv", pd.DataFrame(columns(w.shared.people["person_id"].astype(str))))
+
+
 def decisions(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Workspace], object]:
     return lambda w: w.decisions("decisions.csv", change)
 
@@ -501,6 +509,24 @@ CASES: list[Case] = [
         ("spec key 'outcome'", "an outcome in every row", "row(s) without one"),
         data_file("{case}/people.csv", schema="none"),
         setup=people(lambda d: d.assign(job_28d_6m=d["job_28d_6m"].where(d.index % 7 > 0))),
+    ),
+    run(
+        "rankings-renamed-column-absent",
+        ("spec key 'data.rankings.columns.distance_km'", "no column 'km'", "afstand"),
+        RANKED | {"data": {"rankings": {"file": "{case}/r.csv", "columns": {"distance_km": "km"}}}},
+        setup=rankings_file(lambda ids: {"person_id": ids, "rank": 1, "afstand": 3.0}),
+    ),
+    run(
+        "rankings-ids-not-in-data",
+        ("rankings file", "none of its ids", "data.rankings.id_column"),
+        RANKED,
+        setup=rankings_file(lambda ids: {"person_id": "x" + ids, "rank": 1, "distance_km": 3.0}),
+    ),
+    run(
+        "rankings-rank-zero",
+        ("column 'rank'", "whole numbers from 1"),
+        RANKED,
+        setup=rankings_file(lambda ids: {"person_id": ids, "rank": 0, "distance_km": 3.0}),
     ),
     # -- spec: files and YAML ------------------------------------------------------------------
     cli("spec-missing", "run {case}/nope.yaml", ("audit spec", "no such file")),
