@@ -40,6 +40,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field
+from threadpoolctl import threadpool_limits
 
 from audit.checks.auc import auc_with_se
 from audit.checks.base import (
@@ -359,7 +360,9 @@ def _reconstruction(
         x = prepare_inputs(typed, sample[keep])
         folds = StratifiedKFold(params.folds, shuffle=True, random_state=ctx.seed)
         model = build_pipeline(typed, algorithm="logistic", seed=ctx.seed)
-        proba = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
+        # One BLAS thread: on small fits, threads cost more than they save (10x here).
+        with threadpool_limits(limits=1):
+            proba = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
         auc = auc_with_se(y, proba)
         records.append(
             _auc_record(
