@@ -58,7 +58,14 @@ from audit.checks.base import (
     wald_p,
     z_of,
 )
-from audit.checks.rescore import filled, mean_gap, neutral_value, rescore, score_index
+from audit.checks.rescore import (
+    filled,
+    mean_gap,
+    neutral_value,
+    probabilities,
+    rescore,
+    score_index,
+)
 from audit.checks.strata import group_labels
 
 CODE, NAME = "H4", "digital_proxies"
@@ -181,8 +188,9 @@ def run(params: ProxyParams, ctx: CheckContext) -> CheckOutcome:
             notes.append(
                 f"the model does not read {', '.join(unread)}: neutralising them changes nothing"
             )
-        weights = _weights(params, ctx)
-        gaps = _gaps(params, ctx, groups)
+        base = probabilities(ctx.model, ctx.people)
+        weights = _weights(params, ctx, base)
+        gaps = _gaps(params, ctx, groups, base)
     evidence = [*gaps, *_strengths(params, ctx, groups, weights)]
     if params.reconstruct:
         inputs, how = _inputs(params, ctx)
@@ -221,13 +229,13 @@ def _neutralised(people: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 # --- part 1: how strongly each trace predicts each group ----------------------------------
 
 
-def _weights(params: ProxyParams, ctx: CheckContext) -> dict[str, float]:
+def _weights(params: ProxyParams, ctx: CheckContext, base: np.ndarray) -> dict[str, float]:
     """Each feature's weight: the mean absolute change of the score when it alone is neutral."""
     assert ctx.model is not None
     column = score_index(ctx.model, params.score_class)
     out = {}
     for f in params.features:
-        scores = rescore(ctx.model, ctx.people, _neutralised(ctx.people, [f]), column)
+        scores = rescore(ctx.model, ctx.people, _neutralised(ctx.people, [f]), column, base)
         out[f] = float(np.abs(scores.change()).mean())
     return out
 
@@ -375,10 +383,13 @@ def _reconstruction(
 # --- part 3: the score gap the traces make (the model re-scores) ---------------------------
 
 
-def _gaps(params: ProxyParams, ctx: CheckContext, groups: list[_Group]) -> list[Evidence]:
+def _gaps(
+    params: ProxyParams, ctx: CheckContext, groups: list[_Group], base: np.ndarray
+) -> list[Evidence]:
     assert ctx.model is not None
     column = score_index(ctx.model, params.score_class)
-    scores = rescore(ctx.model, ctx.people, _neutralised(ctx.people, params.features), column)
+    changed = _neutralised(ctx.people, params.features)
+    scores = rescore(ctx.model, ctx.people, changed, column, base)
     # Positive: the traces lowered the person's score (harmful_when="lower").
     cost = scores.change(harmful_when=params.harmful_when)
     measured = [(g, mean_gap(cost, g.in_group, g.in_reference)) for g in groups]

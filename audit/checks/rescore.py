@@ -87,9 +87,17 @@ class Rescored:
 
 
 def rescore(
-    model: AuditableModel, people: pd.DataFrame, changed: pd.DataFrame, column: int
+    model: AuditableModel,
+    people: pd.DataFrame,
+    changed: pd.DataFrame,
+    column: int,
+    before: np.ndarray | None = None,
 ) -> Rescored:
-    before, after = probabilities(model, people), probabilities(model, changed)
+    """The people scored as they are (or `before`, their probabilities already computed) and
+    with their changed inputs."""
+    if before is None:
+        before = probabilities(model, people)
+    after = probabilities(model, changed)
     return Rescored(
         before=before[:, column],
         after=after[:, column],
