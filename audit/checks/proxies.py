@@ -33,6 +33,7 @@ AUC is a lower bound on what a stronger learner could reconstruct.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -44,6 +45,7 @@ from threadpoolctl import threadpool_limits
 
 from audit.checks.auc import auc_with_se
 from audit.checks.base import (
+    CannotRun,
     Check,
     CheckContext,
     CheckOutcome,
@@ -135,7 +137,16 @@ def _reference(params: ProxyParams, ctx: CheckContext, column: str, labels: np.n
         if a.column == column and a.reference is not None:
             return a.reference
     if column in params.references:
-        return params.references[column]
+        reference = params.references[column]
+        if reference not in set(labels):
+            levels = sorted(set(labels))
+            close = difflib.get_close_matches(reference, levels, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise CannotRun(
+                f"reference '{reference}' of '{column}': expected one of its levels {levels}; "
+                f"found none by that name{hint}. Fix: spell the level as the data does"
+            )
+        return reference
     if column == LITERACY and LITERACY_REFERENCE in set(labels):
         return LITERACY_REFERENCE
     values, counts = np.unique(labels, return_counts=True)

@@ -327,3 +327,28 @@ def test_on_file_reads_the_usual_codings_and_named_values() -> None:
     assert on_file(pd.Series(["aanwezig", "afwezig"]), ["aanwezig"]).tolist() == [True, False]
     cat = pd.Series(pd.Categorical(["true", None, "false"]))
     assert on_file(cat).tolist() == [True, False, False]
+
+
+def test_descriptive_records_never_decide_a_harm_check_rule() -> None:
+    """Homeless people lack documents far more often (a descriptive record with a large
+    estimate), yet a model that ignores the documents passes, bounded or not; without a model
+    the rule is not evaluable, never a pass."""
+    from audit.harm_rules import harm_rule_outcomes
+    from audit.spec import HarmCheckRule
+
+    people = dutch_people()
+    model = weighted_model(people, {"capaciteit": 1.0}, 0.0)
+    params = MissingPapersParams(check="H3", documents=DOCS)
+    ignoring = _one(params, ctx_of(people, model, [Attribute("woonsituatie", "eigen")]))
+    big = [e for e in ignoring.evidence if e.status == "descriptive" and (e.estimate or 0) > 0.2]
+    assert ignoring.status == "no_finding" and big
+    rules = [
+        HarmCheckRule(id="plain", harm_check="H3"),
+        HarmCheckRule(id="bounded", harm_check="H3", max=0.1),
+    ]
+    plain, bounded = harm_rule_outcomes(rules, [ignoring])
+    assert plain.status == "pass" and bounded.status == "pass"
+    assert plain.evaluated == bounded.evaluated == 3  # the cost records only
+    blind = _one(params, ctx_of(people, None, [Attribute("woonsituatie", "eigen")]))
+    (rule,) = harm_rule_outcomes(rules[:1], [blind])
+    assert rule.status == "not_evaluable" and "needs the model" in (rule.reason or "")

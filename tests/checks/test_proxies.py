@@ -285,3 +285,17 @@ def test_missing_feature_and_track_model_without_score_class_are_skipped() -> No
     assert typo.status == "skipped" and "'logins_90' (closest: 'logins_90d')" in (typo.reason or "")
     assert no_class.status == "skipped" and "score_class: regular" in (no_class.reason or "")
     assert named.status in ("finding", "no_finding", "inconclusive")
+
+
+def test_an_unknown_reference_level_is_skipped_naming_the_levels() -> None:
+    people = dutch_people()
+    params = ProxyParams(
+        check="H4",
+        attributes=["digitale_vaardigheid"],
+        references={"digitale_vaardigheid": "goede"},
+        features=TRACES,
+        **FAST,
+    )
+    (outcome,) = run_checks([params], ctx_of(people, None, []))
+    assert outcome.status == "skipped"
+    assert "did you mean 'goed'?" in (outcome.reason or "")
