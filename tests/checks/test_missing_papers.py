@@ -352,3 +352,15 @@ def test_descriptive_records_never_decide_a_harm_check_rule() -> None:
     blind = _one(params, ctx_of(people, None, [Attribute("woonsituatie", "eigen")]))
     (rule,) = harm_rule_outcomes(rules[:1], [blind])
     assert rule.status == "not_evaluable" and "needs the model" in (rule.reason or "")
+
+
+def test_a_model_that_cannot_score_the_people_is_skipped_with_its_error() -> None:
+    people = _hand_table()
+    model = weighted_model(people.assign(extra=1.0), {"diploma": 1.0, "extra": 0.5}, 0.0)
+    (outcome,) = run_checks(
+        [MissingPapersParams(check="H3", documents=["diploma"])],
+        ctx_of(people, model, [Attribute("g", "a")]),
+    )
+    assert outcome.status == "skipped"
+    assert "expected it to score the audited people with changed inputs" in (outcome.reason or "")
+    assert "'extra'" in (outcome.reason or "") and "audit model check" in (outcome.reason or "")
