@@ -8,7 +8,9 @@ their precision and recall against the truth. The tests hold each check to power
 false-finding rate <= 0.05; `benchmarks/bench_harm_checks.py` prints the table for the README.
 
 The audited outputs are the synthetic public employment service's own (its score, its track,
-the 6-month job outcome), read as a decisions file would give them.
+the 6-month job outcome), read as a decisions file would give them. A trial whose check re-scores
+people (H3, H4) also gets a model to call: `pes_score_model`, the service's score learnt from the
+population itself.
 """
 
 from __future__ import annotations
