@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
-from audit.checks.base import CheckOutcome, Evidence
+from audit.checks.base import NOT_DECIDING, CheckOutcome, Evidence
 from audit.gate import Finding, FindingCode, RuleOutcome, RuleStatus
 from audit.spec import HarmCheckRule
 
@@ -44,7 +44,7 @@ def _rule(rule: HarmCheckRule, outcome: CheckOutcome | None) -> RuleOutcome:
             findings=(_finding(rule, None, outcome, "NOT_EVALUABLE", False, why),),
             reason=why,
         )
-    deciding = [e for e in outcome.evidence if e.status != "unreliable"]
+    deciding = [e for e in outcome.evidence if e.status not in NOT_DECIDING]
     findings: list[Finding] = []
     statuses: list[str] = []
     for e in deciding:

@@ -12,6 +12,9 @@ A group smaller than `statistics.min_group_size` (or its reference) is `unreliab
 never deciding. A check is `not_evaluable` when no group could decide and `skipped` when it
 could not run at all (a column it needs, a model it must call); "not evaluable" is never a pass.
 
+A `descriptive` record is context for the reader (who lacks documents, how well a feature
+predicts a group): reported with its interval, never deciding, never in the Holm family.
+
 Records hold aggregates only. Flagged cases (`CaseFlag`) stay in memory for the review file
 (`audit.checks.cases`); the result carries how many there are.
 """
@@ -34,7 +37,8 @@ if TYPE_CHECKING:
     from audit.models.importing import AuditableModel
 
 CheckStatus = Literal["finding", "no_finding", "inconclusive", "not_evaluable", "skipped"]
-RecordStatus = Literal["finding", "no_finding", "inconclusive", "unreliable"]
+RecordStatus = Literal["finding", "no_finding", "inconclusive", "unreliable", "descriptive"]
+NOT_DECIDING: tuple[RecordStatus, ...] = ("unreliable", "descriptive")
 Harmful = Literal["above", "below"]  # which side of "no harm" the harm lies on
 
 
@@ -175,8 +179,9 @@ def conclude(
 
 
 def check_status(records: Sequence[Evidence]) -> CheckStatus:
-    """The check's status from its records: any finding decides, unreliable ones never do."""
-    deciding = [r.status for r in records if r.status != "unreliable"]
+    """The check's status from its records: any finding decides, unreliable and descriptive
+    ones never do."""
+    deciding = [r.status for r in records if r.status not in NOT_DECIDING]
     if not deciding:
         return "not_evaluable"
     if "finding" in deciding:

@@ -10,12 +10,14 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from audit.checks import matching, mobility, steering, thresholds, training
+from audit.checks import matching, missing_papers, mobility, proxies, steering, thresholds, training
 from audit.checks.base import Check
 
 CHECKS: tuple[Check, ...] = (
     steering.CHECK,
     training.CHECK,
+    missing_papers.CHECK,
+    proxies.CHECK,
     thresholds.CHECK,
     mobility.CHECK,
     matching.CHECK,
