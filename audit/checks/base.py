@@ -32,6 +32,7 @@ from audit.metrics.significance import adjust
 
 if TYPE_CHECKING:
     from audit.models.importing import AuditableModel
+    from audit.spec import DecisionSpec
 
 CheckStatus = Literal["finding", "no_finding", "inconclusive", "not_evaluable", "skipped"]
 RecordStatus = Literal["finding", "no_finding", "inconclusive", "unreliable"]
@@ -88,6 +89,9 @@ class CheckContext:
     seed: int = 0
     outcome: str | None = None  # the spec's outcome column
     rankings: pd.DataFrame | None = None  # ranked vacancies per person (H6, H7)
+    # How the model's output becomes the audited decision, for checks that re-score (flips);
+    # None: the model's own label (a binary model's class 1), and the track of a recommender.
+    decision: DecisionSpec | None = None
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from audit.checks.base import Attribute, CheckContext, CheckParams
+from audit.checks.flips import FlipParams
 from audit.checks.run import run_checks
 from audit.checks.steering import SteeringParams
 from audit.data import generate_population
 
+if TYPE_CHECKING:
+    from audit.models.importing import AuditableModel
+
 Truth = Callable[[pd.DataFrame], np.ndarray]
+ModelFactory = Callable[[int], "AuditableModel"]  # the seed -> the model a check calls
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,10 @@ class Trial:
     factor_bins: Mapping[str, int] = field(default_factory=dict)
     truth: Truth | None = None  # row-level truth of the cases the check should flag
     null_scenario: str = "no_bias"
+    # The model the check calls on the harm scenario and on the null one (None: a decisions
+    # file, the synthetic service's own outputs).
+    model: ModelFactory | None = None
+    null_model: ModelFactory | None = None
 
 
 @dataclass(frozen=True)
@@ -66,11 +76,13 @@ def pes_table(people: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def context(trial: Trial, people: pd.DataFrame, seed: int) -> CheckContext:
+def context(
+    trial: Trial, people: pd.DataFrame, seed: int, model: AuditableModel | None = None
+) -> CheckContext:
     return CheckContext(
         people=people,
         table=pes_table(people),
-        model=None,
+        model=model,
         attributes=trial.attributes,
         factors=trial.factors,
         factor_bins=trial.factor_bins,
@@ -84,12 +96,13 @@ def run_trial(trial: Trial, seeds: Sequence[int]) -> TrialResult:
     null: list[str] = []
     flagged = true_flagged = truth_total = 0
     for seed in seeds:
-        for scenario, knobs, sink in (
-            (trial.scenario, trial.knobs, harm),
-            (trial.null_scenario, {}, null),
+        for scenario, knobs, sink, factory in (
+            (trial.scenario, trial.knobs, harm, trial.model),
+            (trial.null_scenario, {}, null, trial.null_model),
         ):
             people = generate_population(trial.n, scenario=scenario, seed=seed, **knobs).people
-            (outcome,) = run_checks([trial.check], context(trial, people, seed))
+            model = factory(seed) if factory is not None else None
+            (outcome,) = run_checks([trial.check], context(trial, people, seed, model))
             sink.append(outcome.status)
             if sink is harm and trial.truth is not None:
                 truth = trial.truth(people)
@@ -118,6 +131,26 @@ def steered_below_capacity(people: pd.DataFrame) -> np.ndarray:
 
 MENTAL_HEALTH = Attribute("mental_health_history", "False")
 
+#: What the flip trials' track recommenders read besides the attribute and its proxy.
+FLIP_FEATURES = ("pes_score", "education", "age_band")
+
+
+def track_model(
+    scenario: str, features: Sequence[str], seed: int, *, n: int = 4_000
+) -> AuditableModel:
+    """A track recommender trained on the scenario's past recommendations, other people than
+    the audited ones (seed + 100,000): a logistic pipeline as the shipped models are."""
+    from audit.models.importing import ModelIdentity, PipelineModel
+    from audit.models.inputs import infer_input_columns, prepare_inputs
+    from audit.models.training import build_pipeline
+
+    people = generate_population(n, scenario=scenario, seed=seed + 100_000, validate=False).people
+    inputs = infer_input_columns(people, list(features))
+    pipeline = build_pipeline(inputs, algorithm="logistic", seed=seed)
+    pipeline.fit(prepare_inputs(inputs, people), people["recommended_track"].astype(str))
+    uri = f"known-truth:{scenario}:{'+'.join(features)}:{seed}"
+    return PipelineModel(pipeline, ModelIdentity(kind="skops", uri=uri, sha256=""), inputs)
+
 TRIALS: tuple[Trial, ...] = (
     Trial(
         name="H1 steering (sheltered odds x3)",
@@ -128,5 +161,22 @@ TRIALS: tuple[Trial, ...] = (
         factors=("pes_score",),
         factor_bins={"pes_score": 20},
         truth=steered_below_capacity,
+    ),
+    Trial(
+        name="CF flips (model reads the steered attribute)",
+        check=FlipParams(
+            check="flips", attribute="mental_health_history", proxies=["housing_status"]
+        ),
+        scenario="h1_steering",
+        attributes=(MENTAL_HEALTH,),
+        n=6_000,  # about 540 people with a history: enough to place 0 flips below 1%
+        # Must flip: trained on steered recommendations, with the attribute and its proxy.
+        model=partial(
+            track_model,
+            "h1_steering",
+            (*FLIP_FEATURES, "housing_status", "mental_health_history"),
+        ),
+        # Must not: a recommender that reads neither the attribute nor its proxy.
+        null_model=partial(track_model, "no_bias", FLIP_FEATURES),
     ),
 )

@@ -26,6 +26,7 @@ def check_context(
         min_group_size=max(stats.min_group_size, stats.min_cell_size),
         seed=stats.seed,
         outcome=spec.outcome,
+        decision=spec.decision,
     )
 
 
