@@ -72,7 +72,9 @@ MEASURES = {"attribute": "flip_rate", "attribute_and_proxies": "flip_rate_with_p
 
 class FlipParams(CheckParams):
     check: Literal["CF", "flips"]
-    attribute: str = Field(description="the sensitive attribute changed, e.g. mental_health_history")
+    attribute: str = Field(
+        description="the sensitive attribute changed, e.g. mental_health_history"
+    )
     to: str | None = Field(
         default=None,
         description="the level everyone is moved to; default: the other level of a two-level "
@@ -115,7 +117,9 @@ class _Outputs:
 
     @property
     def what(self) -> str:
-        parts = [n for n, v in (("track", self.track), ("decision", self.decision)) if v is not None]
+        parts = [
+            n for n, v in (("track", self.track), ("decision", self.decision)) if v is not None
+        ]
         return " or ".join(parts)
 
 
@@ -334,7 +338,9 @@ def _evidence(groups: list[_Group], params: FlipParams, ctx: CheckContext) -> li
                 rate, low, high, p[1], alpha=ctx.alpha, null=m, margin=m, harmful="above"
             )
         se0 = math.sqrt(m * (1 - m) / n)
-        detectable = m + detectable_shift(se0, alpha=ctx.alpha, tests=len(deciding), power=ctx.power)
+        detectable = m + detectable_shift(
+            se0, alpha=ctx.alpha, tests=len(deciding), power=ctx.power
+        )
         records.append(
             Evidence(
                 attribute=params.attribute,
@@ -403,9 +409,7 @@ def _sentence(status: str, evidence: list[Evidence], params: FlipParams, what: s
     m = params.max_flip_rate
     attribute = params.attribute
     if status == "finding":
-        worst = max(
-            (e for e in evidence if e.status == "finding"), key=lambda e: e.estimate or 0.0
-        )
+        worst = max((e for e in evidence if e.status == "finding"), key=lambda e: e.estimate or 0.0)
         how = _how(worst, params)
         return (
             f"Changing {how} changes the model's {what} for {worst.estimate:.1%} of "

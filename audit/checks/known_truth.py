@@ -151,6 +151,7 @@ def track_model(
     uri = f"known-truth:{scenario}:{'+'.join(features)}:{seed}"
     return PipelineModel(pipeline, ModelIdentity(kind="skops", uri=uri, sha256=""), inputs)
 
+
 TRIALS: tuple[Trial, ...] = (
     Trial(
         name="H1 steering (sheltered odds x3)",
