@@ -23,6 +23,7 @@ import pandas as pd
 
 from audit.checks.base import Attribute, CheckContext, CheckParams
 from audit.checks.flips import FlipParams
+from audit.checks.label_choice import LabelChoiceParams
 from audit.checks.run import run_checks
 from audit.checks.steering import SteeringParams
 from audit.data import generate_population
@@ -179,5 +180,12 @@ TRIALS: tuple[Trial, ...] = (
         ),
         # Must not: a recommender that reads neither the attribute nor its proxy.
         null_model=partial(track_model, "no_bias", FLIP_FEATURES),
+    ),
+    Trial(
+        name="H5 label choice (sustainable x0.6)",
+        # The service's score judged against its label job_28d_6m and against sustainable_12m.
+        check=LabelChoiceParams(check="label_choice", attributes=["origin"]),
+        scenario="h5_label",
+        attributes=(Attribute("origin", "belgian"),),
     ),
 )

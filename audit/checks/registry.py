@@ -10,10 +10,10 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from audit.checks import flips, steering
+from audit.checks import flips, label_choice, steering
 from audit.checks.base import Check
 
-CHECKS: tuple[Check, ...] = (steering.CHECK, flips.CHECK)
+CHECKS: tuple[Check, ...] = (steering.CHECK, flips.CHECK, label_choice.CHECK)
 
 _BY_KEY = {key: c for c in CHECKS for key in (c.code, c.name)}
 
