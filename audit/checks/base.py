@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,6 @@ from audit.metrics.significance import adjust
 
 if TYPE_CHECKING:
     from audit.models.importing import AuditableModel
-    from audit.spec import DecisionSpec
 
 CheckStatus = Literal["finding", "no_finding", "inconclusive", "not_evaluable", "skipped"]
 RecordStatus = Literal["finding", "no_finding", "inconclusive", "unreliable"]
@@ -68,6 +67,20 @@ class Attribute:
     reference: str | None
 
 
+class DecisionRule(Protocol):
+    """What a re-scoring check reads of the spec's `decision:` (`audit.spec.DecisionSpec`, not
+    imported: the spec imports the checks)."""
+
+    @property
+    def bands(self) -> Mapping[Any, float] | None: ...
+    @property
+    def examined(self) -> Sequence[str] | None: ...
+    @property
+    def threshold(self) -> float | None: ...
+    @property
+    def label(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class CheckContext:
     """Everything a check may read. Nothing in it is modified by a check.
@@ -91,7 +104,7 @@ class CheckContext:
     rankings: pd.DataFrame | None = None  # ranked vacancies per person (H6, H7)
     # How the model's output becomes the audited decision, for checks that re-score (flips);
     # None: the model's own label (a binary model's class 1), and the track of a recommender.
-    decision: DecisionSpec | None = None
+    decision: DecisionRule | None = None
 
 
 @dataclass(frozen=True)

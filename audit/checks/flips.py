@@ -35,7 +35,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,7 @@ from audit.checks.base import (
     CheckContext,
     CheckOutcome,
     CheckParams,
+    DecisionRule,
     Evidence,
     RecordStatus,
     check_status,
@@ -63,7 +64,6 @@ from audit.models.training import BandPolicy
 
 if TYPE_CHECKING:
     from audit.models.importing import AuditableModel
-    from audit.spec import DecisionSpec
 
 CODE, NAME = "CF", "flips"
 REASONS = {"attribute": "CF_FLIP", "attribute_and_proxies": "CF_FLIP_WITH_PROXIES"}
@@ -251,7 +251,9 @@ def _set_rows(series: pd.Series, rows: np.ndarray, values: np.ndarray) -> pd.Ser
     out = series.copy()
     if rows.size:
         # In the column's own dtype, so that categories stay categories and booleans booleans.
-        out.iloc[rows] = values if series.dtype == object else pd.array(values, series.dtype)
+        out.iloc[rows] = (
+            values if series.dtype == object else pd.array(values, cast(Any, series.dtype))
+        )
     return out
 
 
@@ -265,7 +267,7 @@ def _typical(values: pd.Series) -> object:
 
 
 def _outputs(
-    model: AuditableModel, people: pd.DataFrame, rule: DecisionSpec | None, params: FlipParams
+    model: AuditableModel, people: pd.DataFrame, rule: DecisionRule | None, params: FlipParams
 ) -> _Outputs:
     """The model's tracks, decision and score, the way the outputs step derives them."""
     try:

@@ -82,7 +82,7 @@ class LabelChoiceParams(CheckParams):
     )
     threshold: float = Field(default=0.5, gt=0, lt=1, description="the score judged likely")
     measures: list[Measure] = Field(
-        default_factory=lambda: ["fpr", "tpr"], min_length=1, description="the error rates"
+        default=["fpr", "tpr"], min_length=1, description="the error rates compared"
     )
     max_gap: float = Field(
         default=0.03,
@@ -331,6 +331,10 @@ def _record(
     )
 
 
+def _number(value: float | int | str | None) -> float:
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
 _WORDS = {
     "fpr": "judged likely to find work among people who did not",
     "tpr": "judged likely to find work among people who did",
@@ -348,7 +352,7 @@ def _sentence(status: str, evidence: list[Evidence], params: LabelChoiceParams, 
             f"{worst.attribute}={worst.level} are {_WORDS[measure]} at a rate "
             f"{worst.estimate:+.1%} from {worst.attribute}={worst.reference} on "
             f"'{params.sustainable}' (interval {worst.ci_low:+.1%} to {worst.ci_high:+.1%}, "
-            f"corrected p = {worst.p_adjusted:.2g}), against {float(worst.details['label_gap']):+.1%}"
+            f"corrected p = {worst.p_adjusted:.2g}), against {_number(worst.details['label_gap']):+.1%}"
             f" on '{label}' (within ±{m:.1%}); {len(found)} comparison(s) in all."
         )
     if status == "no_finding":
