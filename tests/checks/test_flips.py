@@ -4,8 +4,8 @@ table we did not make (through `run_checks` and `audit run`), and the caller's d
 
 from __future__ import annotations
 
+import io
 import json
-import subprocess
 import sys
 from dataclasses import replace
 from functools import cache
@@ -24,6 +24,7 @@ from audit.checks.known_truth import FLIP_FEATURES, TRIALS, run_trial, track_mod
 from audit.checks.result import checks_json
 from audit.checks.run import run_checks
 from audit.checks.steering import SteeringParams
+from audit.cli import main
 from audit.data import generate_population
 from audit.harm_rules import harm_rule_outcomes
 from audit.models.importing import AuditableModel, ModelIdentity, PipelineModel
@@ -365,7 +366,9 @@ def test_a_table_we_did_not_make_through_run_checks() -> None:
     _intervals_hold(outcome)
 
 
-def test_a_table_we_did_not_make_through_audit_run(tmp_path: Path) -> None:
+def test_a_table_we_did_not_make_through_audit_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     table = _dossiers()
     data = tmp_path / "dossiers.csv"
     table.to_csv(data, index=False)
@@ -383,14 +386,13 @@ def test_a_table_we_did_not_make_through_audit_run(tmp_path: Path) -> None:
     }
     path = tmp_path / "audit.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    run = subprocess.run(
-        [sys.executable, "-m", "audit.cli", "run", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert run.returncode == 1, run.stdout + run.stderr  # the flips fail the gate
+    # The `audit` command itself, in this process (as the console script calls it).
+    monkeypatch.setattr(sys, "argv", ["audit", "run", str(path)])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 1  # the flips fail the gate
     written = json.loads((tmp_path / "out" / "checks.json").read_text())
     (check,) = written["checks"]
     assert check["code"] == "CF" and check["status"] == "finding"
