@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sys
 from dataclasses import replace
 from functools import cache
@@ -28,7 +29,12 @@ from audit.cli import main
 from audit.data import generate_population
 from audit.harm_rules import harm_rule_outcomes
 from audit.models.importing import AuditableModel, ModelIdentity, PipelineModel
-from audit.models.inputs import infer_input_columns, prepare_inputs
+from audit.models.inputs import (
+    InputColumn,
+    check_input_columns,
+    infer_input_columns,
+    prepare_inputs,
+)
 from audit.models.skops_io import save_skops
 from audit.models.training import build_pipeline
 from audit.spec import DecisionSpec, HarmCheckRule
@@ -398,3 +404,74 @@ def test_a_table_we_did_not_make_through_audit_run(
     assert check["code"] == "CF" and check["status"] == "finding"
     ja = next(r for r in check["evidence"] if r["level"] == "ja")
     assert ja["ci_low"] > 0.05 and ja["measure"] == "flip_rate"
+
+
+# --- the margin, on a model with a known flip rate --------------------------------------------
+
+
+class _EveryKth:
+    """A model whose decision reads the group for every k-th person only: changing the group
+    flips exactly 1/k of each group (a known answer, not a stand-in for a model)."""
+
+    kind = "skops"
+    identity = ModelIdentity(kind="skops", uri="every-kth", sha256="")
+    expected_columns = (InputColumn("grp", "string"), InputColumn("key", "numeric"))
+    classes = ("0", "1")
+    task = "profiling"
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def check(self, df: pd.DataFrame) -> Any:
+        return check_input_columns(self.expected_columns, df)
+
+    def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
+        reads = (df["key"].to_numpy() % self.k == 0) & (df["grp"].to_numpy() == "b")
+        p = np.where(reads, 0.9, 0.1)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        return (self.predict_proba(df)[:, 1] >= 0.5).astype(np.int64)
+
+
+@pytest.mark.parametrize(
+    ("k", "status"),
+    [
+        (20, "finding"),  # 5% flip: far above the 1% margin
+        (90, "inconclusive"),  # 1.1%: the interval straddles 1%
+        (200, "no_finding"),  # 0.5%: flips, but the interval stays below 1%
+    ],
+)
+def test_the_margin_decides_on_a_known_flip_rate(k: int, status: str) -> None:
+    n = 20_000
+    people = pd.DataFrame({"grp": np.repeat(["a", "b"], n // 2), "key": np.arange(n) // 2})
+    ctx = replace(_ctx(people, _EveryKth(k)), attributes=(Attribute("grp", "a"),))  # type: ignore[arg-type]
+    outcome = _one(FlipParams(check="flips", attribute="grp"), ctx)
+    assert outcome.status == status
+    m = 0.01
+    for e in outcome.evidence:
+        assert e.status == status and e.n == n // 2
+        rate = ((np.arange(n // 2) % k) == 0).mean()
+        assert e.estimate == pytest.approx(rate)
+        # By hand: the score test of rate = margin, two-sided, then Holm over the 2 groups.
+        z = (rate - m) / math.sqrt(m * (1 - m) / e.n)
+        p = math.erfc(abs(z) / math.sqrt(2))
+        assert e.p_value == pytest.approx(p, rel=1e-9)
+        assert e.p_adjusted == pytest.approx(min(1.0, 2 * p), rel=1e-9)
+    _intervals_hold(outcome)
+
+
+def test_drawn_proxies_come_from_people_of_the_level_moved_to() -> None:
+    """With each person's id as the "proxy", every moved person must carry the id of someone
+    of the level they were moved to (the draw's donors)."""
+    people = _people("h1_steering", 2000)
+    spy = _Spy(_model("h1_steering", STEERED))
+    params = replace_params(FLIPS, proxies=["person_id"])
+    _one(params, _ctx(people, spy))  # type: ignore[arg-type]
+    proxied = spy.seen[-1]
+    history = people["mental_health_history"].to_numpy()
+    ids = people["person_id"].to_numpy()
+    drawn = proxied["person_id"].to_numpy()
+    assert set(drawn[history]) <= set(ids[~history])
+    assert set(drawn[~history]) <= set(ids[history])
+    assert len(set(drawn[history])) > 0.5 * history.sum()  # a draw, not one person copied
