@@ -181,9 +181,10 @@ def _judged_likely(table: pd.DataFrame, params: LabelChoiceParams) -> np.ndarray
     if params.predicted == "score":
         if SCORE not in table.columns:
             raise CannotRun(
-                "predicted: score: expected the model's score; found outputs without one (a "
-                "decisions file without a score column, or decision.use_score off). Fix: name "
-                "the score column, or set predicted: decision in the check's entry"
+                "predicted: score: expected the model's score; found outputs without one (a track "
+                "recommender without decision:, a decisions file without a score column, or "
+                "decision.use_score off). Fix: name the score column or the decision "
+                "(decision: {label: ...}), or set predicted: decision in the check's entry"
             )
         return np.asarray(table[SCORE].to_numpy(dtype=np.float64) >= params.threshold)
     if DECISION not in table.columns:
