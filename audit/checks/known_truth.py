@@ -8,7 +8,9 @@ their precision and recall against the truth. The tests hold each check to power
 false-finding rate <= 0.05; `benchmarks/bench_harm_checks.py` prints the table for the README.
 
 The audited outputs are the synthetic public employment service's own (its score, its track,
-the 6-month job outcome), read as a decisions file would give them.
+the 6-month job outcome), read as a decisions file would give them. A check that re-scores
+people (flips) calls the model its trial trains for each seed instead, one for the harm scenario
+and one for the null.
 """
 
 from __future__ import annotations
