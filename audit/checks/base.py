@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -71,6 +71,20 @@ class Attribute:
     reference: str | None
 
 
+class DecisionRule(Protocol):
+    """What a re-scoring check reads of the spec's `decision:` (`audit.spec.DecisionSpec`, not
+    imported: the spec imports the checks)."""
+
+    @property
+    def bands(self) -> Mapping[Any, float] | None: ...
+    @property
+    def examined(self) -> Sequence[str] | None: ...
+    @property
+    def threshold(self) -> float | None: ...
+    @property
+    def label(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class CheckContext:
     """Everything a check may read. Nothing in it is modified by a check.
@@ -92,6 +106,9 @@ class CheckContext:
     seed: int = 0
     outcome: str | None = None  # the spec's outcome column
     rankings: pd.DataFrame | None = None  # ranked vacancies per person (H6, H7)
+    # How the model's output becomes the audited decision, for checks that re-score (flips);
+    # None: the model's own label (a binary model's class 1), and the track of a recommender.
+    decision: DecisionRule | None = None
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ false-finding rate <= 0.05; `benchmarks/bench_harm_checks.py` prints the table f
 
 The audited outputs are the synthetic public employment service's own (its score, its track,
 the 6-month job outcome), read as a decisions file would give them. A trial whose check re-scores
-people (H3, H4) also gets a model to call: `pes_score_model`, the service's score learnt from the
-population itself.
+people also gets a model to call, made for each seed: `pes_score_model` (H3, H4), the service's
+score learnt from the population itself, or `track_model` (flips), a recommender trained on other
+people, with `null_model` the one called on the null scenario.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from audit.checks.base import Attribute, CheckContext, CheckParams
+from audit.checks.flips import FlipParams
+from audit.checks.label_choice import LabelChoiceParams
 from audit.checks.matching import MatchingParams
 from audit.checks.missing_papers import MissingPapersParams
 from audit.checks.mobility import MobilityParams
@@ -41,7 +44,7 @@ from audit.models.importing import AuditableModel, ModelIdentity, PipelineModel
 from audit.models.inputs import infer_input_columns, prepare_inputs
 
 Truth = Callable[[pd.DataFrame], np.ndarray]
-ModelFactory = Callable[[pd.DataFrame], AuditableModel]  # a model learnt from the people
+ModelFactory = Callable[[pd.DataFrame, int], AuditableModel]  # (people, seed) -> the model
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,10 @@ class Trial:
     truth: Truth | None = None  # row-level truth of the cases the check should flag
     null_scenario: str = "no_bias"
     rankings_k: int | None = None  # rank this many vacancies per person (H6, H7)
-    model: ModelFactory | None = None  # a model to call (re-scoring checks); None: decisions
+    # The model the check calls (re-scoring checks; None: the service's own outputs, as a
+    # decisions file gives them), and the one called on the null scenario (default: the same).
+    model: ModelFactory | None = None
+    null_model: ModelFactory | None = None
 
 
 @dataclass(frozen=True)
@@ -85,12 +91,16 @@ def pes_table(people: pd.DataFrame) -> pd.DataFrame:
 
 
 def context(
-    trial: Trial, people: pd.DataFrame, seed: int, rankings: pd.DataFrame | None = None
+    trial: Trial,
+    people: pd.DataFrame,
+    seed: int,
+    rankings: pd.DataFrame | None = None,
+    model: AuditableModel | None = None,
 ) -> CheckContext:
     return CheckContext(
         people=people,
         table=pes_table(people),
-        model=trial.model(people) if trial.model is not None else None,
+        model=model,
         attributes=trial.attributes,
         factors=trial.factors,
         factor_bins=trial.factor_bins,
@@ -106,14 +116,15 @@ def run_trial(trial: Trial, seeds: Sequence[int], *, n: int | None = None) -> Tr
     null: list[str] = []
     flagged = true_flagged = truth_total = 0
     for seed in seeds:
-        for scenario, knobs, sink in (
-            (trial.scenario, trial.knobs, harm),
-            (trial.null_scenario, {}, null),
+        for scenario, knobs, sink, factory in (
+            (trial.scenario, trial.knobs, harm, trial.model),
+            (trial.null_scenario, {}, null, trial.null_model or trial.model),
         ):
             population = generate_population(n or trial.n, scenario=scenario, seed=seed, **knobs)
             people = population.people
             rankings = population.rank_vacancies(k=trial.rankings_k) if trial.rankings_k else None
-            (outcome,) = run_checks([trial.check], context(trial, people, seed, rankings))
+            model = factory(people, seed) if factory is not None else None
+            (outcome,) = run_checks([trial.check], context(trial, people, seed, rankings, model))
             sink.append(outcome.status)
             if sink is harm and trial.truth is not None:
                 truth = trial.truth(people)
@@ -269,7 +280,7 @@ def _logit(x: np.ndarray) -> np.ndarray:
     return np.asarray(np.log(c / (1 - c)))
 
 
-def pes_score_model(people: pd.DataFrame) -> AuditableModel:
+def pes_score_model(people: pd.DataFrame, seed: int = 0) -> AuditableModel:
     """The service's score as a model to call: learnt from `people`' own `pes_score`.
 
     The score's logit is linear in the logit of capacity, the documents, the traces and the log
@@ -296,6 +307,32 @@ def pes_score_model(people: pd.DataFrame) -> AuditableModel:
     return PipelineModel(pipeline, identity, inputs)
 
 
+# --- a recommender to call, for the counterfactual flips --------------------------------------
+
+FLIP_FEATURES = ("pes_score", "education", "age_band")
+
+
+def track_model(
+    scenario: str, features: Sequence[str], seed: int, *, n: int = 4_000
+) -> AuditableModel:
+    """A track recommender trained on the scenario's past recommendations of other people than
+    the audited ones (seed + 100,000), a logistic pipeline as the shipped models are."""
+    from audit.models.training import build_pipeline
+
+    past = generate_population(n, scenario=scenario, seed=seed + 100_000, validate=False).people
+    inputs = infer_input_columns(past, list(features))
+    pipeline = build_pipeline(inputs, algorithm="logistic", seed=seed)
+    pipeline.fit(prepare_inputs(inputs, past), past["recommended_track"].astype(str))
+    uri = f"known-truth:{scenario}:{'+'.join(features)}:{seed}"
+    return PipelineModel(pipeline, ModelIdentity(kind="skops", uri=uri, sha256=""), inputs)
+
+
+def trained_recommender(scenario: str, features: Sequence[str]) -> ModelFactory:
+    """A trial's model: `track_model` for each seed (the audited people are not read: the
+    model must not have seen them)."""
+    return lambda people, seed: track_model(scenario, features, seed)
+
+
 HOUSING = Attribute("housing_status", "stable")
 LITERACY = Attribute("digital_literacy", "high")
 
@@ -316,5 +353,27 @@ TRIALS = (
         attributes=(LITERACY,),
         n=4_000,
         model=pes_score_model,
+    ),
+    Trial(
+        name="CF flips (model reads the steered attribute)",
+        check=FlipParams(
+            check="flips", attribute="mental_health_history", proxies=["housing_status"]
+        ),
+        scenario="h1_steering",
+        attributes=(MENTAL_HEALTH,),
+        n=6_000,  # about 540 people with a history: enough to place 0 flips below 1%
+        # Must flip: trained on steered recommendations, with the attribute and its proxy.
+        model=trained_recommender(
+            "h1_steering", (*FLIP_FEATURES, "housing_status", "mental_health_history")
+        ),
+        # Must not: a recommender that reads neither the attribute nor its proxy.
+        null_model=trained_recommender("no_bias", FLIP_FEATURES),
+    ),
+    Trial(
+        name="H5 label choice (sustainable x0.6)",
+        # The service's score judged against its label job_28d_6m and against sustainable_12m.
+        check=LabelChoiceParams(check="label_choice", attributes=["origin"]),
+        scenario="h5_label",
+        attributes=(Attribute("origin", "belgian"),),
     ),
 )

@@ -10,14 +10,26 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from audit.checks import matching, missing_papers, mobility, proxies, steering, thresholds, training
+from audit.checks import (
+    flips,
+    label_choice,
+    matching,
+    missing_papers,
+    mobility,
+    proxies,
+    steering,
+    thresholds,
+    training,
+)
 from audit.checks.base import Check
 
 CHECKS: tuple[Check, ...] = (
     steering.CHECK,
+    flips.CHECK,
     training.CHECK,
     missing_papers.CHECK,
     proxies.CHECK,
+    label_choice.CHECK,
     thresholds.CHECK,
     mobility.CHECK,
     matching.CHECK,

@@ -31,6 +31,7 @@ def check_context(
         seed=stats.seed,
         outcome=spec.outcome,
         rankings=rankings,
+        decision=spec.decision,
     )
 
 

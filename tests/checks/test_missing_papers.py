@@ -16,7 +16,7 @@ from scipy import stats
 from sklearn.tree import DecisionTreeClassifier
 
 from audit.checks.base import Attribute
-from audit.checks.known_truth import TRIALS, context, run_trial
+from audit.checks.known_truth import TRIALS, context, pes_score_model, run_trial
 from audit.checks.missing_papers import MissingPapersParams, on_file
 from audit.checks.proxies import ProxyParams
 from audit.checks.run import run_checks
@@ -62,7 +62,7 @@ def test_the_injected_penalty_is_recovered_person_by_person() -> None:
     """In h3 the score's logit drops by 0.7 per missing document, so imputing a person's k
     missing documents moves their score from sigmoid(eta) to sigmoid(eta + 0.7 k)."""
     people = generate_population(4000, scenario="h3_missing_documents", seed=3).people
-    outcome = _one(H3, context(TRIAL, people, 3))
+    outcome = _one(H3, context(TRIAL, people, 3, model=pes_score_model(people)))
     docs = people[["diploma_on_file", "address_on_file", "id_on_file"]].to_numpy()
     k = 3 - docs.sum(axis=1)
     s = people["pes_score"].to_numpy()
