@@ -467,7 +467,13 @@ def _threshold_reads(
             )
             continue
         if d.ci_low is None or d.ci_high is None:  # no interval: the data cannot show either way
-            reads.append(_Read(rule=rule, d=d, status="inconclusive", bound=bound))
+            nearest = (
+                bound if bound is not None else (low if d.value - low < high - d.value else high)
+            )
+            position: Position = "estimate_beyond" if bound is not None else "estimate_within"
+            reads.append(
+                _Read(rule=rule, d=d, status="inconclusive", bound=nearest, position=position)
+            )
             continue
         inside = not below(d.ci_low, low) and not above(d.ci_high, high)
         nearest = bound if bound is not None else (low if d.value - low < high - d.value else high)
@@ -600,7 +606,9 @@ def _rule_outcome(
         else rule.description
         or "no significant disparity in "
         + ", ".join(
-            m if m != TRACK_METRIC else f"{m} of " + (f"track '{rule.track}'" if rule.track else "every track")
+            m
+            if m != TRACK_METRIC
+            else f"{m} of " + (f"track '{rule.track}'" if rule.track else "every track")
             for m in rule.no_significant_disparity
         )
     )
@@ -732,6 +740,12 @@ def sentence(f: Finding) -> str:
             f"{what}: the interval lies beyond the bound {f.bound:g}, but not clearly enough once "
             f"corrected for the {f.family} comparisons the gate decides on{_p(f)}; "
             f"not decisive{_breach_seen(f)}."
+        )
+    if f.code == "BOUND_INCONCLUSIVE" and (f.ci_low is None or f.ci_high is None):
+        side = "beyond" if f.position == "estimate_beyond" else "within"
+        return (
+            f"{what}: the estimate is {side} the bound {f.bound:g}, but without an interval "
+            "the data cannot show which side of it the group is on."
         )
     if f.code == "BOUND_INCONCLUSIVE":
         side = "beyond" if f.position == "estimate_beyond" else "within"

@@ -166,14 +166,21 @@ def test_groups_the_baseline_cannot_be_compared_with_are_reported_not_decided() 
     assert outcome.status == "pass" and outcome.findings == ()
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="defect: gate.sentence formats bound None")
-def test_a_value_inside_the_range_without_an_interval_is_inconclusive() -> None:
-    """A reliable comparison inside the range but without an interval (e.g. balanced_accuracy
-    or average_odds_difference with n_boot=0) cannot be shown inside: inconclusive, not a crash.
-    Today _threshold_reads gives it status inconclusive with bound None and sentence() formats
-    f"{None:g}": TypeError. XPASSes (and fails) once fixed."""
-    (outcome,) = evaluate_policy(_policy(RANGE), _with(_d("a", 1.0))).rules
-    assert outcome.status == "inconclusive"
+def test_a_value_without_an_interval_is_inconclusive_and_says_why() -> None:
+    """A reliable comparison without an interval (e.g. balanced_accuracy or
+    average_odds_difference with n_boot=0) cannot be shown inside or beyond: inconclusive, with
+    a sentence that places the estimate right and names the missing interval. It used to crash
+    (TypeError on the bound None) inside the range, and to say "within" beyond it."""
+    (inside,) = evaluate_policy(_policy(RANGE), _with(_d("a", 1.0))).rules
+    assert inside.status == "inconclusive"
+    (f,) = inside.findings
+    # 1.0 is nearer 0.8 (0.2 away) than 1.25 (0.25 away): the bound it could fall beyond
+    assert f.bound == 0.8 and "estimate is within the bound 0.8" in f.sentence
+    assert "without an interval" in f.sentence
+    (beyond,) = evaluate_policy(_policy(RANGE), _with(_d("a", 1.5))).rules
+    assert beyond.status == "inconclusive"
+    (f,) = beyond.findings
+    assert f.bound == 1.25 and "estimate is beyond the bound 1.25" in f.sentence
 
 
 # --- significance rules: what cannot be read -----------------------------------------------------
