@@ -150,6 +150,17 @@ class RuleOutcome:
     reason: str | None = None  # why the rule is not evaluable
 
     @property
+    def group_counts(self) -> tuple[int, int, int]:
+        """How many compared groups pass, fail and are inconclusive. A harm_check rule keeps no
+        group records: its counts come from its findings and the comparisons it read."""
+        if self.groups or self.evaluated == 0:
+            statuses = [g.status for g in self.groups]
+            return statuses.count("pass"), statuses.count("fail"), statuses.count("inconclusive")
+        failed = sum(f.code == "HARM_FOUND" for f in self.findings)
+        doubtful = sum(f.code == "HARM_INCONCLUSIVE" for f in self.findings)
+        return self.evaluated - failed - doubtful, failed, doubtful
+
+    @property
     def largest_detectable(self) -> float | None:
         """The largest of the smallest detectable gaps among the groups that count."""
         gaps = [g.detectable for g in self.groups if g.detectable is not None and _counts(g)]

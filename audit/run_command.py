@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from audit.gate import RuleOutcome, Verdict
+from audit.gate import Verdict
 from audit.numbers import fixed
 from audit.pipeline import AuditOutcome, RunOptions, run_audit
 from audit.report import check_languages
@@ -204,17 +204,6 @@ def _print_checks(outcome: AuditOutcome, console: Console) -> None:
         console.print(f"  {escape(c['id'])}: {escape(c['sentence'])}")
 
 
-def _group_counts(r: RuleOutcome) -> tuple[int, int, int]:
-    """Groups that pass, fail and are inconclusive; a harm_check rule keeps no group records,
-    so its counts come from its findings and the comparisons it read."""
-    if r.groups or r.evaluated == 0:
-        statuses = [g.status for g in r.groups]
-        return statuses.count("pass"), statuses.count("fail"), statuses.count("inconclusive")
-    failed = sum(f.code == "HARM_FOUND" for f in r.findings)
-    unsure = sum(f.code == "HARM_INCONCLUSIVE" for f in r.findings)
-    return r.evaluated - failed - unsure, failed, unsure
-
-
 def print_verdict(outcome: AuditOutcome, console: Console) -> None:
     verdict = outcome.verdict
     table = Table(title="release gate", title_justify="left", caption=COLUMNS_EXPLAINED)
@@ -222,7 +211,7 @@ def print_verdict(outcome: AuditOutcome, console: Console) -> None:
     for column in ("status", "compared", "pass", "fail", "inconclusive", "detectable"):
         table.add_column(column)
     for r in verdict.rules:
-        passed, failed, doubtful = _group_counts(r)
+        passed, failed, doubtful = r.group_counts
         gap = r.largest_detectable
         table.add_row(
             escape(r.rule_id),

@@ -100,13 +100,12 @@ def summary_markdown(
         "|---|---|---|---|---|---|---|",
     ]
     for r in verdict.rules:
-        statuses = [g.status for g in r.groups]
+        passed, failed, doubtful = r.group_counts
         gap = r.largest_detectable
         lines.append(
             f"| `{markdown_code(r.rule_id)}`: {markdown_text(r.description)} | {r.status} | "
-            f"{r.evaluated} | "
-            f"{statuses.count('pass')} | {statuses.count('fail')} | "
-            f"{statuses.count('inconclusive')} | {'-' if gap is None else fixed(gap)} |"
+            f"{r.evaluated} | {passed} | {failed} | {doubtful} | "
+            f"{'-' if gap is None else fixed(gap)} |"
         )
     lines += [
         "",
@@ -122,7 +121,7 @@ def summary_markdown(
     for r in verdict.rules:
         if r.findings or r.reason:
             lines += ["", f"## {markdown_text(r.rule_id)}", ""]
-            if r.reason:
+            if r.reason and not any(f.code == "NOT_EVALUABLE" for f in r.findings):
                 lines.append(f"- **NOT_EVALUABLE** {markdown_text(r.reason)}.")
             shown = [f for f in r.findings if (r.rule_id, f.attributes, f.levels) not in dropped]
             lines += [f"- **{f.code}** {markdown_text(f.sentence)}" for f in shown]
