@@ -50,9 +50,7 @@ CHECK_QUESTIONS = {
         "Are people of a group sent to a track, such as sheltered work, more often than "
         "comparable people?"
     ),
-    "H2": N_(
-        "Are people of a group who would benefit from training recommended it less often?"
-    ),
+    "H2": N_("Are people of a group who would benefit from training recommended it less often?"),
     "H3": N_(
         "Do missing documents, a missing address or a missing diploma lower people's score "
         "or change their track?"
@@ -61,9 +59,7 @@ CHECK_QUESTIONS = {
         "Do online traces, such as logins or CV updates, stand in for a group and weigh on "
         "the score?"
     ),
-    "H5": N_(
-        "Does the model look fair on the outcome it learned, but not on lasting employment?"
-    ),
+    "H5": N_("Does the model look fair on the outcome it learned, but not on lasting employment?"),
     "H6": N_(
         "Are people of a group recommended jobs that are further away or hard to reach "
         "without transport?"
@@ -265,9 +261,9 @@ def _view(
 def _flagged(r: Mapping[str, Any], fmt: Formatter, _: Gettext) -> str:
     fewer = r.get("flagged_fewer_than")
     if fewer is not None:
-        return _(
-            "Fewer than %(n)s people were flagged for a counsellor to look at again."
-        ) % {"n": fmt.count(int(fewer))}
+        return _("Fewer than %(n)s people were flagged for a counsellor to look at again.") % {
+            "n": fmt.count(int(fewer))
+        }
     n = r.get("flagged")
     if not n:
         return _("No person was flagged for a counsellor to look at again.")
@@ -283,40 +279,39 @@ def _row(
     level, reference = str(e.get("level") or ""), str(e.get("reference") or "")
     status = str(e.get("status") or "unreliable")
     suppressed = bool(e.get("suppressed"))
-    common = {
-        "group": labels.group((attribute,), (level,), lang),
-        "reference": labels.group((attribute,), (reference,), lang),
-        "measure": measure_name(str(e.get("measure") or ""), _),
-        "status": status,
-        "status_class": STATUS_CLASSES.get(status, "unreliable"),
-        "status_name": _(RECORD_STATUS_NAMES[status])
-        if status in RECORD_STATUS_NAMES
-        else display_label(status),
-        "suppressed": suppressed,
-    }
     if suppressed:  # never its figures, whatever the record still holds
         hidden = _("suppressed")
-        return EvidenceRow(
-            estimate=hidden,
-            interval=hidden,
-            p_adjusted=hidden,
-            detectable=hidden,
-            people=_("fewer than %(n)s people in the group or its reference")
-            % {"n": fmt.count(minimum)},
-            reference_people="",
-            **common,
+        estimate = interval = p_adjusted = detectable = hidden
+        people = _("fewer than %(n)s people in the group or its reference") % {
+            "n": fmt.count(minimum)
+        }
+        reference_people = ""
+    else:
+        low, high = _float(e.get("ci_low")), _float(e.get("ci_high"))
+        estimate = fmt.number(_float(e.get("estimate")))
+        interval = (
+            NO_VALUE if low is None or high is None else f"{fmt.number(low)} – {fmt.number(high)}"
         )
-    low, high = _float(e.get("ci_low")), _float(e.get("ci_high"))
+        p_adjusted = _p(_float(e.get("p_adjusted")), fmt)
+        detectable = fmt.number(_float(e.get("detectable")))
+        people = _people(_float(e.get("n")), fmt, _)
+        reference_people = _people(_float(e.get("n_reference")), fmt, _)
     return EvidenceRow(
-        estimate=fmt.number(_float(e.get("estimate"))),
-        interval=NO_VALUE
-        if low is None or high is None
-        else f"{fmt.number(low)} – {fmt.number(high)}",
-        p_adjusted=_p(_float(e.get("p_adjusted")), fmt),
-        detectable=fmt.number(_float(e.get("detectable"))),
-        people=_people(_float(e.get("n")), fmt, _),
-        reference_people=_people(_float(e.get("n_reference")), fmt, _),
-        **common,
+        group=labels.group((attribute,), (level,), lang),
+        reference=labels.group((attribute,), (reference,), lang),
+        measure=measure_name(str(e.get("measure") or ""), _),
+        estimate=estimate,
+        interval=interval,
+        p_adjusted=p_adjusted,
+        detectable=detectable,
+        people=people,
+        reference_people=reference_people,
+        status=status,
+        status_class=STATUS_CLASSES.get(status, "unreliable"),
+        status_name=_(RECORD_STATUS_NAMES[status])
+        if status in RECORD_STATUS_NAMES
+        else display_label(status),
+        suppressed=suppressed,
     )
 
 
