@@ -401,6 +401,7 @@ def _cases(n: int) -> tuple[CaseFlag, ...]:
     return tuple(CaseFlag(row=i, reason="CF_FLIP", score=0.1, evidence={}) for i in range(n))
 
 
+STATUSES = ("finding", "no_finding", "inconclusive", "not_evaluable")
 PLANNED = [
     ("H1", "steering"),
     ("H2", "training"),
@@ -423,7 +424,7 @@ class ByHand:
 
 @pytest.fixture(scope="module")
 def by_hand(results) -> ByHand:  # type: ignore[no-untyped-def]
-    """Every planned code and one unknown; records of 40 people, of 3, and of 40 against a
+    """Every planned code (their statuses in turn) and one unknown; records of 40 people, of 3, and of 40 against a
     reference of 6 (the last two suppressed at a minimum of 10); i * 7 cases flagged by the i-th check; hostile text in
     every field of the last check and its record."""
     outcomes = [
@@ -436,6 +437,8 @@ def by_hand(results) -> ByHand:  # type: ignore[no-untyped-def]
                 _evidence("tent", 40, 0.5987 + i / 1000, n_reference=6),
             ),
             cases=_cases(i * 7),
+            status=STATUSES[i % len(STATUSES)],
+            reason="no group large enough to compare" if i % len(STATUSES) == 3 else None,
         )
         for i, (code, name) in enumerate(PLANNED)
     ]
@@ -465,6 +468,24 @@ def test_every_planned_check_is_named_in_the_language(by_hand: ByHand, lang: str
         assert _(CHECK_NAMES[code]) in part
         assert _(CHECK_QUESTIONS[code]) in part
     assert "new&lt;script&gt;" in part  # an unknown code: its name as written
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_each_status_in_plain_words(by_hand: ByHand, lang: str) -> None:
+    from audit.report.checks_section import CHECK_STATUS_MEANINGS, CHECK_STATUS_NAMES
+
+    _ = translations(lang).gettext
+    part = section(render_html(by_hand.source, lang)).replace("&#39;", "'")
+    entries = re.split(r'<section class="harm-check"', part)[1:]
+    statuses = [c["status"] for c in by_hand.source.checks]
+    assert len(entries) == len(statuses) and set(statuses) == {*STATUSES, "skipped"}
+    for entry, status in zip(entries, statuses, strict=True):
+        assert _(CHECK_STATUS_NAMES[status]) in entry
+        assert _(CHECK_STATUS_MEANINGS[status]) in entry
+        others = set(CHECK_STATUS_MEANINGS) - {status}
+        assert not any(_(CHECK_STATUS_MEANINGS[o]) in entry for o in others)
+        if status == "not_evaluable":
+            assert "no group large enough to compare" in entry
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -539,7 +560,60 @@ def test_summary_md_escapes_and_counts(by_hand: ByHand) -> None:
     part = text[text.index("## Harm checks") :]
     outside_code = re.sub(r"`[^`]*`", "", part)  # a code span shows its text as written
     assert "<script>" not in outside_code and "\\<script\\>" in outside_code
-    assert "| `steering-check` (H1 steering) | inconclusive | 0 |" in part
-    assert "| `training-check` (H2 training) | inconclusive | fewer than 10 |" in part
+    assert "| `steering-check` (H1 steering) | finding | 0 |" in part
+    assert "| `training-check` (H2 training) | no finding | fewer than 10 |" in part
+    assert (
+        "| `digital_proxies-check` (H4 digital\\_proxies) | not evaluable | 21 | no group" in part
+    )
     assert "| `training-check` (H2 training) | skipped | - | reason" in part
     assert "0.712" not in part  # no figures: those are in checks.json
+
+
+def test_harm_rules_pass_fail_and_not_evaluable_in_the_rules_table() -> None:
+    """A harm_check rule the check passes, one it fails, one it cannot decide, through the
+    gate: the table of rules says within / beyond / not evaluable with the counts, and the
+    first page names the harmed group only."""
+    from audit.disclosure import publish_verdict, suppress
+    from audit.gate import evaluate_policy
+    from audit.spec import PolicySpec
+    from audit.stats.assess import assess
+    from tests.report.conftest import people  # type: ignore[import-not-found]
+
+    frame = people(600, 4, gap=0.0)
+    full = assess(frame, y_true="y", y_pred="d", groups=["housing"], n_boot=20, seed=1)
+    ruled_out = _outcome(
+        "CF", "flips", (_evidence("homeless", 200, 0.01, "no_finding"),), status="no_finding"
+    )
+    harmed = _outcome("H1", "steering", (_evidence("tent", 200, 3.2, "finding"),), status="finding")
+    empty = _outcome("H6", "mobility", (), status="not_evaluable", reason="no group large enough")
+    policy = PolicySpec.model_validate(
+        {
+            "rules": [
+                {"id": "r-pass", "harm_check": "flips-check"},
+                {"id": "r-fail", "harm_check": "steering-check"},
+                {"id": "r-none", "harm_check": "mobility-check"},
+            ]
+        }
+    )
+    outcomes = [ruled_out, harmed, empty]
+    verdict = evaluate_policy(policy, full, checks=outcomes)
+    assert [r.status for r in verdict.rules] == ["pass", "fail", "not_evaluable"]
+    published = suppress(full)
+    source = ReportInput(
+        assessment=published,
+        verdict=publish_verdict(verdict, published),
+        manifest={"spec": {"name": "harm-rules", "policy": policy.model_dump(mode="json")}},
+        checks=tuple(published_checks(outcomes, 10)),
+    )
+    html = render_html(source, "en")
+    rules = html[html.index('<section id="rules"') : html.index('<section id="evidence"')]
+    rows = {rid: rules[rules.index(f"{rid}</span>") :].split("</tr>")[0] for rid in
+            ("r-pass", "r-fail", "r-none")}  # fmt: skip
+    assert "within the rule" in rows["r-pass"] and "1 / 0 / 0" in rows["r-pass"]
+    assert "Changing only the group" in rows["r-pass"] and "margin 0.05" in rows["r-pass"]
+    assert "beyond the rule" in rows["r-fail"] and "0 / 1 / 0" in rows["r-fail"]
+    assert "not evaluable" in rows["r-none"] and "Harm checks" in rows["r-none"]
+    plain = html[html.index('<section id="plain"') : html.index('<section id="respond"')]
+    assert "A harm check found that people whose housing is tent are treated worse" in plain
+    assert "homeless are treated worse" not in plain
+    assert "We could not check the rule r-none. Its harm check could not run" in plain
