@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.files import staged_files
-from audit.gate import Verdict
+from audit.gate import RuleOutcome, Verdict
 from audit.junit import junit_xml
 from audit.labels import display_label, markdown_code, markdown_text
 from audit.numbers import fixed
@@ -104,13 +104,12 @@ def summary_markdown(
         "|---|---|---|---|---|---|---|",
     ]
     for r in verdict.rules:
-        statuses = [g.status for g in r.groups]
+        passed, failed, unsure = _counts(r)
         gap = r.largest_detectable
         lines.append(
             f"| `{markdown_code(r.rule_id)}`: {markdown_text(r.description)} | {r.status} | "
-            f"{r.evaluated} | "
-            f"{statuses.count('pass')} | {statuses.count('fail')} | "
-            f"{statuses.count('inconclusive')} | {'-' if gap is None else fixed(gap)} |"
+            f"{r.evaluated} | {passed} | {failed} | {unsure} | "
+            f"{'-' if gap is None else fixed(gap)} |"
         )
     lines += [
         "",
@@ -161,6 +160,17 @@ def summary_markdown(
         lines += ["", "## Notes", ""]
         lines += [f"- {markdown_text(display_label(note, MAX_NOTE_CHARS))}" for note in notes]
     return "\n".join(lines) + "\n"
+
+
+def _counts(r: RuleOutcome) -> tuple[int, int, int]:
+    """Groups within, beyond and undecided; a harm_check rule compares no group of the
+    assessment, so its counts come from its findings over the records it read."""
+    if r.groups:
+        statuses = [g.status for g in r.groups]
+        return statuses.count("pass"), statuses.count("fail"), statuses.count("inconclusive")
+    failed = sum(f.code == "HARM_FOUND" for f in r.findings)
+    unsure = sum(f.code == "HARM_INCONCLUSIVE" for f in r.findings)
+    return max(r.evaluated - failed - unsure, 0), failed, unsure
 
 
 def harm_checks_markdown(checks: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -329,6 +329,13 @@ def test_summary_md_has_the_harm_checks(audited: Audited) -> None:
     assert f"| `sturing` (H1 steering) | finding | {len(steer.cases)} |" in part
     assert "| `sturing-capaciteit` (H1 steering) | skipped | - | expected the column(s)" in part
     assert "K0" not in summary  # no case id
+    # The rules table counts the harm rule's records: within, beyond, undecided.
+    rule = next(r for r in audited.outcome.verdict.rules if r.rule_id == "geen-sturing")
+    failed = sum(f.code == "HARM_FOUND" for f in rule.findings)
+    unsure = sum(f.code == "HARM_INCONCLUSIVE" for f in rule.findings)
+    assert failed >= 1
+    counts = f"{rule.evaluated - failed - unsure} | {failed} | {unsure}"
+    assert f"| fail | {rule.evaluated} | {counts} |" in summary
 
 
 def test_audit_report_makes_the_section_again(audited: Audited, tmp_path: Path) -> None:
