@@ -162,6 +162,7 @@ def run_audit(
             tracking={"uri": redact(uri) if uri else None, "run_id": run.run_id if run else None},
             aliases=resolved_aliases(model.identity, baseline_identity),
         )
+        shown_checks = published_checks(checks, spec.statistics.min_cell_size)
         files: dict[str, str | bytes] = dict(
             result_files(
                 assessment=published,
@@ -171,6 +172,7 @@ def run_audit(
                 suite=spec.name,
                 seconds=time.perf_counter() - started,
                 junit=spec.report.junit or options.junit is not None,
+                checks=shown_checks,
             )
         )
         if spec.checks:
@@ -187,6 +189,7 @@ def run_audit(
                         manifest,
                         languages=languages,
                         formats=spec.report.formats,
+                        checks=shown_checks,
                     )
                 )
         if run is not None:

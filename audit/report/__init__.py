@@ -36,10 +36,15 @@ def report_files(
     *,
     languages: Sequence[str],
     formats: Sequence[str] = ("html", "pdf"),
+    checks: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, str | bytes]:
-    """File name -> content of the report in each language (see `render.render_files`)."""
+    """File name -> content of the report in each language (see `render.render_files`).
+
+    `checks` are the harm checks as published (`audit.checks.result.published_checks`)."""
     from audit.report.context import ReportInput
     from audit.report.render import render_files
 
-    source = ReportInput(assessment=assessment, verdict=verdict, manifest=manifest)
+    source = ReportInput(
+        assessment=assessment, verdict=verdict, manifest=manifest, checks=tuple(checks)
+    )
     return render_files(source, list(languages), list(formats))

@@ -14,10 +14,19 @@ from typing import Annotated
 
 import typer
 
+from audit.checks.result import SCHEMA_VERSION as CHECKS_SCHEMA_VERSION
 from audit.errors import AuditInputError
 from audit.files import require_writable
 from audit.report import report_files
-from audit.report.sources import MANIFEST, RESULT, VERDICT, from_folder, from_run, looks_like_run_id
+from audit.report.sources import (
+    CHECKS,
+    MANIFEST,
+    RESULT,
+    VERDICT,
+    from_folder,
+    from_run,
+    looks_like_run_id,
+)
 from audit.run_command import split_languages
 from audit.spec import DEFAULT_TRACKING_URI
 from audit.steps.outputs import write_outputs
@@ -68,6 +77,7 @@ def report(
             loaded.manifest,
             languages=languages,
             formats=["html", "pdf"] if pdf else ["html"],
+            checks=loaded.checks,
         )
     )
     if from_mlflow or folder.resolve() != _folder(Path(source)).resolve():
@@ -76,6 +86,20 @@ def report(
         files[VERDICT] = loaded.verdict.to_json()
         if loaded.manifest is not None:
             files[MANIFEST] = json.dumps(loaded.manifest, indent=1, default=str)
+        if loaded.checks:  # as `audit.checks.result.checks_json` writes it
+            files[CHECKS] = (
+                json.dumps(
+                    {
+                        "schema_version": CHECKS_SCHEMA_VERSION,
+                        "min_cell_size": loaded.assessment.settings.min_cell_size,
+                        "checks": list(loaded.checks),
+                    },
+                    indent=1,
+                    ensure_ascii=False,
+                    allow_nan=False,
+                )
+                + "\n"
+            )
     written = write_outputs({folder / name: content for name, content in files.items()})
     for path in written:
         typer.echo(str(path))

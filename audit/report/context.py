@@ -21,6 +21,7 @@ from typing import Any
 from audit.gate import GroupOutcome, RuleOutcome, Verdict
 from audit.labels import display_label
 from audit.report import charts
+from audit.report.checks_section import CheckView, check_name, check_views
 from audit.report.content import FirstPageView, Labels, first_page
 from audit.report.i18n import Formatter, translations
 from audit.stats.result import Assessment, Group, MetricValue
@@ -117,6 +118,8 @@ class ReportInput:
     assessment: Assessment
     verdict: Verdict
     manifest: Mapping[str, Any] | None = None
+    # The harm checks as published (`audit.checks.result.published_checks`, or checks.json).
+    checks: Sequence[Mapping[str, Any]] = ()
 
     def __post_init__(self) -> None:
         if not self.assessment.disclosure_controlled:
@@ -237,6 +240,7 @@ class Context:
     suppressed_groups: int
     min_cell_size: int
     extra: Mapping[str, Any] = field(default_factory=dict)
+    harm_checks: tuple[CheckView, ...] = ()
 
 
 def build_context(source: ReportInput, lang: str) -> Context:
@@ -246,6 +250,7 @@ def build_context(source: ReportInput, lang: str) -> Context:
     fmt = Formatter(lang)
     labels = Labels(_mapping(source.spec.get("labels")))
     bounds = _rule_bounds(source.spec)
+    harm_rules = _harm_rules(source.spec, source.checks)
     report = source.report_options
     return Context(
         lang=lang,
@@ -258,7 +263,7 @@ def build_context(source: ReportInput, lang: str) -> Context:
         first=first_page(a, v, suite=source.suite, lang=lang, labels=labels, gettext=_),
         contact=report.get("contact"),
         respond_by=_date(report.get("respond_by")),
-        rules=tuple(_rule_view(r, bounds, fmt, _) for r in v.rules),
+        rules=tuple(_rule_view(r, bounds, fmt, _, harm_rules) for r in v.rules),
         groupings=_groupings(a, v, bounds, labels, lang, fmt, _),
         calibration=_calibration(a, labels, lang, fmt, _),
         distributions=_distributions(a, labels, lang, fmt, _),
@@ -277,6 +282,9 @@ def build_context(source: ReportInput, lang: str) -> Context:
         notes=tuple(display_label(n, 600) for n in a.notes),
         suppressed_groups=sum(1 for g in a.groups if g.suppressed),
         min_cell_size=a.settings.min_cell_size,
+        harm_checks=check_views(
+            source.checks, labels, lang, fmt, _, minimum=a.settings.min_cell_size
+        ),
     )
 
 
@@ -312,9 +320,75 @@ def _rule_bounds(spec: Mapping[str, Any]) -> dict[str, tuple[float, ...]]:
     return out
 
 
-def _rule_view(
-    r: RuleOutcome, bounds: Mapping[str, tuple[float, ...]], fmt: Formatter, _: Callable[[str], str]
+@dataclass(frozen=True)
+class _HarmRule:
+    """A `harm_check` rule of the spec, with the published record of the check it reads."""
+
+    check: str
+    bounds: tuple[float, ...]
+    record: Mapping[str, Any] | None
+
+
+def _harm_rules(
+    spec: Mapping[str, Any], checks: Sequence[Mapping[str, Any]]
+) -> dict[str, _HarmRule]:
+    by_id = {str(c.get("id")): c for c in checks}
+    by_name = {str(c.get("name")): c for c in checks}
+    out: dict[str, _HarmRule] = {}
+    for rule in _mapping(spec.get("policy")).get("harm_checks") or ():
+        if not isinstance(rule, Mapping) or "id" not in rule:
+            continue
+        check = str(rule.get("harm_check") or "")
+        out[str(rule["id"])] = _HarmRule(
+            check=check,
+            bounds=tuple(float(rule[k]) for k in ("min", "max") if rule.get(k) is not None),
+            record=by_id.get(check) or by_name.get(check),
+        )
+    return out
+
+
+def _harm_rule_view(
+    r: RuleOutcome, harm: _HarmRule, fmt: Formatter, _: Callable[[str], str]
 ) -> RuleView:
+    """A `harm_check` rule: it compares no group of the assessment, it reads a check."""
+    record = harm.record or {}
+    name = check_name(record, _) if record else display_label(harm.check)
+    fail = sum(1 for f in r.findings if f.code == "HARM_FOUND")
+    unsure = sum(1 for f in r.findings if f.code == "HARM_INCONCLUSIVE")
+    margin = record.get("margin")
+    if harm.bounds:
+        bound = " ; ".join(fmt.number(b, 2) for b in harm.bounds)
+    elif isinstance(margin, int | float):
+        bound = _("margin %(margin)s") % {"margin": fmt.number(float(margin), 2)}
+    else:
+        bound = "–"
+    reason = display_label(r.reason, 300) if r.reason else None
+    if r.status == "not_evaluable" and record:
+        reason = _("The harm check could not decide: the section “Harm checks” says why.")
+    return RuleView(
+        rule_id=display_label(r.rule_id),
+        description=display_label(r.description, 300),
+        status=r.status,
+        measure=_("harm check “%(check)s”: %(name)s")
+        % {"check": display_label(harm.check), "name": name},
+        bound=bound,
+        evaluated=r.evaluated,
+        counts={"pass": max(r.evaluated - fail - unsure, 0), "fail": fail, "inconclusive": unsure},
+        detectable=None,
+        reason=reason,
+    )
+
+
+def _rule_view(
+    r: RuleOutcome,
+    bounds: Mapping[str, tuple[float, ...]],
+    fmt: Formatter,
+    _: Callable[[str], str],
+    harm_rules: Mapping[str, _HarmRule] | None = None,
+) -> RuleView:
+    harm = (harm_rules or {}).get(r.rule_id)
+    if harm is not None:
+        return _harm_rule_view(r, harm, fmt, _)
     metric = r.groups[0].metric if r.groups else ""
     kind = r.groups[0].kind if r.groups else ""
     statuses = [g.status for g in r.groups]

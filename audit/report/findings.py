@@ -57,13 +57,19 @@ KeptBecause = Literal[
     "single_attribute", "own_gap", "only_in_combination", "no_parent_measured", "repeats"
 ]
 UnknownReason = Literal[
-    "not_evaluable", "cannot_pass", "below_detectable", "too_small", "suppressed"
+    "not_evaluable",
+    "check_not_evaluable",  # a harm_check rule whose check did not run or compared no group
+    "cannot_pass",
+    "below_detectable",
+    "too_small",
+    "suppressed",
 ]
 
 _STATUS_RANK = {"fail": 0, "inconclusive": 1}
 _POSITION_RANK = {"interval_beyond": 0, "estimate_beyond": 1, None: 1, "estimate_within": 2}
 _UNKNOWN_RANK: dict[str, int] = {
     "not_evaluable": 0,
+    "check_not_evaluable": 0,
     "suppressed": 1,
     "too_small": 2,
     "cannot_pass": 3,
@@ -89,7 +95,7 @@ class KeyFinding:
     status: Literal["fail", "inconclusive"]
     position: str | None  # the gate's Position for an inconclusive group
     metric: str
-    kind: str  # "difference" | "ratio" | "conditional_difference"
+    kind: str  # "difference" | "ratio" | "conditional_difference" | "harm_check"
     attributes: tuple[str, ...]
     levels: tuple[str, ...]
     reference_levels: tuple[str, ...]
@@ -162,6 +168,7 @@ def select_findings(
     for rule in verdict.rules:
         for finding in _rule_candidates(rule, context):
             (dropped if finding.kept_because == "repeats" else candidates).append(finding)
+        candidates.extend(_harm_candidates(rule))
     kept = _one_per_group(sorted(candidates, key=_rank_key))
     kept = [replace(f, rank=i) for i, f in enumerate(kept, start=1)]
     unknowns = _unknowns(assessment, verdict)
@@ -174,6 +181,10 @@ def select_findings(
     failing = {
         (g.attributes, g.levels) for r in verdict.rules for g in r.groups if g.status == "fail"
     }
+    # A harm_check rule compares no group of the assessment: its findings name the groups.
+    harm = [f for r in verdict.rules for f in r.findings if _is_harm(f)]
+    counted |= {(f.attributes, f.levels) for f in harm}
+    failing |= {(f.attributes, f.levels) for f in harm if f.code == "HARM_FOUND"}
     return Selection(
         findings=tuple(kept[:limit]),
         more_findings=max(len(kept) - limit, 0),
@@ -268,6 +279,53 @@ def _rule_candidates(rule: RuleOutcome, c: _Context) -> Iterable[KeyFinding]:
         )
 
 
+def _is_harm(f: Finding) -> bool:
+    return f.kind == "harm_check" and f.code in _HARM_STATUS and bool(f.attributes)
+
+
+_HARM_STATUS: dict[str, Literal["fail", "inconclusive"]] = {
+    "HARM_FOUND": "fail",
+    "HARM_INCONCLUSIVE": "inconclusive",
+}
+
+
+def _harm_candidates(rule: RuleOutcome) -> Iterable[KeyFinding]:
+    """A harm_check rule's findings: a group the check found harmed, or could not clear.
+
+    The check's measure (an odds ratio, a flip rate, ...) has no tolerance the ranking could
+    compare with a rule's, so these rank by status, after the threshold findings of the same
+    status; the group's size is in the check's own evidence, not here."""
+    for f in rule.findings:
+        if not _is_harm(f):
+            continue
+        yield KeyFinding(
+            rank=0,
+            rule_id=rule.rule_id,
+            rule_description=rule.description,
+            code=f.code,
+            status=_HARM_STATUS[f.code],
+            position=None,
+            metric=f.metric,
+            kind=f.kind,
+            attributes=f.attributes,
+            levels=f.levels,
+            reference_levels=f.reference_levels,
+            value=f.value,
+            ci_low=f.ci_low,
+            ci_high=f.ci_high,
+            bound=f.bound if f.position is not None else None,  # a rule's bound, not a margin
+            excess=None,
+            severity=None,
+            n_rows=None,
+            reference_n_rows=None,
+            rate=None,
+            reference_rate=None,
+            detectable=f.detectable,
+            kept_because="single_attribute",
+            parents_predict=None,
+        )
+
+
 def _se(g: GroupOutcome, z: float) -> float | None:
     if g.ci_low is None or g.ci_high is None:
         return None
@@ -331,7 +389,8 @@ def _prediction(parents: Sequence[GroupOutcome], kind: str, z: float) -> tuple[f
 def _rank_key(f: KeyFinding) -> tuple[object, ...]:
     return (
         _STATUS_RANK[f.status],
-        _POSITION_RANK.get(f.position, 1),
+        # a harm check's finding after the rules' own of the same status (_harm_candidates)
+        3 if f.kind == "harm_check" else _POSITION_RANK.get(f.position, 1),
         -(f.severity if f.severity is not None else -1.0),
         -(f.n_rows or 0),
         len(f.attributes),
@@ -363,8 +422,14 @@ def _unknowns(a: Assessment, verdict: Verdict) -> list[Unknown]:
     found: list[Unknown] = []
     for r in verdict.rules:
         if r.status == "not_evaluable":
+            harm = any(f.kind == "harm_check" for f in r.findings)
             found.append(
-                Unknown(reason="not_evaluable", attributes=(), levels=(), rule_id=r.rule_id)
+                Unknown(
+                    reason="check_not_evaluable" if harm else "not_evaluable",
+                    attributes=(),
+                    levels=(),
+                    rule_id=r.rule_id,
+                )
             )
     for g in a.groups:
         if g.suppressed:
@@ -422,14 +487,14 @@ def _dedupe_unknowns(found: list[Unknown]) -> list[Unknown]:
     """One unknown per group (the strongest reason), none implied by a parent's."""
     best: dict[Key, Unknown] = {}
     for u in sorted(found, key=_unknown_rank):
-        if u.reason == "not_evaluable":
+        if u.reason in ("not_evaluable", "check_not_evaluable"):
             best[(("rule",), (u.rule_id or "",))] = u
         else:
             best.setdefault(u.key, u)
     out = []
     for key, u in best.items():
         attributes, levels = key
-        if u.reason != "not_evaluable" and len(attributes) > 1:
+        if u.reason in _IMPLIED_BY and len(attributes) > 1:
             parents = [best.get(((a,), (lv,))) for a, lv in zip(attributes, levels, strict=True)]
             if any(p is not None and p.reason in _IMPLIED_BY[u.reason] for p in parents):
                 continue

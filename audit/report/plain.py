@@ -130,6 +130,13 @@ OWN_GAP = _("This gap is bigger than the groups on their own would explain.")
 ONLY_TOGETHER = _("The gap shows only for people who are in both groups.")
 ALSO_ONE = _("This group also breaks another rule.")
 ALSO_MORE = _("This group also breaks other rules.")
+# A harm_check rule: the check compared the group with its reference on its own measure.
+HARM_FOUND = _("A harm check found that {group} are treated worse than {reference}.")
+HARM_UNSURE = _(
+    "A harm check could not rule out that {group} are treated worse than {reference}. "
+    "The data cannot tell for sure."
+)
+HARM_SEE = _("The part on harm checks explains what was checked.")
 MORE_FINDINGS = _n(
     "The tables show {count} more finding.", "The tables show {count} more findings."
 )
@@ -145,6 +152,10 @@ CANNOT_PASS = _("There are too few {group} to show that they are treated fairly.
 MISS_RATE = _("For {group}, we could miss a gap of up to {rate} in 100.")
 MISS_OTHER = _("For {group}, we could miss a small gap.")
 NOT_EVALUABLE = _("We could not check the rule {rule}. There was not enough data.")
+CHECK_NOT_EVALUABLE = _(
+    "We could not check the rule {rule}. Its harm check could not run, or its groups were "
+    "too small. The part on harm checks says why."
+)
 MORE_UNKNOWNS = _n(
     "The tables show {count} more thing we could not tell.",
     "The tables show {count} more things we could not tell.",
@@ -191,6 +202,8 @@ def finding_sentences(f: KeyFinding) -> tuple[Plain, ...]:
     """What was found for one group, what it means for them, and how sure it is."""
     group = GroupParam(f.attributes, f.levels)
     reference = GroupParam(f.attributes, f.reference_levels)
+    if f.kind == "harm_check":
+        return _harm_sentences(f, group, reference)
     out: list[Plain] = []
     choice = f.metric in _CHOICE_METRICS and f.rate is not None and f.reference_rate is not None
     if choice:
@@ -222,11 +235,22 @@ def finding_sentences(f: KeyFinding) -> tuple[Plain, ...]:
     return tuple(out)
 
 
+def _harm_sentences(f: KeyFinding, group: GroupParam, reference: GroupParam) -> tuple[Plain, ...]:
+    """A harm check's finding: its measure is the check's own, so no share is put in words."""
+    said = HARM_FOUND if f.status == "fail" else HARM_UNSURE
+    out = [Plain(said, {"group": group, "reference": reference}), Plain(HARM_SEE)]
+    if f.also_breaches:
+        out.append(Plain(ALSO_ONE if len(f.also_breaches) == 1 else ALSO_MORE))
+    return tuple(out)
+
+
 def unknown_sentence(u: Unknown, selection: Selection) -> Plain:
     """One sentence for one thing the audit could not tell."""
     group = GroupParam(u.attributes, u.levels)
     if u.reason == "not_evaluable":
         return Plain(NOT_EVALUABLE, {"rule": u.rule_id or ""})
+    if u.reason == "check_not_evaluable":
+        return Plain(CHECK_NOT_EVALUABLE, {"rule": u.rule_id or ""})
     if u.reason == "suppressed":
         return Plain(
             SUPPRESSED, {"group": group, "minimum": Count(u.minimum or selection.min_cell_size)}

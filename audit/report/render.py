@@ -77,6 +77,7 @@ def render_html(source: ReportInput, language: str) -> str:
     return env.get_template("report.html.j2").render(
         c=context,
         css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        harm_css=Markup((TEMPLATES / "harm_checks.css").read_text(encoding="utf-8")),
         status_names=STATUS_NAMES,
         verdict_names=VERDICT_NAMES,
         metric_definitions=METRIC_DEFINITIONS,

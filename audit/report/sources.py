@@ -1,7 +1,8 @@
 """The stored result of a past audit, read back for a report: a result folder or an MLflow run.
 
 `audit report` never recomputes: it reads `assessment.json` and `verdict.json` (and, when
-present, `manifest.json`, which holds the spec) as the audit wrote them. Both are the published
+present, `manifest.json`, which holds the spec, and `checks.json`, the harm checks) as the
+audit wrote them. Both are the published
 forms (`audit.disclosure`), so nothing suppressed can reach the report.
 """
 
@@ -24,6 +25,7 @@ from audit.stats.result import SCHEMA_VERSION, Assessment
 RESULT = "assessment.json"
 VERDICT = "verdict.json"
 MANIFEST = "manifest.json"
+CHECKS = "checks.json"
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -51,11 +53,13 @@ def from_folder(path: Path) -> ReportInput:
             fix="give the folder `audit run` wrote, with all its files",
         )
     manifest = folder / MANIFEST
+    checks = folder / CHECKS
     return read_documents(
         result.read_text(encoding="utf-8"),
         verdict.read_text(encoding="utf-8"),
         manifest.read_text(encoding="utf-8") if manifest.is_file() else None,
         where=str(result),
+        checks=checks.read_text(encoding="utf-8") if checks.is_file() else None,
     )
 
 
@@ -87,16 +91,24 @@ def from_run(run_id: str, tracking_uri: str) -> ReportInput:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a clean terminal
     with tempfile.TemporaryDirectory() as tmp:
         texts: dict[str, str | None] = {}
-        for name in (RESULT, VERDICT, MANIFEST):
+        for name in (RESULT, VERDICT, MANIFEST, CHECKS):
             if name in names:
                 local = client.download_artifacts(run_id, name, tmp)
                 texts[name] = Path(local).read_text(encoding="utf-8")
             else:
                 texts[name] = None
-    return read_documents(texts[RESULT] or "", texts[VERDICT] or "", texts[MANIFEST], where=subject)
+    return read_documents(
+        texts[RESULT] or "",
+        texts[VERDICT] or "",
+        texts[MANIFEST],
+        where=subject,
+        checks=texts[CHECKS],
+    )
 
 
-def read_documents(result: str, verdict: str, manifest: str | None, *, where: str) -> ReportInput:
+def read_documents(
+    result: str, verdict: str, manifest: str | None, *, where: str, checks: str | None = None
+) -> ReportInput:
     assessment = _assessment(result, where)
     try:
         shown = Verdict.from_json(verdict)
@@ -113,7 +125,31 @@ def read_documents(result: str, verdict: str, manifest: str | None, *, where: st
             spec = json.loads(manifest)
         except json.JSONDecodeError:
             spec = None
-    return ReportInput(assessment=assessment, verdict=shown, manifest=spec)
+    return ReportInput(
+        assessment=assessment,
+        verdict=shown,
+        manifest=spec,
+        checks=_checks(checks, where) if checks is not None else (),
+    )
+
+
+def _checks(text: str, where: str) -> tuple[dict[str, Any], ...]:
+    """The published harm checks of checks.json (already disclosure-controlled when written)."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as err:
+        document, found = None, f"{err.msg} at line {err.lineno}"
+    else:
+        found = "no list of checks"
+    records = document.get("checks") if isinstance(document, dict) else None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise AuditInputError(
+            f"{CHECKS} beside {where}",
+            expected="the harm checks `audit run` wrote (a JSON document with a list 'checks')",
+            found=found,
+            fix=f"give the folder `audit run` wrote, unchanged (or remove a damaged {CHECKS})",
+        )
+    return tuple(records)
 
 
 def _assessment(text: str, where: str) -> Assessment:

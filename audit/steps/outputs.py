@@ -32,15 +32,17 @@ def result_files(
     suite: str,
     seconds: float,
     junit: bool,
+    checks: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, str]:
-    """File name -> content of everything an audit leaves behind."""
+    """File name -> content of everything an audit leaves behind; `checks` are the harm
+    checks as published (`audit.checks.result.published_checks`)."""
     files = {
         "assessment.json": assessment.to_json(),
         "verdict.json": verdict.to_json(),
         "manifest.json": json.dumps(manifest, indent=1, default=str),
         "spec.yaml": spec_text,
         "summary.md": summary_markdown(
-            verdict, suite, notes=assessment.notes, assessment=assessment
+            verdict, suite, notes=assessment.notes, assessment=assessment, checks=checks
         ),
     }
     if junit:
@@ -74,8 +76,10 @@ def summary_markdown(
     notes: Sequence[str] = (),
     *,
     assessment: Assessment | None = None,
+    checks: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    """The audit for a CI log: verdict, key findings, what the audit could not tell, rules.
+    """The audit for a CI log: verdict, key findings, what the audit could not tell, rules,
+    and the harm checks (`checks`, as published) with their status and flagged counts.
 
     With the published `assessment`, the key findings come first, ranked and deduplicated
     (`audit.report.findings`), with group sizes and detectable gaps, and each rule's list
@@ -149,12 +153,53 @@ def summary_markdown(
                     f"| {group} | {_fmt(g.value)} | {_fmt(g.baseline_value)} | "
                     f"{_fmt(g.change)} | {ci} | {g.status} |"
                 )
+    lines += harm_checks_markdown(checks)
     # Track shares come from the assessment too (published or full: the caller's choice).
     lines += track_share_markdown(assessment.tracks if assessment is not None else ())
     if notes:
         lines += ["", "## Notes", ""]
         lines += [f"- {markdown_text(display_label(note, MAX_NOTE_CHARS))}" for note in notes]
     return "\n".join(lines) + "\n"
+
+
+def harm_checks_markdown(checks: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per harm check: its status, its flagged count (never a case), its sentence or
+    why it did not run. The evidence per group is in checks.json."""
+    if not checks:
+        return []
+    lines = [
+        "",
+        "## Harm checks",
+        "",
+        "| check | status | flagged for review | summary |",
+        "|---|---|---|---|",
+    ]
+    for c in checks:
+        status = str(c.get("status") or "")
+        said = c.get("reason") if status in ("skipped", "not_evaluable") else c.get("sentence")
+        name = f"{c.get('code') or ''} {c.get('name') or ''}".strip()
+        lines.append(
+            f"| `{markdown_code(str(c.get('id') or ''))}` "
+            f"({markdown_text(display_label(name))}) | {status.replace('_', ' ')} | "
+            f"{_flagged(c, status)} | "
+            f"{markdown_text(display_label(str(said or ''), MAX_NOTE_CHARS))} |"
+        )
+    lines += [
+        "",
+        "*finding*: a harm, significant after the check's correction; *no finding*: the data "
+        "rule out a harm beyond the check's margin; *inconclusive*: neither; *not evaluable*: "
+        "no group large enough; *skipped*: not run. Each group's evidence is in checks.json "
+        "(records of too few people without their figures); flagged cases are counted only.",
+    ]
+    return lines
+
+
+def _flagged(c: Mapping[str, Any], status: str) -> str:
+    if status == "skipped":
+        return "-"
+    if c.get("flagged_fewer_than") is not None:
+        return f"fewer than {int(c['flagged_fewer_than'])}"
+    return str(int(c.get("flagged") or 0))
 
 
 def track_share_markdown(tracks: Sequence[TrackShare]) -> list[str]:
@@ -220,11 +265,17 @@ def _key_finding(f: KeyFinding) -> str:
     )
     bound = "" if f.bound is None else f", bound {f.bound:g}"
     gap = "" if f.detectable is None else f"; detectable gap {fixed(f.detectable)}"
+    # A harm check's group sizes are in its own evidence (checks.json), not in the assessment.
+    sizes = (
+        ""
+        if f.kind == "harm_check"
+        else f"; {_size(f.n_rows)} (reference {_size(f.reference_n_rows)})"
+    )
     text = (
         f"{f.rank}. **{f.status.upper()}** `{markdown_code(f.rule_id)}` {_group(f.attributes, f.levels)} "
         f"vs {markdown_text(GROUP_SEPARATOR.join(display_label(v) for v in f.reference_levels))}: "
-        f"{markdown_text(f.metric)} {f.kind.replace('_', ' ')} {_fmt(f.value)}{ci}{bound}; "
-        f"{_size(f.n_rows)} (reference {_size(f.reference_n_rows)}){gap}"
+        f"{markdown_text(f.metric)} {f.kind.replace('_', ' ')} {_fmt(f.value)}{ci}{bound}"
+        f"{sizes}{gap}"
     )
     if f.kept_because in _KEPT:
         text += "; " + _KEPT[f.kept_because].format(fixed(f.parents_predict or 0.0))
@@ -237,6 +288,11 @@ def _unknown(u: Unknown, selection: Selection) -> str:
     group = _group(u.attributes, u.levels)
     if u.reason == "not_evaluable":
         return f"- rule `{markdown_code(u.rule_id or '')}`: nothing reliable to read"
+    if u.reason == "check_not_evaluable":
+        return (
+            f"- rule `{markdown_code(u.rule_id or '')}`: its harm check did not run or compared "
+            "no group (see Harm checks)"
+        )
     if u.reason == "suppressed":
         return f"- {group}: fewer than {selection.min_cell_size} people, figures suppressed"
     if u.reason == "too_small":
