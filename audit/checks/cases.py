@@ -97,7 +97,19 @@ def _person_ids(people: pd.DataFrame, id_column: str | None) -> list[str]:
             found="no such column",
             fix="name the id column of your table, or drop the key to use row numbers",
         )
-    return people[column].astype(str).tolist()
+    ids = people[column]
+    # Two people under one pseudonym cannot be told apart by the counsellor, and a missing id
+    # names nobody the service can find again.
+    missing, repeated = int(ids.isna().sum()), int(ids.dropna().duplicated().sum())
+    if missing or repeated:
+        raise AuditInputError(
+            f"cases.id_column '{column}'",
+            expected="one id per person, none missing, to write the review file of flagged cases",
+            found=f"{missing} missing and {repeated} repeated id(s)",
+            fix="name a column with a unique id for every person, or drop the key to use row "
+            "numbers",
+        )
+    return ids.astype(str).tolist()
 
 
 _FIELDS = ("case", "check", "code", "reason", "rank", "evidence")
