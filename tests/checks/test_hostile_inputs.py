@@ -206,11 +206,16 @@ def test_the_checks_never_change_the_callers_data_and_intervals_hold() -> None:
 # --- through `audit run` ----------------------------------------------------------------------
 
 
-def _write(tmp_path: Path, table: pd.DataFrame) -> Path:
+def _write(
+    tmp_path: Path, table: pd.DataFrame, gap: Callable[[int, int], int] | None = None
+) -> Path:
+    """The table, and three ranked vacancies per person (`gap(person, rank)`: the job's level
+    minus the person's, by default varying between people)."""
     path = tmp_path / "clients.csv"
     table.to_csv(path, index=False)
+    gap = gap or (lambda i, rank: (i * rank + i // 7) % 3 - 1)
     rankings = [
-        (ref, rank, f"V{(i * 7 + rank) % 40}", (i % 13) / 13, 2.0 + (i * rank) % 17, rank % 3 - 1)
+        (ref, rank, f"V{(i * 7 + rank) % 40}", (i % 13) / 13, 2.0 + (i * rank) % 17, gap(i, rank))
         for i, ref in enumerate(table["client_ref"])
         for rank in range(1, 4)
     ]
@@ -439,3 +444,56 @@ def test_a_bound_on_a_check_with_records_on_two_scales_is_not_read_against_both(
     (rule,) = outcome.verdict.rules
     # Every exposure ratio is wholly above 0.5: the rule must not fail on the share records.
     assert rule.status != "fail"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a check's notes are free text published as they are: a count of people below "
+    "min_cell_size ('3 people without a value of ...', '1 audited people have no "
+    "recommendation') reaches checks.json; needs notes with their counts apart (published as "
+    "'fewer than k') or the count suppressed in audit/checks/result.py",
+)
+def test_a_count_in_a_note_below_the_cell_size_is_not_published(tmp_path: Path) -> None:
+    table = _clients().copy()
+    table.loc[:2, "wants_training"] = np.nan
+    data = _write(tmp_path, table)
+    training = {
+        "check": "training",
+        "track": "upskilling",
+        "eligible": {"column": "wants_training", "values": ["yes"]},
+    }
+    _run(_spec(tmp_path, data, [training]))
+    (check,) = json.loads((tmp_path / "out" / "checks.json").read_text())["checks"]
+    assert check["notes"], "the check says that people without a value count as not eligible"
+    assert not any(note.startswith("3 people") for note in check["notes"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a harm_check rule fills no `groups`, so the gate's table (terminal, summary.md, "
+    "report) shows a failing harm rule with 'pass 0, fail 0, inconclusive 0' beside "
+    "'compared 3'; needs a GroupOutcome per deciding record in audit/harm_rules.py",
+)
+def test_the_gate_table_counts_a_harm_rules_failing_groups(tmp_path: Path) -> None:
+    data = _write(tmp_path, _clients())
+    text = _spec(
+        tmp_path,
+        data,
+        [{"check": "steering", "track": "protected_work"}],
+        policy={"rules": [{"id": "no-steer", "harm_check": "steering"}]},
+    )
+    (rule,) = _run(text).verdict.rules
+    assert rule.status == "fail" and rule.evaluated == 3
+    assert [g.status for g in rule.groups].count("fail") == 1
+
+
+def test_equal_shares_for_everyone_are_no_finding_of_rounding(tmp_path: Path) -> None:
+    """Every person's third job is below their qualification: every share is 1/3, and the
+    rounding of its mean (a difference of 2e-16 with a variance of 1e-33) was an under-matching
+    finding at p = 1e-43 ("0 points more ... interval 0 to 0 points")."""
+    data = _write(tmp_path, _clients(), gap=lambda i, rank: rank % 3 - 1)
+    checks = [{"check": "undermatching", "top_k": 3, "measures": ["share_below_qualification"]}]
+    (h7,) = _run(_spec(tmp_path, data, checks)).checks
+    assert h7.status != "finding"
+    assert all(e.status != "finding" for e in h7.evidence)
+    assert all(e.estimate is not None and abs(e.estimate) < 1e-12 for e in h7.evidence)
