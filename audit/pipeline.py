@@ -198,7 +198,12 @@ def run_audit(
         }
         if salt is not None and spec.cases is not None:  # the review file: never in MLflow
             review = case_files(
-                checks, data.audited, salt=salt, id_column=spec.cases.id_column, title=spec.name
+                checks,
+                data.audited,
+                salt=salt,
+                id_column=spec.cases.id_column,
+                title=spec.name,
+                sensitive=_sensitive_columns(spec),
             )
             outputs.update({spec.cases.dir / name: text for name, text in review.items()})
         if options.junit is not None:
@@ -245,6 +250,16 @@ def _case_salt(spec: AuditSpec, report_dir: Path) -> bytes | None:
     require_case_dir(spec.cases.dir, report_dir)
     require_writable(spec.cases.dir, subject=f"cases.dir '{spec.cases.dir}'", folder=True)
     return case_salt(spec.cases.salt_env)
+
+
+def _sensitive_columns(spec: AuditSpec) -> set[str]:
+    """The group columns of the audit and of its checks: never in the review file."""
+    columns = set(spec.groups)
+    for c in spec.checks:
+        columns.update(getattr(c, "attributes", None) or ())
+        if isinstance(getattr(c, "attribute", None), str):
+            columns.add(c.attribute)
+    return columns
 
 
 def _log_checks(run: AuditRun, checks: tuple[CheckOutcome, ...], min_cell_size: int) -> None:

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -67,9 +67,15 @@ def case_files(
     salt: bytes,
     id_column: str | None,
     title: str,
+    sensitive: Collection[str] = (),
 ) -> dict[str, str]:
-    """cases.csv and cases.html for every flagged case, most unusual first within each check."""
+    """cases.csv and cases.html for every flagged case, most unusual first within each check.
+
+    `sensitive` are the audited group columns: a spec may also name one as a legitimate factor,
+    and the flag's evidence would then carry the person's value of it (`factor.<column>`).
+    """
     ids = _person_ids(people, id_column)
+    hidden = {f"factor.{column}" for column in sensitive}
     rows: list[dict[str, str]] = []
     for outcome in outcomes:
         for rank, case in enumerate(outcome.cases, start=1):
@@ -80,7 +86,9 @@ def case_files(
                     "code": outcome.code,
                     "reason": case.reason,
                     "rank": str(rank),
-                    "evidence": "; ".join(f"{k}={v}" for k, v in case.evidence.items()),
+                    "evidence": "; ".join(
+                        f"{k}={v}" for k, v in case.evidence.items() if k not in hidden
+                    ),
                 }
             )
     return {CSV_NAME: _csv(rows), HTML_NAME: _html(rows, title)}

@@ -497,3 +497,23 @@ def test_equal_shares_for_everyone_are_no_finding_of_rounding(tmp_path: Path) ->
     assert h7.status != "finding"
     assert all(e.status != "finding" for e in h7.evidence)
     assert all(e.estimate is not None and abs(e.estimate) < 1e-12 for e in h7.evidence)
+
+
+def test_a_group_column_named_as_a_factor_stays_out_of_the_review_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Housing is audited and, here, also a legitimate factor of the steering check: the flags'
+    evidence carried each flagged person's housing status (`factor.woonsituatie=street`) into
+    the review file, which never holds a sensitive attribute."""
+    monkeypatch.setenv("AUDIT_CASE_SALT", SALT)
+    data = _write(tmp_path, _clients())
+    steering = {**STEERING_CASES, "factors": ["capacity", "woonsituatie"], "case_below": 0.3}
+    cases = {"dir": str(tmp_path / "reviews"), "id_column": "client_ref"}
+    outcome = _run(_spec(tmp_path, data, [steering], cases=cases))
+    (check,) = outcome.checks
+    assert check.cases and "factor.woonsituatie" in check.cases[0].evidence  # read, in memory
+    review = pd.read_csv(tmp_path / "reviews" / "cases.csv")
+    assert len(review) == len(check.cases)
+    assert review["evidence"].str.contains("factor.capacity=").all()
+    assert not review["evidence"].str.contains("woonsituatie").any()
+    assert "woonsituatie" not in (tmp_path / "reviews" / "cases.html").read_text()
