@@ -30,7 +30,7 @@ from typing import Any
 from rich.console import Console
 
 from audit.checks.base import CheckOutcome
-from audit.checks.cases import case_files, case_salt, require_case_dir
+from audit.checks.cases import case_files, case_salt, require_case_dir, require_case_ids
 from audit.checks.result import checks_json, published_checks
 from audit.disclosure import publish_verdict, suppress
 from audit.files import require_writable
@@ -117,6 +117,8 @@ def run_audit(
     started = time.perf_counter()
     with steps("data"):
         data = load_data(spec)
+        if salt is not None and spec.cases is not None:  # the review file's ids, before the work
+            require_case_ids(data.audited, spec.cases.id_column)
     opened = None
     if spec.model.train is None:  # an imported model is opened before the run; training is work
         with steps("model"):

@@ -94,6 +94,11 @@ def case_files(
     return {CSV_NAME: _csv(rows), HTML_NAME: _html(rows, title)}
 
 
+def require_case_ids(people: pd.DataFrame, id_column: str | None) -> None:
+    """Refuses an id column that cannot name the flagged people, before any work."""
+    _person_ids(people, id_column)
+
+
 def _person_ids(people: pd.DataFrame, id_column: str | None) -> list[str]:
     column = id_column or (DEFAULT_ID_COLUMN if DEFAULT_ID_COLUMN in people.columns else None)
     if column is None:

@@ -282,8 +282,10 @@ def test_review_file_ids_missing_or_repeated_are_refused(
     table = _clients().assign(dossier=lambda t: spoil(t["client_ref"]))
     data = _write(tmp_path, table)
     cases = {"dir": str(tmp_path / "reviews"), "id_column": "dossier"}
+    text, shown = _spec(tmp_path, data, [STEERING_CASES], cases=cases), io.StringIO()
     with pytest.raises(AuditInputError) as err:
-        _run(_spec(tmp_path, data, [STEERING_CASES], cases=cases))
+        run_audit(parse_spec(text), spec_text=text, console=Console(file=shown))
+    assert "decisions for" not in shown.getvalue()  # refused before the work, not after it
     assert err.value.subject == "cases.id_column 'dossier'"
     assert err.value.found.startswith(found) and "unique id" in err.value.fix
     assert not (tmp_path / "reviews").exists() and not (tmp_path / "out").exists()
