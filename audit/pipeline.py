@@ -30,7 +30,7 @@ from typing import Any
 from rich.console import Console
 
 from audit.checks.base import CheckOutcome
-from audit.checks.cases import case_files, case_salt, require_case_dir
+from audit.checks.cases import case_files, case_salt, require_case_dir, require_case_ids
 from audit.checks.result import checks_json, published_checks
 from audit.disclosure import publish_verdict, suppress
 from audit.files import require_writable
@@ -117,6 +117,8 @@ def run_audit(
     started = time.perf_counter()
     with steps("data"):
         data = load_data(spec)
+        if salt is not None and spec.cases is not None:  # the review file's ids, before the work
+            require_case_ids(data.audited, spec.cases.id_column)
     opened = None
     if spec.model.train is None:  # an imported model is opened before the run; training is work
         with steps("model"):
@@ -201,7 +203,12 @@ def run_audit(
         }
         if salt is not None and spec.cases is not None:  # the review file: never in MLflow
             review = case_files(
-                checks, data.audited, salt=salt, id_column=spec.cases.id_column, title=spec.name
+                checks,
+                data.audited,
+                salt=salt,
+                id_column=spec.cases.id_column,
+                title=spec.name,
+                sensitive=_sensitive_columns(spec),
             )
             outputs.update({spec.cases.dir / name: text for name, text in review.items()})
         if options.junit is not None:
@@ -248,6 +255,16 @@ def _case_salt(spec: AuditSpec, report_dir: Path) -> bytes | None:
     require_case_dir(spec.cases.dir, report_dir)
     require_writable(spec.cases.dir, subject=f"cases.dir '{spec.cases.dir}'", folder=True)
     return case_salt(spec.cases.salt_env)
+
+
+def _sensitive_columns(spec: AuditSpec) -> set[str]:
+    """The group columns of the audit and of its checks: never in the review file."""
+    columns = set(spec.groups)
+    for c in spec.checks:
+        columns.update(getattr(c, "attributes", None) or ())
+        if isinstance(getattr(c, "attribute", None), str):
+            columns.add(c.attribute)
+    return columns
 
 
 def _log_checks(run: AuditRun, checks: tuple[CheckOutcome, ...], min_cell_size: int) -> None:

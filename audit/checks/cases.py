@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -67,9 +67,15 @@ def case_files(
     salt: bytes,
     id_column: str | None,
     title: str,
+    sensitive: Collection[str] = (),
 ) -> dict[str, str]:
-    """cases.csv and cases.html for every flagged case, most unusual first within each check."""
+    """cases.csv and cases.html for every flagged case, most unusual first within each check.
+
+    `sensitive` are the audited group columns: a spec may also name one as a legitimate factor,
+    and the flag's evidence would then carry the person's value of it (`factor.<column>`).
+    """
     ids = _person_ids(people, id_column)
+    hidden = {f"factor.{column}" for column in sensitive}
     rows: list[dict[str, str]] = []
     for outcome in outcomes:
         for rank, case in enumerate(outcome.cases, start=1):
@@ -80,10 +86,17 @@ def case_files(
                     "code": outcome.code,
                     "reason": case.reason,
                     "rank": str(rank),
-                    "evidence": "; ".join(f"{k}={v}" for k, v in case.evidence.items()),
+                    "evidence": "; ".join(
+                        f"{k}={v}" for k, v in case.evidence.items() if k not in hidden
+                    ),
                 }
             )
     return {CSV_NAME: _csv(rows), HTML_NAME: _html(rows, title)}
+
+
+def require_case_ids(people: pd.DataFrame, id_column: str | None) -> None:
+    """Refuses an id column that cannot name the flagged people, before any work."""
+    _person_ids(people, id_column)
 
 
 def _person_ids(people: pd.DataFrame, id_column: str | None) -> list[str]:
@@ -97,7 +110,19 @@ def _person_ids(people: pd.DataFrame, id_column: str | None) -> list[str]:
             found="no such column",
             fix="name the id column of your table, or drop the key to use row numbers",
         )
-    return people[column].astype(str).tolist()
+    ids = people[column]
+    # Two people under one pseudonym cannot be told apart by the counsellor, and a missing id
+    # names nobody the service can find again.
+    missing, repeated = int(ids.isna().sum()), int(ids.dropna().duplicated().sum())
+    if missing or repeated:
+        raise AuditInputError(
+            f"cases.id_column '{column}'",
+            expected="one id per person, none missing, to write the review file of flagged cases",
+            found=f"{missing} missing and {repeated} repeated id(s)",
+            fix="name a column with a unique id for every person, or drop the key to use row "
+            "numbers",
+        )
+    return ids.astype(str).tolist()
 
 
 _FIELDS = ("case", "check", "code", "reason", "rank", "evidence")

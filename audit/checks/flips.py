@@ -286,6 +286,13 @@ def _outputs(
             f"{len(people)} people; found an output of shape {proba.shape}. Fix: check the "
             "model's output (audit model check)"
         )
+    bad = int((~np.isfinite(proba)).any(axis=1).sum())
+    if bad:  # argmax would read a NaN row as the first class: a flip or none, made up
+        raise CannotRun(
+            f"the model: expected finite probabilities for the people with "
+            f"'{params.attribute}' changed; found {bad} of {len(people)} rows with NaN or "
+            "infinite values. Fix: check the model against the data (audit model check)"
+        )
     # The label of highest probability, as every model backend predicts (one call, not two).
     labels = np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)].astype(str)
     label = rule.label if rule is not None else None

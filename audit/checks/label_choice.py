@@ -229,8 +229,10 @@ def _binary(column: pd.Series, role: str, positive: str | None) -> np.ndarray:
             return np.asarray(text.to_numpy() == positive)
         return np.asarray(encode_binary(column, role, positive) == 1)
     except AuditInputError as err:
+        # The error's own hint names a command-line option; in a check the fix is a spec key.
         raise CannotRun(
-            f"{err}. Fix: name the value of sustained work (sustainable_positive)"
+            f"{err.subject}: expected {err.expected}; found {err.found}. Fix: name the value "
+            "of sustained work (sustainable_positive)"
         ) from err
 
 

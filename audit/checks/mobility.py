@@ -27,6 +27,7 @@ import math
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import Field
 
 from audit.checks.base import (
@@ -147,8 +148,23 @@ def _reach(params: MobilityParams, ctx: CheckContext) -> np.ndarray:
     if not params.reach_by_transport:
         return np.full(n, params.reach_km)
     car = ctx.people[params.car]
-    transit = ctx.people[params.transit].to_numpy(dtype=np.float64)
-    has_car = car.fillna(False).astype(bool).to_numpy()
+    # astype(bool) would read the text "no" or "false" as having a car: only true/false or 0/1.
+    if not set(car.dropna().unique()) <= {True, False}:
+        raise CannotRun(
+            f"car column '{params.car}': expected true/false (or 0/1) for having a car; found "
+            f"values such as {[str(v) for v in car.dropna().unique()[:5]]}. Fix: recode the "
+            "column to true/false"
+        )
+    transit_column = ctx.people[params.transit]
+    if not pd.api.types.is_numeric_dtype(transit_column) or pd.api.types.is_bool_dtype(
+        transit_column
+    ):
+        raise CannotRun(
+            f"transit column '{params.transit}': expected the distance in km to the nearest "
+            f"stop; found {transit_column.dtype} values. Fix: export it as numbers"
+        )
+    transit = transit_column.to_numpy(dtype=np.float64, na_value=np.nan)
+    has_car = car.eq(True).fillna(False).to_numpy(dtype=bool)
     near_stop = np.nan_to_num(transit, nan=math.inf) <= params.max_walk_km
     return np.where(
         has_car,

@@ -132,6 +132,9 @@ class Comparison:
         return math.log(self.estimate) if self.estimate > 0 else math.nan
 
 
+ROUNDING = 1e-12  # relative size of a floating-point rounding error in a mean
+
+
 def standardised(
     values: np.ndarray,
     in_group: np.ndarray,
@@ -175,7 +178,12 @@ def _moments(
     s, v = strata[member], values[member]
     n = np.bincount(s, minlength=k).astype(np.float64)
     mean = np.bincount(s, weights=v, minlength=k) / np.maximum(n, 1)
-    squares = np.bincount(s, weights=(v - mean[s]) ** 2, minlength=k)
+    # Equal values (everyone's share 1/3) leave rounding in the mean: a variance of 1e-33 whose
+    # "standard error" made a difference of 1e-16 significant. A deviation at rounding size
+    # is none, so equal values have no variance, as exact zeros already have.
+    deviation = v - mean[s]
+    deviation[np.abs(deviation) <= ROUNDING * np.maximum(1.0, np.abs(mean[s]))] = 0.0
+    squares = np.bincount(s, weights=deviation**2, minlength=k)
     return n, mean, squares / np.maximum(n - 1, 1)
 
 

@@ -57,10 +57,23 @@ def probabilities(model: AuditableModel, people: pd.DataFrame) -> np.ndarray:
             f"inputs; found {type(err).__name__}: {first[:300]}. Fix: check the model against "
             f"the data with `audit model check {model.identity.uri} --data FILE`"
         ) from err
-    if proba.ndim != 2 or proba.shape[0] != len(people):
+    classes = len(model.classes)
+    if proba.ndim != 2 or proba.shape != (len(people), classes):
         raise CannotRun(
             f"model '{model.identity.uri}': expected one row of probabilities per person "
-            f"({len(people)}); found the shape {proba.shape}. Fix: check the model's output"
+            f"({len(people)}), one per class ({classes}); found the shape {proba.shape}. Fix: "
+            "check the model's output"
+        )
+    # A NaN score makes every mean it enters NaN, and the check would then say that no group
+    # could be compared: the model's output is the problem, so say that.
+    bad = int((~np.isfinite(proba)).any(axis=1).sum())
+    if bad:
+        raise CannotRun(
+            f"model '{model.identity.uri}': expected finite probabilities for every person scored "
+            f"(as they are or with changed inputs); found {bad} of {len(people)} rows with NaN "
+            "or infinite values. "
+            f"Fix: check the model against the data with `audit model check "
+            f"{model.identity.uri} --data FILE`"
         )
     return proba
 

@@ -231,6 +231,11 @@ def eligible_mask(people: pd.DataFrame, rule: Eligibility) -> tuple[np.ndarray, 
     labels = group_labels(column)
     wanted = [str(v) for v in rule.values]
     present = sorted(set(labels[column.notna()].unique()))
+    if not present:
+        raise CannotRun(
+            f"eligible on '{rule.column}': expected values to match {wanted}; found the column "
+            "empty (no person has a value). Fix: fill the column, or name another one"
+        )
     unknown = [v for v in wanted if v not in present]
     if len(unknown) == len(wanted):
         raise CannotRun(
