@@ -449,13 +449,6 @@ def test_a_bound_on_a_check_with_records_on_two_scales_is_not_read_against_both(
     assert rule.status != "fail"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a check's notes are free text published as they are: a count of people below "
-    "min_cell_size ('3 people without a value of ...', '1 audited people have no "
-    "recommendation') reaches checks.json; needs notes with their counts apart (published as "
-    "'fewer than k') or the count suppressed in audit/checks/result.py",
-)
 def test_a_count_in_a_note_below_the_cell_size_is_not_published(tmp_path: Path) -> None:
     table = _clients().copy()
     table.loc[:2, "wants_training"] = np.nan
@@ -469,6 +462,7 @@ def test_a_count_in_a_note_below_the_cell_size_is_not_published(tmp_path: Path) 
     (check,) = json.loads((tmp_path / "out" / "checks.json").read_text())["checks"]
     assert check["notes"], "the check says that people without a value count as not eligible"
     assert not any(note.startswith("3 people") for note in check["notes"])
+    assert any(note.startswith("fewer than 10 people") for note in check["notes"])
 
 
 def test_the_gate_table_counts_a_harm_rules_failing_groups(tmp_path: Path) -> None:
@@ -535,3 +529,15 @@ def test_an_identifier_as_a_feature_does_not_predict_a_group_perfectly() -> None
     (outcome,) = run_checks([params], ctx)
     aucs = [e for e in outcome.evidence if e.measure == "proxy_auc"]
     assert aucs and all(e.ci_low is not None and e.ci_low < 0.9 for e in aucs)
+
+
+def test_only_counts_below_the_cell_size_are_rewritten_in_notes() -> None:
+    from audit.checks.result import _note
+
+    assert _note("1 audited people have no recommendation", 10) == (
+        "fewer than 10 audited people have no recommendation"
+    )
+    assert _note("9 people without a value", 10) == "fewer than 10 people without a value"
+    assert _note("10 people without a value", 10) == "10 people without a value"
+    assert _note("0 people without a value", 10) == "0 people without a value"
+    assert _note("cut into 5 bins", 10) == "cut into 5 bins"
