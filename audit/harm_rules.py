@@ -45,6 +45,25 @@ def _rule(rule: HarmCheckRule, outcome: CheckOutcome | None) -> RuleOutcome:
             reason=why,
         )
     deciding = [e for e in outcome.evidence if e.status not in NOT_DECIDING]
+    if _has_bound(rule):
+        measures = sorted({e.measure for e in deciding})
+        if rule.measure is not None:
+            deciding = [e for e in deciding if e.measure == rule.measure]
+        if (rule.measure is None and len(measures) > 1) or (
+            rule.measure is not None and rule.measure not in measures
+        ):
+            why = (
+                f"the bound needs one scale, and check '{outcome.check_id}' has records on "
+                f"{', '.join(measures) or 'none'}: name the one bounded with `measure:`"
+            )
+            return RuleOutcome(
+                rule_id=rule.id,
+                description=description,
+                status="not_evaluable",
+                evaluated=0,
+                findings=(_finding(rule, None, outcome, "NOT_EVALUABLE", False, why),),
+                reason=why,
+            )
     findings: list[Finding] = []
     statuses: list[str] = []
     for e in deciding:

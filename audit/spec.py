@@ -536,6 +536,13 @@ class HarmCheckRule(_Strict):
     harm_check: Annotated[str, Field(description="the id (or name) of an entry of checks:")]
     max: float | None = None
     min: float | None = None
+    measure: Annotated[
+        str | None,
+        Field(
+            description="with max/min: the measure bounded, for a check whose records are on "
+            "several scales (e.g. H7's share_below_qualification and exposure_ratio)"
+        ),
+    ] = None
     description: str | None = None
 
     @model_validator(mode="after")

@@ -423,13 +423,6 @@ def test_huge_min_group_size_is_never_a_pass(tmp_path: Path) -> None:
 # --- what is left: a bound read against records on different scales ---------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a harm_check rule's max/min is read against every deciding record of the check; "
-    "H7 (a share difference and an exposure ratio) and H6 (km and a share) mix scales, so "
-    "`min: 0.5` meant for the exposure ratio fails every share difference. Needs a `measure:` "
-    "key on the rule, or the rule refused when the check's deciding records mix measures",
-)
 def test_a_bound_on_a_check_with_records_on_two_scales_is_not_read_against_both(
     tmp_path: Path,
 ) -> None:
@@ -446,7 +439,19 @@ def test_a_bound_on_a_check_with_records_on_two_scales_is_not_read_against_both(
     assert ratios and all(e.ci_low is not None and e.ci_low > 0.5 for e in ratios)
     (rule,) = outcome.verdict.rules
     # Every exposure ratio is wholly above 0.5: the rule must not fail on the share records.
-    assert rule.status != "fail"
+    # Without `measure:` the bound cannot be read on two scales: not evaluable, saying why.
+    assert rule.status == "not_evaluable"
+    assert rule.reason is not None and "measure:" in rule.reason
+    assert "exposure_ratio" in rule.reason and "share_below_qualification" in rule.reason
+    named = {
+        "id": "exposure",
+        "harm_check": "undermatching",
+        "min": 0.5,
+        "measure": "exposure_ratio",
+    }
+    (rule,) = _run(_spec(tmp_path, data, [{"check": "undermatching", "top_k": 3}],
+                         policy={"rules": [named]})).verdict.rules  # fmt: skip
+    assert rule.status == "pass" and rule.evaluated == len(ratios)
 
 
 def test_a_count_in_a_note_below_the_cell_size_is_not_published(tmp_path: Path) -> None:
