@@ -78,7 +78,9 @@ tests='["tests/stats/test_edges_by_hand.py", "tests/stats/test_core_mutants.py",
     "tests/stats/test_decision_only.py", "tests/sinks/test_disclosure.py",
     "tests/sinks/test_secondary_suppression.py", "tests/tracking/test_naming_by_hand.py",
     "tests/sinks/test_disclosure_by_hand.py", "tests/stats/test_tracks_by_hand.py",
-    "tests/files/test_files_by_hand.py"]'
+    "tests/files/test_files_by_hand.py", "tests/models/test_decisions_by_hand.py",
+    "tests/gate/test_gate_by_hand.py", "tests/stats/test_encoding_factors_by_hand.py",
+    "tests/stats/test_auc_scores_by_hand.py"]'
 
 mkdir -p "$work"
 if [[ $report_only == 0 ]]; then

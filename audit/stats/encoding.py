@@ -167,13 +167,17 @@ def _positive_of_coded(pos_label: object | None) -> int | None:
 
 
 def _is_coded(values: pd.Series) -> bool:
-    """A boolean column, or numbers that are all 0 or 1."""
+    """A boolean column, numbers that are all 0 or 1, or 0/1 (True/False) written as text or
+    held in an object column: every coding `encode_binary` reads as 0/1 without a label."""
     arr = values.to_numpy()
     if arr.dtype == bool:
         return True
-    if not np.issubdtype(arr.dtype, np.number) or values.isna().any():
+    if values.isna().any():
         return False
-    return bool(np.all((arr == 0) | (arr == 1)))
+    if np.issubdtype(arr.dtype, np.number):
+        return bool(np.all((arr == 0) | (arr == 1)))
+    spelled = {str(v).strip().lower() for v in pd.unique(values)}
+    return len(spelled) <= 2 and any(spelled <= set(pair) for pair in _TEXT_CODINGS)
 
 
 def _same_label(value: object, pos_label: object) -> bool:

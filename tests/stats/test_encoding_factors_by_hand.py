@@ -73,17 +73,12 @@ def test_a_text_label_with_two_boolean_columns_is_refused():
     assert "pass 1 (or 0) as the positive label" in str(err.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: _is_coded knows booleans and 0/1 numbers only, while encode_binary also "
-    "reads 0/1 written as text (or held in an object column) as the same coding; a label that "
-    "names no value of such columns is then silently ignored",
-)
 @pytest.mark.parametrize("dtype", [str, object], ids=["text", "object"])
 def test_a_text_label_with_two_columns_of_0_1_as_text_is_refused(dtype):
     """`_encode_labels`' contract: a label that names no value of either column is an input
     error. Columns of "0"/"1" as text (a CSV read as text) or 0/1 in an object column are
-    0/1 codes to `encode_binary`, so "job" names nothing there either."""
+    0/1 codes to `encode_binary`, so "job" names nothing there either. It was silently ignored
+    (1 taken as positive) until `_is_coded` read those codings too."""
     values = ["0", "1", "1"] if dtype is str else [0, 1, 1]
     truth = np.array(values, dtype=object)
     decision = np.array(values[::-1], dtype=object)
