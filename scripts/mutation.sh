@@ -174,13 +174,18 @@ recheck_tests() {
         audit.files.*) echo tests/files ;;
         audit.tracking.naming.*) echo tests/tracking/test_naming.py tests/tracking/test_naming_by_hand.py ;;
         audit.models.importing.*) echo tests/models/test_decisions_values.py \
-            tests/models/test_bad_input.py ;;
-        audit.stats.paired.*) echo tests/stats/test_paired.py tests/gate/test_gate.py ;;
+            tests/models/test_bad_input.py tests/models/test_decisions_by_hand.py ;;
+        audit.stats.paired.*) echo tests/stats/test_paired.py tests/gate/test_gate.py \
+            tests/stats/test_auc_scores_by_hand.py ;;
         audit.stats.within_strata.*) echo tests/stats/test_within_strata.py ;;
         audit.stats.tracks.*) echo tests/stats/test_tracks.py tests/stats/test_tracks_by_hand.py tests/gate/test_track_rules.py \
             tests/stats/test_decision_only.py ;;
-        audit.stats.exact_auc.*) echo tests/stats/test_exact_auc_pairs.py \
-            tests/stats/test_peer_conventions.py tests/stats/test_scores_and_result.py ;;
+        audit.stats.exact_auc.* | audit.stats.result.*) echo tests/stats/test_exact_auc_pairs.py \
+            tests/stats/test_peer_conventions.py tests/stats/test_scores_and_result.py \
+            tests/stats/test_auc_scores_by_hand.py ;;
+        audit.stats.encoding.* | audit.stats.factors.*) echo tests/stats/test_factors.py \
+            tests/stats/test_bad_input.py tests/stats/test_encoding_factors_by_hand.py \
+            tests/models/test_decisions_by_hand.py ;;
         audit.stats.cli.*) echo tests/stats/test_cli_options.py tests/stats/test_bad_input.py \
             tests/stats/test_decision_only.py ;;
         audit.disclosure.* | audit.linear_disclosure.*) echo tests/sinks/test_disclosure.py \
