@@ -36,14 +36,7 @@ def _rule(rule: HarmCheckRule, outcome: CheckOutcome | None) -> RuleOutcome:
             if outcome is None
             else f"check '{outcome.check_id}' {outcome.status.replace('_', ' ')}: {outcome.reason}"
         )
-        return RuleOutcome(
-            rule_id=rule.id,
-            description=description,
-            status="not_evaluable",
-            evaluated=0,
-            findings=(_finding(rule, None, outcome, "NOT_EVALUABLE", False, why),),
-            reason=why,
-        )
+        return _not_evaluable(rule, description, outcome, why)
     deciding = [e for e in outcome.evidence if e.status not in NOT_DECIDING]
     if _has_bound(rule):
         measures = sorted({e.measure for e in deciding})
@@ -56,14 +49,7 @@ def _rule(rule: HarmCheckRule, outcome: CheckOutcome | None) -> RuleOutcome:
                 f"the bound needs one scale, and check '{outcome.check_id}' has records on "
                 f"{', '.join(measures) or 'none'}: name the one bounded with `measure:`"
             )
-            return RuleOutcome(
-                rule_id=rule.id,
-                description=description,
-                status="not_evaluable",
-                evaluated=0,
-                findings=(_finding(rule, None, outcome, "NOT_EVALUABLE", False, why),),
-                reason=why,
-            )
+            return _not_evaluable(rule, description, outcome, why)
     findings: list[Finding] = []
     statuses: list[str] = []
     for e in deciding:
@@ -89,6 +75,19 @@ def _rule(rule: HarmCheckRule, outcome: CheckOutcome | None) -> RuleOutcome:
         evaluated=len(statuses),
         findings=tuple(findings),
         reason=None if statuses else "no group large enough to compare",
+    )
+
+
+def _not_evaluable(
+    rule: HarmCheckRule, description: str, outcome: CheckOutcome | None, why: str
+) -> RuleOutcome:
+    return RuleOutcome(
+        rule_id=rule.id,
+        description=description,
+        status="not_evaluable",
+        evaluated=0,
+        findings=(_finding(rule, None, outcome, "NOT_EVALUABLE", False, why),),
+        reason=why,
     )
 
 
