@@ -21,7 +21,7 @@ if [ "$code" -ne 0 ] && [ "$code" -ne 1 ] && [ "$code" -ne 3 ]; then  # 1, 3: a 
 fi
 rm -rf "$dest"
 mkdir -p "$dest"
-for f in assessment.json verdict.json manifest.json spec.yaml summary.md \
+for f in assessment.json verdict.json checks.json manifest.json spec.yaml summary.md \
          report.fr.html report.nl.html report.en.html report.fr.pdf report.nl.pdf report.en.pdf; do
   cp "$work/run/$f" "$dest/$f"
 done
