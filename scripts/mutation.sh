@@ -49,11 +49,12 @@ diffs=1
 
 # The scope of issue 14, as mutmut's mutant names (module path, then the mangled function: `x_f`
 # for a function, `xǁClassǁmethod` for a method). The decisions loader is the DecisionsModel
-# class of audit/models/importing.py; the disclosure control joined with the published reports.
+# class of audit/models/importing.py; the disclosure control joined with the published reports,
+# the harm checks with issue 10.
 default_scope=(
     'audit.metrics.*' 'audit.gate.*' 'audit.files.*' 'audit.tracking.naming.*'
     'audit.models.importing.xǁDecisionsModelǁ*' 'audit.stats.*'
-    'audit.disclosure.*' 'audit.linear_disclosure.*'
+    'audit.disclosure.*' 'audit.linear_disclosure.*' 'audit.checks.*' 'audit.harm_rules.*'
 )
 work=${MUTATION_WORK:-$root/.mutation-logs/work}
 scope=("$@")
@@ -80,7 +81,7 @@ tests='["tests/stats/test_edges_by_hand.py", "tests/stats/test_core_mutants.py",
     "tests/sinks/test_disclosure_by_hand.py", "tests/stats/test_tracks_by_hand.py",
     "tests/files/test_files_by_hand.py", "tests/models/test_decisions_by_hand.py",
     "tests/gate/test_gate_by_hand.py", "tests/stats/test_encoding_factors_by_hand.py",
-    "tests/stats/test_auc_scores_by_hand.py"]'
+    "tests/stats/test_auc_scores_by_hand.py", "tests/checks"]'
 
 mkdir -p "$work"
 if [[ $report_only == 0 ]]; then
@@ -95,7 +96,7 @@ if [[ $report_only == 0 ]]; then
 source_paths = ["audit"]
 only_mutate = ["audit/stats/*", "audit/metrics/*", "audit/gate.py", "audit/files.py",
     "audit/tracking/naming.py", "audit/models/importing.py", "audit/disclosure.py",
-    "audit/linear_disclosure.py"]
+    "audit/linear_disclosure.py", "audit/checks/*", "audit/harm_rules.py"]
 also_copy = ["examples", "datasets", "models", "README.md"]
 pytest_add_cli_args_test_selection = $tests
 pytest_add_cli_args = ["-n", "0", "-p", "no:cacheprovider"]
@@ -171,6 +172,7 @@ recheck_tests() {
             tests/stats/test_metrics_by_hand.py tests/stats/test_references.py \
             tests/stats/test_significance.py tests/stats/test_peer_conventions.py ;;
         audit.gate.*) echo tests/gate ;;
+        audit.checks.* | audit.harm_rules.*) echo tests/checks ;;
         audit.files.*) echo tests/files ;;
         audit.tracking.naming.*) echo tests/tracking/test_naming.py tests/tracking/test_naming_by_hand.py ;;
         audit.models.importing.*) echo tests/models/test_decisions_values.py \
