@@ -42,12 +42,13 @@ def _rule(rule: HarmCheckRule, outcome: CheckOutcome | None) -> RuleOutcome:
         measures = sorted({e.measure for e in deciding})
         if rule.measure is not None:
             deciding = [e for e in deciding if e.measure == rule.measure]
-        if (rule.measure is None and len(measures) > 1) or (
+        mixed = len({_scale(m) for m in measures}) > 1
+        if (rule.measure is None and mixed) or (
             rule.measure is not None and rule.measure not in measures
         ):
             why = (
                 f"the bound needs one scale, and check '{outcome.check_id}' has records on "
-                f"{', '.join(measures) or 'none'}: name the one bounded with `measure:`"
+                f"{', '.join(measures) or 'none'}: name the measure bounded with `measure:`"
             )
             return _not_evaluable(rule, description, outcome, why)
     findings: list[Finding] = []
@@ -76,6 +77,15 @@ def _rule(rule: HarmCheckRule, outcome: CheckOutcome | None) -> RuleOutcome:
         findings=tuple(findings),
         reason=None if statuses else "no group large enough to compare",
     )
+
+
+# The measures not on the scale of a share or a difference of shares (rates, flip rates, score
+# losses): one bound cannot be read against a ratio or a distance and a share at once.
+_SCALES = {"adjusted_odds_ratio": "ratio", "exposure_ratio": "ratio", "mean_distance_km": "km"}
+
+
+def _scale(measure: str) -> str:
+    return _SCALES.get(measure, "share")
 
 
 def _not_evaluable(

@@ -546,3 +546,27 @@ def test_only_counts_below_the_cell_size_are_rewritten_in_notes() -> None:
     assert _note("10 people without a value", 10) == "10 people without a value"
     assert _note("0 people without a value", 10) == "0 people without a value"
     assert _note("cut into 5 bins", 10) == "cut into 5 bins"
+
+
+def test_a_bound_reads_measures_on_one_scale_together() -> None:
+    """A flip rate with and without the proxies are both shares: one `max:` bounds both (the
+    demo's rule was left not evaluable while every measure name counted as a scale)."""
+    from audit.checks.base import CheckOutcome, Evidence
+    from audit.harm_rules import harm_rule_outcomes
+    from audit.spec import HarmCheckRule
+
+    def record(measure: str, low: float, high: float) -> Evidence:
+        return Evidence(
+            attribute="mh", level="yes", reference="no", measure=measure,
+            estimate=(low + high) / 2, ci_low=low, ci_high=high, p_value=0.5, p_adjusted=0.5,
+            detectable=0.01, n=500, n_reference=5000, status="no_finding",
+        )  # fmt: skip
+
+    flips = CheckOutcome(
+        code="CF", name="flips", check_id="flips", status="no_finding", sentence="", needs=(),
+        evidence=(record("flip_rate", 0.001, 0.01), record("flip_rate_with_proxies", 0.03, 0.05)),
+        margin=0.01,
+    )  # fmt: skip
+    (rule,) = harm_rule_outcomes([HarmCheckRule(id="r", harm_check="flips", max=0.02)], [flips])
+    assert rule.status == "fail" and rule.evaluated == 2
+    assert [f.metric for f in rule.findings] == ["flip_rate_with_proxies"]
