@@ -43,3 +43,26 @@ def test_the_readme_spec_for_a_file_of_ones_own_runs_on_such_a_file(tmp_path, mo
     spec = spec.model_copy(update={"tracking": spec.tracking.model_copy(update={"enabled": False})})
     outcome = run_audit(spec, spec_text=spec_text, console=Console(file=io.StringIO()))
     assert outcome.verdict.label == "fail"  # the table's injected gap for women
+
+
+def test_the_readme_harm_checks_are_valid_entries_with_their_rules() -> None:
+    """The README's `checks:` snippet, under a minimal spec, parses: every check it names
+    exists, and both harm_check rules name a check of the snippet."""
+    import yaml
+
+    text = README.read_text(encoding="utf-8")
+    start = text.index("```yaml\nchecks:\n") + len("```yaml\n")
+    snippet = yaml.safe_load(text[start : text.index("```", start)])
+    base = {
+        "name": "readme-checks",
+        "data": {"synthetic": {"n": 400}},
+        "model": {"uri": "models/profiling_reference.skops"},
+        "attributes": ["mental_health_history"],
+    }
+    spec = parse_spec(yaml.safe_dump({**base, **snippet}), source="README.md")
+    assert [c.check for c in spec.checks] == [
+        "steering", "flips", "training", "missing_papers", "digital_proxies", "label_choice",
+        "thresholds", "mobility", "undermatching",
+    ]  # fmt: skip
+    assert {r.harm_check for r in spec.policy.harm_checks} == {"steering", "flips"}
+    assert spec.cases is not None and spec.cases.salt_env == "AUDIT_CASE_SALT"
