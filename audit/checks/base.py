@@ -110,6 +110,14 @@ class CheckContext:
     # None: the model's own label (a binary model's class 1), and the track of a recommender.
     decision: DecisionRule | None = None
 
+    def attribute_columns(self, asked: Sequence[str] | None) -> list[str]:
+        """The group columns a check compares: its own list, or every audited attribute."""
+        return list(asked) if asked else [a.column for a in self.attributes]
+
+    def factor_columns(self, asked: Sequence[str] | None) -> list[str]:
+        """The legitimate factors a check reads: its own list (`[]`: none), or the spec's."""
+        return list(asked if asked is not None else self.factors)
+
 
 @dataclass(frozen=True)
 class Evidence:

@@ -93,7 +93,7 @@ class LabelChoiceParams(CheckParams):
 
 
 def needs(params: LabelChoiceParams, ctx: CheckContext) -> list[str]:
-    return list(dict.fromkeys([*_attributes(params, ctx), params.sustainable]))
+    return list(dict.fromkeys([*ctx.attribute_columns(params.attributes), params.sustainable]))
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def run(params: LabelChoiceParams, ctx: CheckContext) -> CheckOutcome:
     label = _training_label(ctx)
     sustainable = _sustainable(ctx.people[params.sustainable], params)
     comparisons: list[_Comparison] = []
-    for column in _attributes(params, ctx):
+    for column in ctx.attribute_columns(params.attributes):
         labels = group_labels(ctx.people[column]).to_numpy()
         reference = reference_level(ctx, column, labels)
         in_reference = labels == reference
@@ -170,10 +170,6 @@ def run(params: LabelChoiceParams, ctx: CheckContext) -> CheckOutcome:
         margin=params.max_gap,
         reason="no group large enough to compare" if status == "not_evaluable" else None,
     )
-
-
-def _attributes(params: LabelChoiceParams, ctx: CheckContext) -> list[str]:
-    return params.attributes or [a.column for a in ctx.attributes]
 
 
 def _judged_likely(table: pd.DataFrame, params: LabelChoiceParams) -> np.ndarray:

@@ -93,7 +93,10 @@ class MatchingParams(CheckParams):
 def needs(params: MatchingParams, ctx: CheckContext) -> list[str]:
     return list(
         dict.fromkeys(
-            [*(params.attributes or [a.column for a in ctx.attributes]), *_factors(params, ctx)]
+            [
+                *(params.attributes or [a.column for a in ctx.attributes]),
+                *ctx.factor_columns(params.factors),
+            ]
         )
     )
 
@@ -126,7 +129,7 @@ def run(params: MatchingParams, ctx: CheckContext) -> CheckOutcome:
     attributes = with_housing(
         list(params.attributes or [a.column for a in ctx.attributes]), params.housing, ctx.people
     )
-    comparisons, notes = compare(ctx, attributes, measures, _factors(params, ctx))
+    comparisons, notes = compare(ctx, attributes, measures, ctx.factor_columns(params.factors))
     evidence = decide(comparisons, measures, ctx)
     status = check_status(evidence)
     unranked = int(n - has.sum())
@@ -160,10 +163,6 @@ def candidate_attention(ranked: pd.DataFrame) -> np.ndarray:
         method="min", ascending=False
     )
     return np.asarray(1.0 / np.log2(1.0 + place.to_numpy(dtype=np.float64)))
-
-
-def _factors(params: MatchingParams, ctx: CheckContext) -> list[str]:
-    return list(params.factors if params.factors is not None else ctx.factors)
 
 
 def _sentence(status: str, evidence: list[Evidence], params: MatchingParams) -> str:

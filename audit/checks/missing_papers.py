@@ -114,15 +114,11 @@ class MissingPapersParams(CheckParams):
 
 
 def needs(params: MissingPapersParams, ctx: CheckContext) -> list[str]:
-    return [*params.documents, *_attributes(params, ctx), *_factors(params, ctx)]
-
-
-def _attributes(params: MissingPapersParams, ctx: CheckContext) -> list[str]:
-    return params.attributes or [a.column for a in ctx.attributes]
-
-
-def _factors(params: MissingPapersParams, ctx: CheckContext) -> list[str]:
-    return list(params.factors if params.factors is not None else ctx.factors)
+    return [
+        *params.documents,
+        *ctx.attribute_columns(params.attributes),
+        *ctx.factor_columns(params.factors),
+    ]
 
 
 @dataclass(frozen=True)
@@ -216,7 +212,7 @@ class _Group:
 
 def _groups(params: MissingPapersParams, ctx: CheckContext) -> list[_Group]:
     out = []
-    for column in _attributes(params, ctx):
+    for column in ctx.attribute_columns(params.attributes):
         labels = group_labels(ctx.people[column]).to_numpy()
         reference = reference_level(ctx, column, labels)
         for level in sorted(set(labels) - {reference}):
@@ -309,7 +305,7 @@ def _imputed(
     """The people with each missing document imputed, and a note saying how."""
     people = ctx.people
     changed = people.copy(deep=False)
-    factors = _factors(params, ctx)
+    factors = ctx.factor_columns(params.factors)
     strata, _, _ = strata_codes(people, factors, ctx.factor_bins)
     size = np.bincount(strata)
     cannot = []

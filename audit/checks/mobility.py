@@ -88,7 +88,10 @@ class MobilityParams(CheckParams):
 
 
 def needs(params: MobilityParams, ctx: CheckContext) -> list[str]:
-    wanted = [*(params.attributes or [a.column for a in ctx.attributes]), *_factors(params, ctx)]
+    wanted = [
+        *(params.attributes or [a.column for a in ctx.attributes]),
+        *ctx.factor_columns(params.factors),
+    ]
     if params.reach_by_transport:
         wanted += [params.car, params.transit]
     return list(dict.fromkeys(wanted))
@@ -118,7 +121,7 @@ def run(params: MobilityParams, ctx: CheckContext) -> CheckOutcome:
     attributes = with_housing(
         list(params.attributes or [a.column for a in ctx.attributes]), params.housing, ctx.people
     )
-    comparisons, notes = compare(ctx, attributes, measures, _factors(params, ctx))
+    comparisons, notes = compare(ctx, attributes, measures, ctx.factor_columns(params.factors))
     evidence = decide(comparisons, measures, ctx)
     status = check_status(evidence)
     unranked = int(n - np.unique(rows).size)
@@ -136,10 +139,6 @@ def run(params: MobilityParams, ctx: CheckContext) -> CheckOutcome:
         notes=tuple(notes),
         reason="no group large enough to compare" if status == "not_evaluable" else None,
     )
-
-
-def _factors(params: MobilityParams, ctx: CheckContext) -> list[str]:
-    return list(params.factors if params.factors is not None else ctx.factors)
 
 
 def _reach(params: MobilityParams, ctx: CheckContext) -> np.ndarray:

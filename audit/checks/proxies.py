@@ -68,7 +68,7 @@ from audit.checks.rescore import (
     rescore,
     score_index,
 )
-from audit.checks.strata import group_labels
+from audit.checks.strata import group_labels, reference_level
 
 CODE, NAME = "H4", "digital_proxies"
 TRACES = ("online_cv_updated", "logins_90d", "profile_completeness", "registered_online")
@@ -149,8 +149,7 @@ def _reference(params: ProxyParams, ctx: CheckContext, column: str, labels: np.n
         return reference
     if column == LITERACY and LITERACY_REFERENCE in set(labels):
         return LITERACY_REFERENCE
-    values, counts = np.unique(labels, return_counts=True)
-    return str(values[int(np.argmax(counts))])
+    return reference_level(ctx, column, labels)  # the largest group
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ class SteeringParams(CheckParams):
 
 
 def needs(params: SteeringParams, ctx: CheckContext) -> list[str]:
-    return [*_attributes(params, ctx), *_factors(params, ctx)]
+    return [*ctx.attribute_columns(params.attributes), *ctx.factor_columns(params.factors)]
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,10 @@ class _Comparison:
 
 def run(params: SteeringParams, ctx: CheckContext) -> CheckOutcome:
     sent = track_indicator(ctx.table, params.track)
-    factors = _factors(params, ctx)
+    factors = ctx.factor_columns(params.factors)
     strata, read, notes = strata_codes(ctx.people, factors, ctx.factor_bins)
     comparisons: list[_Comparison] = []
-    for column in _attributes(params, ctx):
+    for column in ctx.attribute_columns(params.attributes):
         labels = group_labels(ctx.people[column]).to_numpy()
         reference = reference_level(ctx, column, labels)
         in_reference = labels == reference
@@ -139,14 +139,6 @@ def run(params: SteeringParams, ctx: CheckContext) -> CheckOutcome:
         notes=tuple(notes),
         reason="no group large enough to compare" if status == "not_evaluable" else None,
     )
-
-
-def _attributes(params: SteeringParams, ctx: CheckContext) -> list[str]:
-    return params.attributes or [a.column for a in ctx.attributes]
-
-
-def _factors(params: SteeringParams, ctx: CheckContext) -> list[str]:
-    return list(params.factors if params.factors is not None else ctx.factors)
 
 
 def _record(

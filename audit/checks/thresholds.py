@@ -86,7 +86,7 @@ class ThresholdParams(CheckParams):
 
 
 def needs(params: ThresholdParams, ctx: CheckContext) -> list[str]:
-    return _attributes(params, ctx)
+    return ctx.attribute_columns(params.attributes)
 
 
 @dataclass(frozen=True)
@@ -149,10 +149,6 @@ def _score_and_outcome(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.
     return score, outcome == 1, kept, notes
 
 
-def _attributes(params: ThresholdParams, ctx: CheckContext) -> list[str]:
-    return params.attributes or [a.column for a in ctx.attributes]
-
-
 def _comparisons(
     params: ThresholdParams,
     ctx: CheckContext,
@@ -162,7 +158,7 @@ def _comparisons(
 ) -> list[_Comparison]:
     without, with_ = kept & ~outcome, kept & outcome
     out: list[_Comparison] = []
-    for column in _attributes(params, ctx):
+    for column in ctx.attribute_columns(params.attributes):
         labels = group_labels(ctx.people[column]).to_numpy()
         reference = reference_level(ctx, column, labels)
         in_reference = labels == reference

@@ -127,7 +127,11 @@ class TrainingParams(CheckParams):
 
 
 def needs(params: TrainingParams, ctx: CheckContext) -> list[str]:
-    return [*_attributes(params, ctx), params.eligible.column, *_factors(params, ctx)]
+    return [
+        *ctx.attribute_columns(params.attributes),
+        params.eligible.column,
+        *ctx.factor_columns(params.factors),
+    ]
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,7 @@ def run(params: TrainingParams, ctx: CheckContext) -> CheckOutcome:
             f"eligible ({params.eligible.describe()}): expected some people eligible for "
             "training; found none. Fix: check the rule's column and values"
         )
-    factors = _factors(params, ctx)
+    factors = ctx.factor_columns(params.factors)
     strata, read, factor_notes = strata_codes(ctx.people, factors, ctx.factor_bins)
     comparisons = _comparisons(params, ctx, trained, eligible, strata, bool(factors))
     # A difference with no variation (everyone eligible trained, or no one) has no test (p is
@@ -247,14 +251,6 @@ def eligible_mask(people: pd.DataFrame, rule: Eligibility) -> tuple[np.ndarray, 
     return np.asarray(labels.isin(wanted).to_numpy() & column.notna().to_numpy(), dtype=bool), notes
 
 
-def _attributes(params: TrainingParams, ctx: CheckContext) -> list[str]:
-    return params.attributes or [a.column for a in ctx.attributes]
-
-
-def _factors(params: TrainingParams, ctx: CheckContext) -> list[str]:
-    return list(params.factors if params.factors is not None else ctx.factors)
-
-
 def _comparisons(
     params: TrainingParams,
     ctx: CheckContext,
@@ -264,7 +260,7 @@ def _comparisons(
     adjusted: bool,
 ) -> list[_Comparison]:
     out: list[_Comparison] = []
-    for column in _attributes(params, ctx):
+    for column in ctx.attribute_columns(params.attributes):
         labels = group_labels(ctx.people[column]).to_numpy()
         reference = reference_level(ctx, column, labels)
         in_reference = labels == reference
