@@ -33,6 +33,7 @@ from audit.stats.counts import DEFAULT_SCORE_BINS, GroupCounts, check_table_size
 from audit.stats.encoding import (
     EncodedAttribute,
     EncodedInput,
+    Tally,
     check_cardinality,
     check_numeric_groups,
     column_of,
@@ -40,6 +41,7 @@ from audit.stats.encoding import (
     encode_table,
     encode_weight,
 )
+from audit.stats.exact_auc import ExactAuc
 from audit.stats.exact_auc import exact_auc as auc_from_rows
 from audit.stats.factors import bin_groups, factor_axes, marginal_in_order, prepare_factors
 from audit.stats.grouping import Grouping, groupings, slice_grouping, stack
@@ -105,6 +107,8 @@ def assess(
     max_numeric_levels: int = 20,
     track: str | None = None,
     track_labels: Sequence[str] | None = None,
+    tally: Tally | None = None,
+    exact: ExactAuc = auc_from_rows,
 ) -> Assessment:
     """Group metrics, disparities, intervals and corrected tests for a table of decisions.
 
@@ -149,19 +153,17 @@ def assess(
     got still shows). With `y_pred=None` the audit is of the tracks only: the groups and their
     references, with no binary metric (the outcome is not read).
 
+    Another engine hands its counting over here (`audit.spark`): `tally` says that `data` is its
+    aggregated table, one row per combination of values with the rows it stands for, and
+    `exact` computes the exact AUC where the score grid would blur it.
+
     >>> df = pd.DataFrame({"y": [1, 0, 1, 0] * 25, "d": [1, 0, 0, 0] * 25,
     ...                    "homeless": ["no", "no", "yes", "yes"] * 25})
     >>> result = assess(df, y_true="y", y_pred="d", groups=["homeless"], n_boot=0)
     >>> result.metric("tpr", ("homeless",), ("yes",)).value
     0.0
     """
-    if y_pred is None and track is None:
-        raise AuditInputError(
-            "decision column",
-            expected="a binary decision column, or a column of recommended tracks",
-            found="neither",
-            fix="name the decision column (--y-pred) or the track column",
-        )
+    check_roles(y_true=y_true, y_pred=y_pred, score=score, track=track)
     settings = make_settings(
         y_true=y_true,
         y_pred=y_pred if y_pred is not None else track,
@@ -189,18 +191,13 @@ def assess(
         max_numeric_levels=max_numeric_levels,
         track=track,
     )
-    if y_true is None and score is not None:
-        raise AuditInputError(
-            f"score column {score!r}",
-            expected="an outcome column to assess the score against (AUC, calibration)",
-            found="a score and no outcome",
-            fix="name the outcome column (--y-true), or leave the score out: without an "
-            "outcome only the decisions are audited",
-        )
     factors = settings.legitimate_factors
     _check_factor_names(data, settings.groups, factors)
-    binned, group_notes = bin_groups(data, settings.group_bins)
-    frame, factor_notes = prepare_factors(binned, factors, settings.factor_bins, settings.groups)
+    rows = None if tally is None else tally.multiplicity(data)
+    binned, group_notes = bin_groups(data, settings.group_bins, rows)
+    frame, factor_notes = prepare_factors(
+        binned, factors, settings.factor_bins, settings.groups, rows
+    )
     present = [g for g in groups if g in frame.columns]  # a missing one: encode_table says so
     check_numeric_groups(frame, present, settings.max_numeric_levels, settings.max_levels)
     factor_notes = [*group_notes, *factor_notes]
@@ -208,7 +205,7 @@ def assess(
     extra = [f for f in factors if f not in settings.groups]
     if y_pred is None:
         assert track is not None
-        return _track_only(frame, settings, extra, factor_notes, track_labels)
+        return _track_only(frame, settings, extra, factor_notes, track_labels, tally)
     encoded = encode_table(
         frame,
         y_true=y_true,
@@ -217,6 +214,7 @@ def assess(
         score=score,
         weight=weight,
         pos_label=pos_label,
+        tally=tally,
     )
     k = len(groups)
     check_cardinality(encoded.attributes[:k], settings.max_levels)
@@ -228,8 +226,7 @@ def assess(
     # The replicates are drawn on a second core while the exact AUC reads the rows.
     with ThreadPoolExecutor(max_workers=1) as pool:
         replicates = pool.submit(draw_replicates, counts, settings)
-        exact = auc_from_rows(audited, counts, keeps)
-        result = assess_counts(counts, settings, exact, replicates.result())
+        result = assess_counts(counts, settings, exact(audited, counts, keeps), replicates.result())
     if group_notes:
         result = replace(result, notes=(*result.notes, *group_notes))
     if not factors:
@@ -249,6 +246,27 @@ def assess(
     result = conditional_comparisons(strata, result)
     result = replace(result, within_strata=within_strata(strata, result))
     return _with_tracks(result, frame, encoded, track_labels)
+
+
+def check_roles(
+    *, y_true: str | None, y_pred: str | None, score: str | None, track: str | None
+) -> None:
+    """Refuses a set of columns no audit can read, before any row is (the Spark engine's too)."""
+    if y_pred is None and track is None:
+        raise AuditInputError(
+            "decision column",
+            expected="a binary decision column, or a column of recommended tracks",
+            found="neither",
+            fix="name the decision column (--y-pred) or the track column",
+        )
+    if y_true is None and score is not None:
+        raise AuditInputError(
+            f"score column {score!r}",
+            expected="an outcome column to assess the score against (AUC, calibration)",
+            found="a score and no outcome",
+            fix="name the outcome column (--y-true), or leave the score out: without an "
+            "outcome only the decisions are audited",
+        )
 
 
 def _encode_track(frame: pd.DataFrame, name: str, labels: Sequence[str] | None) -> EncodedAttribute:
@@ -302,7 +320,13 @@ def _with_tracks(
     s = result.settings
     if s.track is None:
         return result
-    counts = count_tracks(encoded.attributes, _encode_track(frame, s.track, labels), encoded.weight)
+    counts = count_tracks(
+        encoded.attributes,
+        _encode_track(frame, s.track, labels),
+        encoded.weight,
+        rows=encoded.rows,
+        weight_sq=encoded.weight_sq,
+    )
     return assess_track_counts(result, counts)
 
 
@@ -340,6 +364,7 @@ def _track_only(
     extra: Sequence[str],
     factor_notes: Sequence[str],
     labels: Sequence[str] | None,
+    tally: Tally | None = None,
 ) -> Assessment:
     """An assessment of the tracks alone: groups, references and track records, no binary
     metric (and no outcome read)."""
@@ -363,6 +388,7 @@ def _track_only(
     k = len(settings.groups)
     check_cardinality(attributes[:k], settings.max_levels)
     weight = None if settings.weight is None else encode_weight(column_of(frame, settings.weight, "weight"))
+    rows = None if tally is None else tally.multiplicity(frame)
     if extra:
         _check_factor_levels(
             EncodedInput(
@@ -370,10 +396,17 @@ def _track_only(
                 y_true=np.zeros(0, np.uint8),
                 y_pred=np.zeros(0, np.uint8),
                 attributes=attributes,
+                rows=rows,
             ),
             k,
         )
-    counts = count_tracks(attributes, _encode_track(frame, settings.track, labels), weight)
+    counts = count_tracks(
+        attributes,
+        _encode_track(frame, settings.track, labels),
+        weight,
+        rows=rows,
+        weight_sq=None if tally is None or weight is None else tally.sums(frame, tally.weight_sq),
+    )
     plain = plain_counts(counts, k)
     groups, references, notes = _track_groups(plain, settings)
     result = Assessment(
@@ -552,8 +585,9 @@ def _check_factor_names(data: pd.DataFrame, groups: Sequence[str], factors: Sequ
 
 def _check_factor_levels(encoded: EncodedInput, k: int) -> None:
     """A factor must put several people in some level, and have more than one level."""
+    total = encoded.n_rows if encoded.rows is None else int(encoded.rows.sum())
     for attribute in encoded.attributes[k:]:
-        rows = np.bincount(attribute.codes, minlength=len(attribute.levels))
+        rows = np.bincount(attribute.codes, weights=encoded.rows, minlength=len(attribute.levels))
         subject = f"legitimate factor {attribute.name!r}"
         if np.count_nonzero(rows) < 2:
             raise AuditInputError(
@@ -562,11 +596,11 @@ def _check_factor_levels(encoded: EncodedInput, k: int) -> None:
                 found=f"a single value {attribute.levels[int(np.argmax(rows))]!r}",
                 fix="remove it from legitimate_factors: a constant explains no gap",
             )
-        if encoded.n_rows > 1 and rows.max() <= 1:
+        if total > 1 and rows.max() <= 1:
             raise AuditInputError(
                 subject,
                 expected="levels shared by several people, to compare people within a level",
-                found=f"a different value in each of the {encoded.n_rows} rows",
+                found=f"a different value in each of the {total} rows",
                 fix="use a coarser column (categories or bands), not an identifier or a "
                 "continuous value",
             )

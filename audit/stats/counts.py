@@ -172,20 +172,26 @@ def count_groups(data: EncodedInput, *, score_bins: int = DEFAULT_SCORE_BINS) ->
         rows = slice(start, min(start + CHUNK_ROWS, data.n_rows))
         cell = buffer[: rows.stop - start]
         _joint_cell(data, rows, shape, out=cell)
-        n += np.bincount(cell, minlength=cells)
+        # An aggregated table (`Tally`): each row counts as the rows it stands for.
+        times = None if data.rows is None else data.rows[rows]
+        n += _tally(cell, times, cells)
         weight = None if data.weight is None else data.weight[rows]
         if weight is not None and w is not None and w2 is not None:
             w += np.bincount(cell, weights=weight, minlength=cells)
-            w2 += np.bincount(cell, weights=weight**2, minlength=cells)
+            squares = weight**2 if data.weight_sq is None else data.weight_sq[rows]
+            w2 += np.bincount(cell, weights=squares, minlength=cells)
         if data.score is not None and hist_n is not None and sums is not None:
             score = data.score[rows]
             bins = np.rint(score * score_bins).astype(np.intp)
             group = cell >> 2
             hist_index = (group * 2 + data.y_true[rows]) * points + bins
-            hist_n += np.bincount(hist_index, minlength=hist_size)
+            hist_n += _tally(hist_index, times, hist_size)
             if hist_w is not None:
                 hist_w += np.bincount(hist_index, weights=weight, minlength=hist_size)
-            score_weights = score if weight is None else score * weight
+            if data.score_sum is not None:
+                score_weights = data.score_sum[rows]
+            else:
+                score_weights = score if weight is None else score * weight
             sums += np.bincount(
                 group * points + bins, weights=score_weights, minlength=n_groups * points
             )
@@ -208,6 +214,13 @@ def count_groups(data: EncodedInput, *, score_bins: int = DEFAULT_SCORE_BINS) ->
 
 
 CHUNK_ROWS = 1 << 16
+
+
+def _tally(index: np.ndarray, times: np.ndarray | None, size: int) -> np.ndarray:
+    """Rows per cell: one per row, or each row's multiplicity (exact in float64 below 2^53)."""
+    if times is None:
+        return np.bincount(index, minlength=size)
+    return np.bincount(index, weights=times, minlength=size).astype(np.int64)
 
 
 def _joint_cell(

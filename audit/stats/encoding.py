@@ -38,6 +38,33 @@ class EncodedInput:
     attributes: tuple[EncodedAttribute, ...]
     score: np.ndarray | None = None  # float64 in [0, 1]
     weight: np.ndarray | None = None  # float64 >= 0
+    # A table counted by another engine (`Tally`): each row stands for `rows` rows, `weight` is
+    # their weight sum, `weight_sq` their squared-weight sum, `score` their point of the score
+    # grid and `score_sum` the sum of their (weighted) scores. None: one row each.
+    rows: np.ndarray | None = None
+    weight_sq: np.ndarray | None = None
+    score_sum: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The columns of a table that another engine has already aggregated (`audit.spark`).
+
+    Each row of such a table is one combination of the values the audit reads (groups, factors,
+    track, outcome, decision, score grid point) and stands for the `rows` rows that have it; the
+    weight column holds their weight sum. The NumPy engine counts it as it counts rows, each row
+    with its multiplicity, so both engines share one encoding and one set of checks.
+    """
+
+    rows: str
+    weight_sq: str | None = None  # sum of squared weights, with a weight column
+    score_sum: str | None = None  # sum of the scores (times the weights), with a score
+
+    def multiplicity(self, data: pd.DataFrame) -> np.ndarray:
+        return data[self.rows].to_numpy(dtype=np.int64)
+
+    def sums(self, data: pd.DataFrame, name: str | None) -> np.ndarray | None:
+        return None if name is None else data[name].to_numpy(dtype=np.float64)
 
 
 def column_of(data: pd.DataFrame, name: str, role: str) -> pd.Series:
@@ -310,27 +337,35 @@ def encode_score(values: pd.Series) -> np.ndarray:
         return arr
     bad = ~((arr >= 0.0) & (arr <= 1.0))  # also catches NaN
     if bad.any():
-        first = values[bad].head(3).tolist()
-        raise AuditInputError(
-            f"score column {values.name!r}",
-            expected="probabilities in [0, 1] in every row",
-            found=f"{int(bad.sum())} value(s) outside [0, 1] or missing, e.g. {first}",
-            fix="pass calibrated probabilities (not logits or ranks), and drop rows with no score",
-        )
+        raise bad_scores(values.name, int(bad.sum()), values[bad].head(3).tolist())
     return arr
+
+
+def bad_scores(name: object, count: int, examples: list[object]) -> AuditInputError:
+    """The error for scores that are not probabilities (also raised by the Spark engine)."""
+    return AuditInputError(
+        f"score column {name!r}",
+        expected="probabilities in [0, 1] in every row",
+        found=f"{count} value(s) outside [0, 1] or missing, e.g. {examples}",
+        fix="pass calibrated probabilities (not logits or ranks), and drop rows with no score",
+    )
+
+
+def bad_weights(name: object, count: int, examples: list[object]) -> AuditInputError:
+    """The error for weights that are not finite and non-negative (also the Spark engine's)."""
+    return AuditInputError(
+        f"weight column {name!r}",
+        expected="finite, non-negative sample weights",
+        found=f"{count} negative, infinite or missing weight(s), e.g. {examples}",
+        fix="fix the weights; a row that should not count takes weight 0",
+    )
 
 
 def encode_weight(values: pd.Series) -> np.ndarray:
     arr = _as_float(values)
     bad = ~(arr >= 0.0) | ~np.isfinite(arr)
     if bad.any():
-        raise AuditInputError(
-            f"weight column {values.name!r}",
-            expected="finite, non-negative sample weights",
-            found=f"{int(bad.sum())} negative, infinite or missing weight(s), "
-            f"e.g. {values[bad].head(3).tolist()}",
-            fix="fix the weights; a row that should not count takes weight 0",
-        )
+        raise bad_weights(values.name, int(bad.sum()), values[bad].head(3).tolist())
     if arr.sum() <= 0:
         raise AuditInputError(
             f"weight column {values.name!r}",
@@ -350,11 +385,13 @@ def encode_table(
     score: str | None = None,
     weight: str | None = None,
     pos_label: object | None = None,
+    tally: Tally | None = None,
 ) -> EncodedInput:
     """Validates and codes the columns the audit needs. The caller's frame is never modified.
 
     Without `y_true` (decisions with no observed outcome) every row gets the outcome code 0:
     the counts keep their shape, and only metrics of the decisions alone are read from them.
+    With `tally`, `data` is an aggregated table (see `Tally`).
     """
     if len(data) == 0:
         raise AuditInputError(
@@ -392,6 +429,9 @@ def encode_table(
         attributes=attributes,
         score=None if score is None else encode_score(column_of(data, score, "score")),
         weight=None if weight is None else encode_weight(column_of(data, weight, "weight")),
+        rows=None if tally is None else tally.multiplicity(data),
+        weight_sq=None if tally is None or weight is None else tally.sums(data, tally.weight_sq),
+        score_sum=None if tally is None or score is None else tally.sums(data, tally.score_sum),
     )
 
 

@@ -19,7 +19,7 @@ sums.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from math import prod
 
 import numpy as np
@@ -36,6 +36,11 @@ MAX_FINE_CELLS = 4_000_000  # groups × 2 classes × grid points of a finer hist
 MAX_PAIR_CELLS = 256  # finest cells for the pair counts: a cell × cell table per block of rows
 BLOCK = 16  # rows per block of the pair counts: pairs inside a block are counted one by one
 PAIR_CHUNK = BLOCK << 14  # rows per chunk of the pair counts (a multiple of BLOCK)
+
+# How an engine computes the exact AUC of every grouping (`exact_auc` reads the rows in memory).
+ExactAuc = Callable[
+    [EncodedInput, GroupCounts, Sequence[tuple[int, ...]]], dict[tuple[str, ...], np.ndarray] | None
+]
 
 
 def on_grid(score: np.ndarray, bins: int) -> bool:

@@ -28,11 +28,13 @@ def prepare_factors(
     factors: Sequence[str],
     bins: Mapping[str, int],
     groups: Sequence[str],
+    rows: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """`data` with each numeric factor to bin replaced by its quantile bins, and notes saying so.
 
     The binned columns go into a shallow copy: the caller's frame is never modified. A factor
     that is also a group column keeps its group levels (its axis is shared), so it takes no bins.
+    `rows`: the rows each row of an aggregated table stands for (`Tally`), for its quantiles.
     """
     out: pd.DataFrame | None = None
     notes: list[str] = []
@@ -67,7 +69,7 @@ def prepare_factors(
             )
         else:
             count, why = asked, "cut at its quantiles into"
-        binned = quantile_bins(column, count)
+        binned = quantile_bins(column, count, rows)
         levels = list(binned.cat.categories)
         notes.append(
             f"legitimate factor {name!r} {why} {len(levels)} bins {', '.join(levels)}"
@@ -84,7 +86,9 @@ def prepare_factors(
     return (data if out is None else out), notes
 
 
-def bin_groups(data: pd.DataFrame, bins: Mapping[str, int]) -> tuple[pd.DataFrame, list[str]]:
+def bin_groups(
+    data: pd.DataFrame, bins: Mapping[str, int], rows: np.ndarray | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """`data` with each group column in `bins` cut at its quantiles, and notes saying so.
 
     A numeric attribute (an age, an amount) has a group per value; cut into a few quantile bins
@@ -104,7 +108,7 @@ def bin_groups(data: pd.DataFrame, bins: Mapping[str, int]) -> tuple[pd.DataFram
                 fix="drop its bins: its own values are the groups (merge rare ones before "
                 "the audit)",
             )
-        out[name] = quantile_bins(column, count)
+        out[name] = quantile_bins(column, count, rows)
         levels = list(out[name].cat.categories)
         merged = "" if len(levels) == count else f"; {count} were asked, tied values merged others"
         notes.append(
@@ -114,12 +118,13 @@ def bin_groups(data: pd.DataFrame, bins: Mapping[str, int]) -> tuple[pd.DataFram
     return out, notes
 
 
-def quantile_bins(values: pd.Series, count: int) -> pd.Series:
+def quantile_bins(values: pd.Series, count: int, rows: np.ndarray | None = None) -> pd.Series:
     """Ordered categories "[low, high)" cut at the `count`-quantiles; the last bin is closed.
 
     Edges are observed values (the "higher" quantile, so that each bin [low, high) holds its
     share), so integer data gets integer labels; tied edges are merged, so there may be fewer
-    bins. Missing values stay missing.
+    bins. Missing values stay missing. With `rows`, value i stands for rows[i] rows (an
+    aggregated table): the edges are those of the table the rows make.
 
     >>> quantile_bins(pd.Series([20, 25, 30, 35, 40, 45, 50, 55], name="age"), 2).tolist()
     ['[20, 40)', '[20, 40)', '[20, 40)', '[20, 40)', '[40, 55]', '[40, 55]', '[40, 55]', '[40, 55]']
@@ -128,7 +133,11 @@ def quantile_bins(values: pd.Series, count: int) -> pd.Series:
     present = ~np.isnan(x)
     if not present.any():
         return values.copy()
-    edges = np.unique(np.quantile(x[present], np.linspace(0, 1, count + 1), method="higher"))
+    q = np.linspace(0, 1, count + 1)
+    if rows is None:
+        edges = np.unique(np.quantile(x[present], q, method="higher"))
+    else:
+        edges = np.unique(_higher_quantiles(x[present], rows[present], q))
     text = _edge_labels(edges)
     if len(edges) == 1:
         labels = [f"[{text[0]}, {text[0]}]"]
@@ -139,6 +148,15 @@ def quantile_bins(values: pd.Series, count: int) -> pd.Series:
     codes = np.where(present, codes, -1)  # -1: missing, the "unknown" level after encoding
     binned = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(labels, ordered=True))
     return pd.Series(binned, index=values.index, name=values.name)
+
+
+def _higher_quantiles(values: np.ndarray, rows: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """`np.quantile(np.repeat(values, rows), q, method="higher")` without repeating: NumPy's
+    "higher" takes the sorted element at index ceil((N - 1) q)."""
+    order = np.argsort(values, kind="stable")
+    ends = np.cumsum(rows[order])  # the last index + 1 each value fills in the sorted table
+    index = np.ceil((int(ends[-1]) - 1) * q).astype(np.intp)
+    return values[order][np.searchsorted(ends, index, side="right")]
 
 
 def _edge_labels(edges: np.ndarray) -> list[str]:

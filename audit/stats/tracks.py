@@ -77,6 +77,9 @@ def count_tracks(
     attributes: Sequence[EncodedAttribute],
     track: EncodedAttribute,
     weight: np.ndarray | None = None,
+    *,
+    rows: np.ndarray | None = None,
+    weight_sq: np.ndarray | None = None,
 ) -> TrackCounts:
     """The joint table in one `bincount` over ((code_1 · L_2 + code_2) · …) · T + track.
 
@@ -98,12 +101,17 @@ def count_tracks(
         code += attribute.codes
     code *= shape[-1]
     code += track.codes
-    n: np.ndarray = np.bincount(code, minlength=cells).reshape(shape)
+    # `rows` and `weight_sq`: an aggregated table, each row with the rows it stands for.
+    if rows is None:
+        n: np.ndarray = np.bincount(code, minlength=cells).reshape(shape)
+    else:
+        n = np.bincount(code, weights=rows, minlength=cells).astype(np.int64).reshape(shape)
     w: np.ndarray = n.astype(np.float64)
     w2: np.ndarray | None = None
     if weight is not None:
+        squares = weight**2 if weight_sq is None else weight_sq
         w = np.bincount(code, weights=weight, minlength=cells).reshape(shape)
-        w2 = np.bincount(code, weights=weight**2, minlength=cells).reshape(shape)
+        w2 = np.bincount(code, weights=squares, minlength=cells).reshape(shape)
     counts = TrackCounts(
         attributes=tuple(a.name for a in attributes),
         levels=tuple(a.levels for a in attributes),

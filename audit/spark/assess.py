@@ -1,0 +1,79 @@
+"""`assess_spark`: `audit.stats.assess.assess` for a Spark DataFrame.
+
+The rows stay on the cluster. One aggregation brings back a table with a row per combination of
+values (`counting.aggregate`); `assess` counts it with each row's multiplicity, so every metric,
+interval, test, note and error is the NumPy engine's own. Only the exact AUC of scores off the
+histogram grid needs the rows again, and is computed on the cluster (`counting.SparkAuc`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from audit.stats.assess import assess, check_roles
+from audit.stats.counts import DEFAULT_SCORE_BINS
+from audit.stats.exact_auc import ExactAuc
+from audit.stats.exact_auc import exact_auc as auc_from_rows
+from audit.stats.result import Assessment
+from audit.spark.counting import MAX_COMBINATIONS, SparkAuc, aggregate
+from audit.spark.tables import require_columns
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+def assess_spark(
+    frame: DataFrame,
+    *,
+    y_true: str | None,
+    y_pred: str | None,
+    groups: Sequence[str],
+    score: str | None = None,
+    weight: str | None = None,
+    legitimate_factors: Sequence[str] = (),
+    track: str | None = None,
+    score_bins: int = DEFAULT_SCORE_BINS,
+    max_combinations: int = MAX_COMBINATIONS,
+    **options: Any,
+) -> Assessment:
+    """The assessment `assess` makes of the same rows; `options` are `assess`'s own."""
+    check_roles(y_true=y_true, y_pred=y_pred, score=score, track=track)
+    roles = {
+        **{g: "group" for g in groups},
+        **{f: "legitimate factor" for f in legitimate_factors if f not in groups},
+        **({track: "track"} if track else {}),
+        **({y_true: "outcome"} if y_true else {}),
+        **({y_pred: "decision"} if y_pred else {}),
+    }
+    require_columns(frame, roles)
+    numbers = {c: role for c, role in (("score", score), ("weight", weight)) if role}
+    require_columns(frame, {name: role for role, name in numbers.items()})
+    aggregated = aggregate(
+        frame,
+        list(roles),
+        score=score,
+        weight=weight,
+        score_bins=score_bins,
+        keyed=[*groups, y_true] if score is not None and y_true is not None else [],
+        max_combinations=max_combinations,
+    )
+    exact: ExactAuc = auc_from_rows  # finds the aggregated scores on the grid: nothing to do
+    if aggregated.off_grid and score is not None and y_true is not None:
+        exact = SparkAuc(
+            frame, aggregated, groups=groups, y_true=y_true, score=score, weight=weight
+        )
+    return assess(
+        aggregated.table,
+        y_true=y_true,
+        y_pred=y_pred,
+        groups=groups,
+        score=score,
+        weight=weight,
+        legitimate_factors=legitimate_factors,
+        track=track,
+        score_bins=score_bins,
+        tally=aggregated.tally,
+        exact=exact,
+        **options,
+    )

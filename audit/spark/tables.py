@@ -1,0 +1,85 @@
+"""Reading the audited table into Spark, and checking the columns the audit will group on."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from audit.errors import AuditInputError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".orc": "orc", ".json": "json"}
+# Types whose values cannot be one group of people: Spark cannot group maps, and a list or a
+# record in a group column is a data error, not a category.
+_COMPOUND = ("ArrayType", "MapType", "StructType", "BinaryType", "VariantType")
+
+
+def _format_of(path: str) -> str:
+    """Parquet for a folder (a Parquet dataset, as a data lake keeps it), else by suffix."""
+    suffix = Path(path.rstrip("/")).suffix.lower()
+    if suffix in FORMATS:
+        return FORMATS[suffix]
+    if suffix == "" and (not _is_local(path) or Path(path).is_dir()):
+        return "parquet"
+    raise AuditInputError(
+        f"data file '{path}'",
+        expected=f"a Parquet folder or a file ending in {', '.join(FORMATS)}",
+        found=f"the suffix {suffix!r}",
+        fix="convert the table to Parquet, or give its folder",
+    )
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path or path.startswith("file://")
+
+
+def read_table(spark: SparkSession, path: str | os.PathLike[str]) -> DataFrame:
+    """The table at `path` (a local path or a URI the cluster reads: s3a://, abfss://, hdfs://)."""
+    text = os.fspath(path)
+    if _is_local(text) and not Path(text.removeprefix("file://")).exists():
+        raise AuditInputError(
+            f"data file '{text}'",
+            expected="a file or folder that exists",
+            found="no such path",
+            fix="check the path; a path on the cluster's storage needs its scheme (s3a://, hdfs://)",
+        )
+    kind = _format_of(text)
+    reader = spark.read.format(kind)
+    if kind == "csv":
+        reader = reader.option("header", "true").option("inferSchema", "true")
+    try:
+        return reader.load(text)
+    except Exception as err:  # an AnalysisException: path not found, not Parquet, no access
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise AuditInputError(
+            f"data file '{text}'",
+            expected=f"a table Spark can read as {kind}",
+            found=first[:300],
+            fix="check the path, its format and the cluster's access to it",
+        ) from None
+
+
+def require_columns(frame: DataFrame, roles: Mapping[str, str]) -> None:
+    """Every column in `roles` (name -> what the audit reads it as) is there and groupable."""
+    types = {field.name: field.dataType for field in frame.schema.fields}
+    for name, role in roles.items():
+        if name not in types:
+            available = ", ".join(list(types)[:20])
+            raise AuditInputError(
+                f"{role} column {name!r}",
+                expected="a column of the data",
+                found=f"no such column (columns are: {available})",
+                fix=f"pass the name of the column that holds the {role}",
+            )
+        kind = type(types[name]).__name__
+        if kind in _COMPOUND:
+            raise AuditInputError(
+                f"{role} column {name!r}",
+                expected="one plain value per person (text, number, boolean or date)",
+                found=f"a column of Spark type {types[name].simpleString()}",
+                fix="flatten it into a plain column before the audit (one value per person)",
+            )
