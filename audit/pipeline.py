@@ -41,7 +41,8 @@ from audit.spec import AuditSpec
 from audit.stats.result import Assessment
 from audit.steps.baseline import load_baseline, paired_regressions
 from audit.steps.checks import harm_checks
-from audit.steps.data import load_data
+from audit.spark.steps import load_spark_data, spark_decisions, spark_statistics
+from audit.steps.data import AuditData, load_data
 from audit.steps.decisions import decide
 from audit.steps.model import obtain_model
 from audit.steps.outputs import result_files, write_files, write_outputs
@@ -115,36 +116,64 @@ def run_audit(
     baseline_source = options.baseline or spec.policy.baseline
     steps = _Steps(console)
     started = time.perf_counter()
-    with steps("data"):
-        data = load_data(spec)
-        if salt is not None and spec.cases is not None:  # the review file's ids, before the work
-            require_case_ids(data.audited, spec.cases.id_column)
+    data: AuditData | None = None
+    if spec.spark is None:
+        with steps("data"):
+            data = load_data(spec)
+            if salt is not None and spec.cases is not None:  # the review file's ids, first
+                require_case_ids(data.audited, spec.cases.id_column)
     opened = None
     if spec.model.train is None:  # an imported model is opened before the run; training is work
         with steps("model"):
             opened = obtain_model(spec, None, uri)
     with _tracked(uri, spec) as run:
+        if spec.spark is not None:
+            # Spark starts inside the run: a cluster that does not answer marks it FAILED.
+            with steps(f"data on Spark ({spec.spark.master})"):
+                on_spark = load_spark_data(spec)
+            fingerprint = on_spark.fingerprint
         if opened is None:
+            assert data is not None  # training is refused with engine spark (spec)
             with steps("model"):
                 opened = obtain_model(spec, data.train, uri)
         audited_model = opened
         model = audited_model.model
         if run is not None:
             run.set_tags(_model_tags(model.identity.as_dict()))
-        with steps(f"decisions for {len(data.audited):,} people"):
-            table = decide(spec, model, data.audited)
-        with steps(f"statistics ({spec.statistics.n_boot} bootstrap replicates)"):
-            assessment = assess_decisions(spec, table)
         baseline, paired, baseline_identity = None, None, None
-        if baseline_source:
-            with steps(f"baseline {baseline_source}"):
-                loaded = load_baseline(baseline_source, spec, data.audited, uri)
-                baseline = loaded.assessment
-                baseline_identity = loaded.identity
-                if loaded.decisions is not None:  # same people: compare them person by person
-                    paired = paired_regressions(spec, assessment, table, loaded.decisions)
-        with steps(f"harm checks ({len(spec.checks)})"):
-            checks = harm_checks(spec, data.audited, table, model, data.rankings)
+        if data is None:
+            checks: tuple[CheckOutcome, ...] = ()  # harm checks are refused with engine spark
+            with steps(f"decisions and statistics on Spark for {fingerprint['n_rows']:,} people"):
+                assessment = spark_statistics(
+                    spec, model, spark_decisions(spec, model, on_spark.audited), on_spark.levels
+                )
+            if baseline_source:
+                with steps(f"baseline {baseline_source} on Spark"):
+                    loaded = load_baseline(
+                        baseline_source,
+                        spec,
+                        None,
+                        uri,
+                        assess_model=lambda m: spark_statistics(
+                            spec, m, spark_decisions(spec, m, on_spark.audited), on_spark.levels
+                        ),
+                    )
+                    baseline, baseline_identity = loaded.assessment, loaded.identity
+        else:
+            fingerprint = data.fingerprint
+            with steps(f"decisions for {len(data.audited):,} people"):
+                table = decide(spec, model, data.audited)
+            with steps(f"statistics ({spec.statistics.n_boot} bootstrap replicates)"):
+                assessment = assess_decisions(spec, table)
+            if baseline_source:
+                with steps(f"baseline {baseline_source}"):
+                    loaded = load_baseline(baseline_source, spec, data.audited, uri)
+                    baseline = loaded.assessment
+                    baseline_identity = loaded.identity
+                    if loaded.decisions is not None:  # same people: compared one by one
+                        paired = paired_regressions(spec, assessment, table, loaded.decisions)
+            with steps(f"harm checks ({len(spec.checks)})"):
+                checks = harm_checks(spec, data.audited, table, model, data.rankings)
         verdict = evaluate_policy(
             spec.policy.model_copy(update={"baseline": baseline_source}),
             assessment,
@@ -158,7 +187,7 @@ def run_audit(
         manifest = build_manifest(
             spec=spec.model_dump(mode="json", by_alias=True),
             spec_sha256=hashlib.sha256(spec_text.encode()).hexdigest(),
-            data=data.fingerprint,
+            data=fingerprint,
             model=model.identity.as_dict(),
             seed=spec.statistics.seed,
             tracking={"uri": redact(uri) if uri else None, "run_id": run.run_id if run else None},
@@ -201,7 +230,7 @@ def run_audit(
         outputs: dict[Path, str | bytes] = {
             report_dir / name: content for name, content in files.items()
         }
-        if salt is not None and spec.cases is not None:  # the review file: never in MLflow
+        if data is not None and salt is not None and spec.cases is not None:  # never in MLflow
             review = case_files(
                 checks,
                 data.audited,

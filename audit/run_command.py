@@ -75,6 +75,22 @@ def run(
             "default: report.languages of the spec.",
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="numpy (in memory) or spark (where the data lives, docs/spark.md); "
+            "overrides the spec's engine.",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark master URL (local[*], spark://HOST:7077, yarn, k8s://..., sc://...); "
+            "implies --engine spark.",
+        ),
+    ] = None,
     schema: Annotated[
         bool, typer.Option("--schema", help="Print the JSON schema of the spec and exit.")
     ] = False,
@@ -99,7 +115,7 @@ def run(
             "give the spec file, e.g. audit run examples/belgian-profiling.yaml"
         )
     languages = split_languages(lang) if lang else None
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, engine=engine_override(engine, spark_master))
     console = Console(stderr=True)
     # SIGTERM (a CI job cancelled) ends the audit like Ctrl-C, so its MLflow run is marked FAILED.
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -138,6 +154,17 @@ def exit_code(verdict: Verdict) -> int:
     if verdict.status == "fail":
         return EXIT_POLICY_FAILED
     return EXIT_OK if verdict.release_allowed else EXIT_INCONCLUSIVE
+
+
+def engine_override(engine: str | None, master: str | None) -> object:
+    """The spec's `engine` as --engine and --spark-master give it (None: the spec's own)."""
+    if engine not in (None, "numpy", "spark"):
+        raise typer.BadParameter(f"--engine is numpy or spark, not {engine!r}")
+    if master is not None:
+        if engine == "numpy":
+            raise typer.BadParameter("--spark-master needs --engine spark (or no --engine)")
+        return {"spark": {"master": master}}
+    return {"spark": {}} if engine == "spark" else engine
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -626,6 +626,29 @@ class CasesSpec(_Strict):
     ] = None
 
 
+class SparkSpec(_Strict):
+    """Where Spark runs (docs/spark.md): this machine (local[*]) or a cluster."""
+
+    master: Annotated[
+        str,
+        Field(
+            description="local[*], local[N], spark://HOST:7077, yarn, k8s://https://HOST:443, "
+            "or sc://HOST:15002 (Spark Connect, Databricks Connect)",
+        ),
+    ] = "local[*]"
+    conf: Annotated[
+        dict[str, str],
+        Field(description="Spark settings, e.g. {spark.driver.memory: 4g}"),
+    ] = Field(default_factory=dict)
+
+
+class SparkEngine(_Strict):
+    spark: SparkSpec = Field(default_factory=SparkSpec)
+
+
+Engine = Literal["numpy"] | SparkEngine
+
+
 class TrackingSpec(_Strict):
     enabled: bool = True
     uri: str = DEFAULT_TRACKING_URI
@@ -730,6 +753,24 @@ class AuditSpec(_Strict):
     ] = None
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     report: ReportSpec = Field(default_factory=ReportSpec)
+    engine: Annotated[
+        Engine,
+        Field(
+            description="what counts the rows: numpy (in memory, the default) or "
+            "{spark: {master: ..., conf: {...}}} where the data lives (docs/spark.md); "
+            "`spark` alone is local[*]",
+        ),
+    ] = "numpy"
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _engine_word(cls, value: Any) -> Any:
+        return {"spark": {}} if value == "spark" else value
+
+    @property
+    def spark(self) -> SparkSpec | None:
+        """The Spark engine's settings, or None for the NumPy engine."""
+        return self.engine.spark if isinstance(self.engine, SparkEngine) else None
 
     @field_validator("attributes", mode="before")
     @classmethod
@@ -767,6 +808,8 @@ class AuditSpec(_Strict):
             )
         self._checks_consistent()
         self._decision_source()
+        if self.spark is not None:
+            self._spark_consistent()
         if self.outcome is None:
             self._decision_only()
         for i, rule in enumerate(self.policy.rules):
@@ -841,6 +884,26 @@ class AuditSpec(_Strict):
                 fix="add `cases: {dir: reviews/NAME}` (outside the published report folder) "
                 "and set the salt in the environment variable AUDIT_CASE_SALT",
             )
+
+    def _spark_consistent(self) -> None:
+        """What the Spark engine does not do yet is refused here, not found half-way through."""
+        unsupported = [
+            (bool(self.checks), ["checks"], "harm checks", "they read people's rows in memory"),
+            (self.cases is not None, ["cases"], "a review file", "it lists people one by one"),
+            (self.model.train is not None, ["model", "train"], "training a model",
+             "train with engine numpy, register the model, then audit it here by its URI"),
+            (self.data.rankings is not None, ["data", "rankings"], "ranked vacancies",
+             "only the checks H6 and H7 read them"),
+        ]
+        for given, at, what, why in unsupported:
+            if given:
+                raise SpecProblem(
+                    f"no {what} with engine spark ({why})",
+                    found=f"'{'.'.join(map(str, at))}' in the spec",
+                    at=at,
+                    fix="run this part with engine numpy (the default), on a sample or an "
+                    "extract that fits in memory",
+                )
 
     def _decision_source(self) -> None:
         """A decisions file's decision column and a threshold (or bands) are two decisions.
@@ -969,10 +1032,13 @@ def _check_metric(value: str, *, named: bool = False) -> str:
 # --- loading ----------------------------------------------------------------------------------
 
 
-def load_spec(path: str | Path) -> AuditSpec:
-    """Read and validate a spec file; relative paths in it are taken from the current directory."""
+def load_spec(path: str | Path, *, engine: Any = None) -> AuditSpec:
+    """Read and validate a spec file; relative paths in it are taken from the current directory.
+
+    `engine` replaces the spec's `engine` key (the command line's --engine), before validation.
+    """
     path = Path(path)
-    return parse_spec(read_spec_text(path), source=str(path))
+    return parse_spec(read_spec_text(path), source=str(path), engine=engine)
 
 
 def read_spec_text(path: Path) -> str:
@@ -1037,7 +1103,16 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def parse_spec(text: str, *, source: str = "<spec>") -> AuditSpec:
+def _merged_engine(own: Any, asked: Any) -> Any:
+    """--spark-master keeps the spec's own Spark settings (its conf) and changes the master."""
+    if isinstance(asked, dict) and isinstance(own, dict) and isinstance(own.get("spark"), dict):
+        return {"spark": {**own["spark"], **asked["spark"]}}
+    if asked == {"spark": {}} and own == "spark":
+        return own
+    return asked
+
+
+def parse_spec(text: str, *, source: str = "<spec>", engine: Any = None) -> AuditSpec:
     try:
         document = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no code runs
         root = yaml.compose(text)
@@ -1073,6 +1148,8 @@ def parse_spec(text: str, *, source: str = "<spec>") -> AuditSpec:
             else kinds.get(type(document), type(document).__name__),
             fix=EXAMPLES_HINT,
         )
+    if engine is not None:
+        document = {**document, "engine": _merged_engine(document.get("engine"), engine)}
     try:
         return AuditSpec.model_validate(document)
     except ValidationError as err:

@@ -9,6 +9,9 @@ need=()
 if [ "${1:-test}" != report ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+  # Spark 4 runs on Java 17 or newer: `java -version` prints e.g. 'openjdk version "17.0.15"'.
+  java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1 || true)
+  [ "${java_major:-0}" -ge 17 ] 2>/dev/null || need+=(openjdk-17-jre-headless)
 fi
 ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 fc-list 2>/dev/null | grep -qi 'DejaVu Sans' || need+=(fonts-dejavu-core)

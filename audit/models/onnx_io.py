@@ -78,6 +78,7 @@ class OnnxClassifier:
             if not proto.graph.input or not proto.graph.output:
                 raise ValueError("the graph has no inputs or no outputs")
             self._session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+            self._bytes = data
         except Exception as err:  # protobuf, checker and runtime each raise their own types
             raise AuditInputError(
                 f"model file '{self.path}'",
@@ -92,6 +93,17 @@ class OnnxClassifier:
         self.classes: tuple[str, ...] | None = (
             tuple(str(c) for c in json.loads(classes)) if classes else None
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with the graph's bytes, not its session (which cannot be), so that Spark
+        can send the model to its executors (`audit.spark.steps`)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_session"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import onnxruntime as ort
+
+        self.__dict__.update(state)
+        self._session = ort.InferenceSession(self._bytes, providers=["CPUExecutionProvider"])
 
     def _read_inputs(self) -> tuple[InputColumn, ...]:
         columns = []

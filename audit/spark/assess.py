@@ -8,15 +8,18 @@ histogram grid needs the rows again, and is computed on the cluster (`counting.S
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from audit.stats.assess import assess, check_roles
 from audit.stats.counts import DEFAULT_SCORE_BINS
 from audit.stats.exact_auc import ExactAuc
 from audit.stats.exact_auc import exact_auc as auc_from_rows
 from audit.stats.result import Assessment
-from audit.spark.counting import MAX_COMBINATIONS, SparkAuc, aggregate
+from audit.spark.counting import MAX_COMBINATIONS, Aggregated, SparkAuc, aggregate
 from audit.spark.tables import require_columns
 
 if TYPE_CHECKING:
@@ -35,9 +38,58 @@ def assess_spark(
     track: str | None = None,
     score_bins: int = DEFAULT_SCORE_BINS,
     max_combinations: int = MAX_COMBINATIONS,
+    levels: Mapping[str, Sequence[object]] | None = None,
     **options: Any,
 ) -> Assessment:
     """The assessment `assess` makes of the same rows; `options` are `assess`'s own."""
+    counted = count_on_spark(
+        frame,
+        y_true=y_true,
+        y_pred=y_pred,
+        groups=groups,
+        score=score,
+        weight=weight,
+        legitimate_factors=legitimate_factors,
+        track=track,
+        score_bins=score_bins,
+        max_combinations=max_combinations,
+        levels=levels,
+    )
+    return assess_counted(counted, **options)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What the cluster hands to `assess`: the aggregated table, and the columns it read."""
+
+    aggregated: Aggregated
+    exact: ExactAuc
+    columns: dict[str, Any]  # assess's column arguments (y_true, y_pred, groups, ...)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.aggregated.table
+
+
+def count_on_spark(
+    frame: DataFrame,
+    *,
+    y_true: str | None,
+    y_pred: str | None,
+    groups: Sequence[str],
+    score: str | None = None,
+    weight: str | None = None,
+    legitimate_factors: Sequence[str] = (),
+    track: str | None = None,
+    score_bins: int = DEFAULT_SCORE_BINS,
+    max_combinations: int = MAX_COMBINATIONS,
+    levels: Mapping[str, Sequence[object]] | None = None,
+) -> Counted:
+    """The counting pass on the cluster: columns checked, one aggregation collected.
+
+    `levels` gives the declared level order of categorical columns (`tables.declared_levels`,
+    or a pandas frame's categories), which Spark does not keep.
+    """
     check_roles(y_true=y_true, y_pred=y_pred, score=score, track=track)
     roles = {
         **{g: "group" for g in groups},
@@ -58,13 +110,13 @@ def assess_spark(
         keyed=[*groups, y_true] if score is not None and y_true is not None else [],
         max_combinations=max_combinations,
     )
+    for name, order in (levels or {}).items():
+        if name in aggregated.table:
+            aggregated.table[name] = pd.Categorical(aggregated.table[name], categories=list(order))
     exact: ExactAuc = auc_from_rows  # finds the aggregated scores on the grid: nothing to do
     if aggregated.off_grid and score is not None and y_true is not None:
-        exact = SparkAuc(
-            frame, aggregated, groups=groups, y_true=y_true, score=score, weight=weight
-        )
-    return assess(
-        aggregated.table,
+        exact = SparkAuc(frame, aggregated, groups=groups, y_true=y_true, score=score, weight=weight)
+    columns = dict(
         y_true=y_true,
         y_pred=y_pred,
         groups=groups,
@@ -73,7 +125,16 @@ def assess_spark(
         legitimate_factors=legitimate_factors,
         track=track,
         score_bins=score_bins,
-        tally=aggregated.tally,
-        exact=exact,
+    )
+    return Counted(aggregated=aggregated, exact=exact, columns=columns)
+
+
+def assess_counted(counted: Counted, **options: Any) -> Assessment:
+    """`assess` of the aggregated table: the NumPy engine's code from here on."""
+    return assess(
+        counted.table,
+        **counted.columns,
+        tally=counted.aggregated.tally,
+        exact=counted.exact,
         **options,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,6 +61,35 @@ def read_table(spark: SparkSession, path: str | os.PathLike[str]) -> DataFrame:
             found=first[:300],
             fix="check the path, its format and the cluster's access to it",
         ) from None
+
+
+def declared_levels(path: str | os.PathLike[str], columns: Sequence[str]) -> dict[str, list[object]]:
+    """The level order of each categorical column of a Parquet file written by pandas.
+
+    pandas reads such a column back with its categories in their declared order (age bands in
+    age order, "stable" before "unstable"), and the NumPy engine keeps that order; Spark reads
+    plain values. The order is read here from the file's first row group, so that both engines
+    list and choose groups alike. A remote path, CSV, or a column of plain values: none.
+    """
+    import pyarrow.parquet as pq
+
+    text = os.fspath(path)
+    if not _is_local(text):
+        return {}
+    root = Path(text.removeprefix("file://"))
+    files = [root] if root.is_file() else sorted(root.rglob("*.parquet"))
+    if not files or files[0].suffix.lower() not in (".parquet", ".pq"):
+        return {}
+    reader = pq.ParquetFile(files[0])
+    meta = reader.schema_arrow.pandas_metadata or {}
+    categorical = {
+        c["field_name"] for c in meta.get("columns", []) if c.get("pandas_type") == "categorical"
+    }
+    wanted = [c for c in columns if c in categorical]
+    if not wanted or reader.num_row_groups == 0:
+        return {}
+    table = reader.read_row_group(0, columns=wanted)
+    return {c: table.column(c).chunk(0).dictionary.to_pylist() for c in wanted}
 
 
 def require_columns(frame: DataFrame, roles: Mapping[str, str]) -> None:

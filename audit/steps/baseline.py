@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from audit.errors import AuditInputError
-from audit.models.importing import ModelIdentity, load_model
+from audit.models.importing import AuditableModel, ModelIdentity, load_model
 from audit.spec import AuditSpec, ThresholdRule
 from audit.stats.factors import bin_groups
 from audit.stats.paired import (
@@ -45,8 +46,18 @@ class Baseline:
 
 
 def load_baseline(
-    source: str, spec: AuditSpec, people: pd.DataFrame, tracking_uri: str | None
+    source: str,
+    spec: AuditSpec,
+    people: pd.DataFrame | None,
+    tracking_uri: str | None,
+    *,
+    assess_model: Callable[[AuditableModel], Assessment] | None = None,
 ) -> Baseline:
+    """The baseline's assessment; for a model, its decisions on the same `people` too.
+
+    `assess_model` assesses a baseline model on another engine (Spark): its decisions stay
+    there, so the gate compares the two assessments as independent samples.
+    """
     previous = _PREVIOUS_RUN.match(source)
     decisions, identity = None, None
     if previous:
@@ -56,8 +67,12 @@ def load_baseline(
     else:
         model = load_model(source, tracking_uri=tracking_uri)
         identity = model.identity
-        decisions = decide(spec, model, people)
-        baseline = assess_decisions(spec, decisions)
+        if assess_model is not None:
+            baseline = assess_model(model)
+        else:
+            assert people is not None
+            decisions = decide(spec, model, people)
+            baseline = assess_decisions(spec, decisions)
     _require_same_groups(source, spec, baseline)
     return Baseline(baseline, decisions, identity)
 

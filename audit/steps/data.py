@@ -97,14 +97,14 @@ def check_spec_columns(people: pd.DataFrame, spec: AuditSpec) -> None:
     for i, attribute in enumerate(spec.attributes):
         # A binned attribute's reference is one of its bins, checked once they are cut.
         if attribute.reference is not None and attribute.bins is None:
-            _require_value(
+            require_value(
                 people, attribute.column, attribute.reference, f"attributes[{i}].reference"
             )
     if spec.outcome is None:
         return
     if spec.outcome_positive is not None:
-        _require_value(people, spec.outcome, spec.outcome_positive, "outcome_positive")
-    _require_binary_outcome(people[spec.outcome], spec.outcome_positive)
+        require_value(people, spec.outcome, spec.outcome_positive, "outcome_positive")
+    require_binary_outcome(people[spec.outcome], spec.outcome_positive)
 
 
 def missing_columns(subject: str, absent: list[str], present: pd.Index) -> AuditInputError:
@@ -122,14 +122,18 @@ def missing_columns(subject: str, absent: list[str], present: pd.Index) -> Audit
     )
 
 
-def _require_binary_outcome(values: pd.Series, positive: str | None) -> None:
+def require_binary_outcome(
+    values: pd.Series, positive: str | None, missing: int | None = None
+) -> None:
     """The outcome is two classes, or `outcome_positive` names the one that counts; no gaps.
 
     Checked here, in the spec's own words, rather than later by the statistics, which only see
     the internal column of the decisions table and cannot name the spec key to change.
+    `missing`: the rows without an outcome, when `values` are only the column's distinct values
+    (the Spark engine's).
     """
     subject = f"spec key 'outcome' (column '{values.name}')"
-    missing = int(values.isna().sum())
+    missing = int(values.isna().sum()) if missing is None else missing
     if missing:
         raise AuditInputError(
             subject,
@@ -153,7 +157,7 @@ def _require_binary_outcome(values: pd.Series, positive: str | None) -> None:
         ) from None
 
 
-def _require_value(people: pd.DataFrame, column: str, value: str, key: str) -> None:
+def require_value(people: pd.DataFrame, column: str, value: str, key: str) -> None:
     values = people[column]
     present = set(values.dropna().astype(str).unique())
     if values.isna().any():

@@ -20,8 +20,14 @@ from audit.spec import TRACK_METRIC, AuditSpec, ThresholdRule
 OUTCOME, DECISION, SCORE, TRACK = "_outcome", "_decision", "_score", "_track"
 
 
-def decide(spec: AuditSpec, model: AuditableModel, people: pd.DataFrame) -> pd.DataFrame:
+def decide(
+    spec: AuditSpec, model: AuditableModel, people: pd.DataFrame, *, whole: bool = True
+) -> pd.DataFrame:
     """The table the statistics step reads.
+
+    `whole=False` decides for a part of the audited rows (one batch on a Spark executor): the
+    checks that need every row (a decision that varies, several tracks, an outcome value that
+    occurs) are then the caller's, on the counts (`require_decisions_vary`).
 
     A track recommender (or a decisions file with a track column) gives the track of every
     person (`TRACK`, over all the model's classes): every track is audited at once. The binary
@@ -46,7 +52,9 @@ def decide(spec: AuditSpec, model: AuditableModel, people: pd.DataFrame) -> pd.D
         labels = np.asarray(_call(model, "predict", people)).astype(str)
     # Without an observed outcome there is no outcome column (the decisions alone are audited)
     # and no score to assess: AUC and calibration compare the score with the outcome.
-    table: dict[str, object] = {} if spec.outcome is None else {OUTCOME: _outcome(spec, people)}
+    table: dict[str, object] = {}
+    if spec.outcome is not None:
+        table[OUTCOME] = _outcome(spec, people, whole)
     if binary:
         if rule.bands is not None:
             policy = BandPolicy(high=rule.bands.get("high", 0.66), low=rule.bands.get("low", 0.25))
@@ -62,11 +70,13 @@ def decide(spec: AuditSpec, model: AuditableModel, people: pd.DataFrame) -> pd.D
             assert labels is not None
             wanted = rule.label if rule.label is not None else "1"  # a binary model's class 1
             decision = labels == wanted
-        _require_varying(spec, model, np.asarray(decision, dtype=bool), score)
+        if whole:
+            _require_varying(spec, model, np.asarray(decision, dtype=bool), score)
         table[DECISION] = decision.astype(np.int8)
     if multiclass:
         assert labels is not None
-        _require_several_tracks(model, labels)
+        if whole:
+            _require_several_tracks(model, labels)
         table[TRACK] = pd.Categorical(labels, categories=list(model.classes))
     table.update({c: people[c] for c in (*spec.groups, *spec.legitimate_factors)})
     if score is not None and rule.use_score and spec.outcome is not None:
@@ -97,22 +107,26 @@ def _require_track_rules(spec: AuditSpec) -> None:
 
 def _require_several_tracks(model: AuditableModel, labels: np.ndarray) -> None:
     if len(labels) and (labels == labels[0]).all():
-        raise AuditInputError(
-            _what(model),
-            expected="recommendations that differ between people (several tracks)",
-            found=f"the track '{labels[0]}' for all {len(labels):,} audited people",
-            fix="a decision that is the same for everyone cannot show a disparity; check the "
-            "model and the data it is given",
-        )
+        raise single_track(model, str(labels[0]), len(labels))
 
 
-def _outcome(spec: AuditSpec, people: pd.DataFrame) -> np.ndarray:
+def single_track(model: AuditableModel, track: str, people: int) -> AuditInputError:
+    return AuditInputError(
+        _what(model),
+        expected="recommendations that differ between people (several tracks)",
+        found=f"the track '{track}' for all {people:,} audited people",
+        fix="a decision that is the same for everyone cannot show a disparity; check the "
+        "model and the data it is given",
+    )
+
+
+def _outcome(spec: AuditSpec, people: pd.DataFrame, whole: bool = True) -> np.ndarray:
     assert spec.outcome is not None
     column = people[spec.outcome]
     if spec.outcome_positive is None:
         return column.to_numpy()
     text = column.astype(str)
-    if not (text == spec.outcome_positive).any():
+    if whole and not (text == spec.outcome_positive).any():
         values = ", ".join(sorted(text.unique())[:12])
         raise AuditInputError(
             "spec key 'outcome_positive'",
@@ -154,8 +168,19 @@ def _require_varying(
     """
     if len(decision) == 0 or decision.min() != decision.max():
         return
+    span = None if score is None else (float(score.min()), float(score.max()))
+    raise constant_decision(spec, model, int(decision[0]), len(decision), span)
+
+
+def constant_decision(
+    spec: AuditSpec,
+    model: AuditableModel,
+    value: int,
+    people: int,
+    scores: tuple[float, float] | None,
+) -> AuditInputError:
+    """The error for a decision `value` given to all `people` (see `_require_varying`)."""
     rule = spec.decision
-    value = int(decision[0])
     key, how = "decision", "the model's own decision (its predicted label 1)"
     if rule.threshold is not None:
         key, how = "decision.threshold", f"score >= {rule.threshold:g}"
@@ -165,13 +190,11 @@ def _require_varying(
         key, how = "decision.label", f"predicted label '{rule.label}'"
     elif model.kind == "decisions":
         how = f"the decision column of '{model.identity.uri}'"
-    scores = (
-        "" if score is None else f"; the scores range from {score.min():.3g} to {score.max():.3g}"
-    )
-    raise AuditInputError(
+    span = "" if scores is None else f"; the scores range from {scores[0]:.3g} to {scores[1]:.3g}"
+    return AuditInputError(
         f"spec key '{key}'",
         expected="a decision that differs between people (some given it, some not)",
-        found=f"the decision {value} for all {len(decision):,} audited people ({how}{scores})",
+        found=f"the decision {value} for all {people:,} audited people ({how}{span})",
         fix="choose a threshold or bands inside the range of the scores, or the label or "
         "decision column that holds the decision examined; a decision given to everyone or "
         "no one cannot show a disparity",

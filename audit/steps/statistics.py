@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import pandas as pd
 
 from audit.spec import AuditSpec
@@ -11,12 +14,17 @@ from audit.steps.decisions import DECISION, OUTCOME, SCORE, TRACK
 
 
 def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
+    return assess(table, **statistics_options(spec, table.columns))
+
+
+def statistics_options(spec: AuditSpec, columns: Iterable[str]) -> dict[str, Any]:
+    """`assess`'s arguments for a decisions table with `columns`, on either engine."""
+    present = set(columns)
     s = spec.statistics
-    return assess(
-        table,
-        y_true=OUTCOME if OUTCOME in table.columns else None,
-        y_pred=DECISION if DECISION in table.columns else None,
-        score=SCORE if SCORE in table.columns else None,
+    return dict(
+        y_true=OUTCOME if OUTCOME in present else None,
+        y_pred=DECISION if DECISION in present else None,
+        score=SCORE if SCORE in present else None,
         groups=spec.groups,
         intersections=spec.intersections,
         reference=spec.references,
@@ -35,5 +43,5 @@ def assess_decisions(spec: AuditSpec, table: pd.DataFrame) -> Assessment:
         max_levels=s.max_levels,
         group_bins=spec.group_bins,
         max_numeric_levels=s.max_numeric_levels,
-        track=TRACK if TRACK in table.columns else None,
+        track=TRACK if TRACK in present else None,
     )

@@ -1,0 +1,223 @@
+"""The pipeline's data, decisions and statistics steps on the Spark engine (`audit run`).
+
+The same steps as `audit.steps.data`, `.decisions` and `.statistics`, with the rows on the
+cluster: the spec's columns are checked against the table's schema and distinct values, the
+model runs on the executors (`mapInPandas`, one batch of people at a time, through the same
+`decide` as in memory), and the decisions table is counted by one aggregation. What needs every
+row (a decision that varies, several tracks) is checked on the counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from audit.data import generate_population
+from audit.errors import AuditError, AuditInputError
+from audit.manifest import file_fingerprint, frame_fingerprint
+from audit.models.importing import AuditableModel
+from audit.spark.assess import assess_counted, count_on_spark
+from audit.spark.counting import ROWS
+from audit.spark.session import spark_session
+from audit.spark.tables import declared_levels, read_table
+from audit.spec import AuditSpec
+from audit.stats.encoding import check_numeric_groups
+from audit.stats.result import Assessment
+from audit.steps.data import missing_columns, require_binary_outcome, require_value
+from audit.steps.decisions import DECISION, OUTCOME, SCORE, TRACK, constant_decision, decide, single_track
+from audit.steps.statistics import statistics_options
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+SAMPLE_ROWS = 200  # people decided on the driver first: the model is tried before the cluster
+MAX_DISTINCT_SHOWN = 60  # distinct values read to check a column's values against the spec
+
+
+@dataclass(frozen=True)
+class SparkData:
+    audited: DataFrame
+    fingerprint: dict[str, Any]
+    levels: dict[str, list[object]]  # declared level orders of categorical columns
+
+
+def load_spark_data(spec: AuditSpec) -> SparkData:
+    """The audited rows as a Spark DataFrame, checked against the spec, with a fingerprint."""
+    assert spec.spark is not None
+    spark = spark_session(spec.spark.master, spec.spark.conf)
+    source = spec.data
+    if source.synthetic is not None:
+        syn = source.synthetic
+        people = generate_population(syn.n, scenario=syn.scenario, seed=syn.seed).people
+        frame = spark.createDataFrame(people)
+        levels = {
+            str(c): list(people[c].cat.categories)
+            for c in people.columns
+            if isinstance(people[c].dtype, pd.CategoricalDtype)
+        }
+        fingerprint: dict[str, Any] = {
+            "source": f"synthetic:{syn.scenario}",
+            "n": syn.n,
+            "seed": syn.seed,
+            "sha256": frame_fingerprint(people),
+        }
+    else:
+        assert source.file is not None
+        frame = read_table(spark, source.file)
+        levels = declared_levels(source.file, [*spec.groups, *spec.legitimate_factors])
+        fingerprint = {"source": str(source.file), "sha256": _fingerprint(source.file)}
+    check_spark_columns(frame, spec)
+    rows = frame.count()
+    fingerprint.update(n_rows=rows, n_audited=rows, engine="spark")
+    return SparkData(audited=frame, fingerprint=fingerprint, levels=levels)
+
+
+def _fingerprint(path: Path) -> str:
+    """A file's hash, or a folder's (a Parquet dataset): the hashes of its files, by name."""
+    if path.is_file():
+        return file_fingerprint(path)
+    digest = hashlib.sha256()
+    for part in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))):
+        digest.update(f"{part.relative_to(path)}:{file_fingerprint(part)}\n".encode())
+    return digest.hexdigest()
+
+
+def check_spark_columns(frame: DataFrame, spec: AuditSpec) -> None:
+    """`audit.steps.data.check_spec_columns` on the cluster: the columns from the schema, the
+    values from each column's distinct values, before any model is loaded."""
+    from pyspark.sql import functions as F
+
+    present = pd.Index(frame.columns)
+    wanted = {
+        "outcome": [spec.outcome] if spec.outcome is not None else [],
+        "attributes": spec.groups,
+        "legitimate_factors": spec.legitimate_factors,
+    }
+    for key, columns in wanted.items():
+        absent = [c for c in columns if c not in present]
+        if absent:
+            raise missing_columns(f"spec key '{key}'", absent, present)
+    s = spec.statistics
+    for i, attribute in enumerate(spec.attributes):
+        values = _distinct(frame, attribute.column, s.max_levels + 1)
+        if attribute.column not in spec.group_bins:
+            check_numeric_groups(values.to_frame(), [attribute.column], s.max_numeric_levels, s.max_levels)
+        if attribute.reference is not None and attribute.bins is None:
+            require_value(values.to_frame(), attribute.column, attribute.reference, f"attributes[{i}].reference")
+    if spec.outcome is None:
+        return
+    outcome = _distinct(frame, spec.outcome, MAX_DISTINCT_SHOWN)
+    missing = frame.filter(F.col(spec.outcome).isNull()).count() if outcome.isna().any() else 0
+    if spec.outcome_positive is not None:
+        require_value(outcome.to_frame(), spec.outcome, spec.outcome_positive, "outcome_positive")
+    require_binary_outcome(outcome.dropna(), spec.outcome_positive, missing)
+
+
+def _distinct(frame: DataFrame, column: str, limit: int) -> pd.Series:
+    """Up to `limit` distinct values of a column (enough to check names and counts of values)."""
+    return frame.select(column).distinct().limit(limit).toPandas()[column]
+
+
+def spark_decisions(spec: AuditSpec, model: AuditableModel, people: DataFrame) -> DataFrame:
+    """The decisions table on the cluster: `decide` on each batch of people, on the executors.
+
+    The model is tried first on a few people on the driver, where an error is plainly reported;
+    the table is kept (persisted) for the passes that read it.
+    """
+    from pyspark.sql import types as T
+
+    if model.kind == "decisions" and getattr(model, "id_column", None) is None:
+        raise AuditInputError(
+            "spec key 'model.decisions'",
+            expected="an id_column with engine spark, to match decisions to people",
+            found="decisions matched by position, which a distributed table does not keep",
+            fix="add model.decisions.id_column naming the column of ids both files share",
+        )
+    sample = decide(spec, model, people.limit(SAMPLE_ROWS).toPandas(), whole=False)
+    types = {f.name: f.dataType for f in people.schema.fields}
+    fields = []
+    for name in sample.columns:
+        if name in (DECISION,) or (name == OUTCOME and spec.outcome_positive is not None):
+            kind: Any = T.ByteType()
+        elif name == SCORE:
+            kind = T.DoubleType()
+        elif name == TRACK:
+            kind = T.StringType()
+        else:
+            kind = types[spec.outcome if name == OUTCOME else name]
+        fields.append(T.StructField(name, kind))
+    schema = T.StructType(fields)
+
+    def batches(parts: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for part in parts:
+            table = decide(spec, model, part, whole=False)
+            if TRACK in table:
+                table[TRACK] = table[TRACK].astype(str)
+            yield table
+
+    return people.mapInPandas(batches, schema).persist()
+
+
+def spark_statistics(
+    spec: AuditSpec,
+    model: AuditableModel,
+    table: DataFrame,
+    levels: Mapping[str, Sequence[object]] | None = None,
+) -> Assessment:
+    """The decisions table counted on the cluster and assessed as `assess_decisions` does."""
+    options = statistics_options(spec, table.columns)
+    columns = {k: options.pop(k) for k in ("y_true", "y_pred", "groups", "score", "legitimate_factors", "track")}
+    try:
+        counted = count_on_spark(table, **columns, levels=levels)
+        _require_decisions_vary(spec, model, table, counted.table)
+        if columns["track"] is not None:
+            counted.table[TRACK] = pd.Categorical(counted.table[TRACK], categories=list(model.classes))
+        return assess_counted(counted, **options)
+    except AuditError:
+        raise
+    except Exception as err:
+        raise executor_error(err) from None
+    finally:
+        table.unpersist()
+
+
+def _require_decisions_vary(
+    spec: AuditSpec, model: AuditableModel, table: DataFrame, counted: pd.DataFrame
+) -> None:
+    """What `decide` checks on every row, checked on the counts."""
+    from pyspark.sql import functions as F
+
+    people = int(counted[ROWS].sum())
+    if DECISION in counted and counted[DECISION].nunique() == 1:
+        scores = None
+        if SCORE in table.columns:
+            low, high = table.agg(F.min(SCORE), F.max(SCORE)).first()  # type: ignore[misc]
+            scores = (float(low), float(high))
+        raise constant_decision(spec, model, int(counted[DECISION].iloc[0]), people, scores)
+    if TRACK in counted and counted[TRACK].nunique() == 1:
+        raise single_track(model, str(counted[TRACK].iloc[0]), people)
+
+
+def executor_error(err: Exception) -> AuditError:
+    """An error raised on an executor (the model on a batch of people), said as the audit's own.
+
+    Spark wraps it in a Java exception whose text holds the Python traceback; its last line is
+    the error the audit raised there.
+    """
+    text, mark = str(err), "AuditInputError: "
+    if mark in text:
+        lines = text[text.rindex(mark) + len(mark) :].splitlines()
+        hint = lines[1:2] if len(lines) > 1 and lines[1].startswith("Hint:") else []
+        return AuditError("\n".join([lines[0].strip(), *hint]))
+    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return AuditInputError(
+        "engine spark",
+        expected="the Spark jobs of the audit to finish",
+        found=f"{type(err).__name__}: {first[:400]}",
+        fix="see the Spark error above; check the cluster's resources and the model's inputs",
+    )
