@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev
 .venv/bin/ruff check audit tests benchmarks
 .venv/bin/mypy
-.venv/bin/python -m pytest -n 2 "$@"
+# --dist loadgroup: the Spark tests (one xdist group) share one worker, so one JVM starts.
+.venv/bin/python -m pytest -n 2 --dist loadgroup "$@"
