@@ -37,11 +37,11 @@ from audit.files import require_writable
 from audit.gate import Verdict, evaluate_policy
 from audit.manifest import build_manifest, resolved_aliases
 from audit.report import report_files
+from audit.spark.steps import load_spark_data, spark_decisions, spark_statistics
 from audit.spec import AuditSpec
 from audit.stats.result import Assessment
 from audit.steps.baseline import load_baseline, paired_regressions
 from audit.steps.checks import harm_checks
-from audit.spark.steps import load_spark_data, spark_decisions, spark_statistics
 from audit.steps.data import AuditData, load_data
 from audit.steps.decisions import decide
 from audit.steps.model import obtain_model

@@ -887,7 +887,7 @@ class AuditSpec(_Strict):
 
     def _spark_consistent(self) -> None:
         """What the Spark engine does not do yet is refused here, not found half-way through."""
-        unsupported = [
+        unsupported: list[tuple[bool, list[str | int], str, str]] = [
             (bool(self.checks), ["checks"], "harm checks", "they read people's rows in memory"),
             (self.cases is not None, ["cases"], "a review file", "it lists people one by one"),
             (self.model.train is not None, ["model", "train"], "training a model",

@@ -12,6 +12,7 @@ statistics core reads their integer codes directly.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,20 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
-from audit.errors import AuditInputError
-from audit.tables import read_table
+# With pyspark installed (the spark extra), importing pandera imports pyspark.pandas and sets
+# SPARK_LOCAL_IP=127.0.0.1 in our environment: a Spark driver started later would then listen
+# on the loopback only, where a cluster's executors cannot reach it. Its settings are undone.
+_SPARK_ENV = {k: os.environ.get(k) for k in ("SPARK_LOCAL_IP", "PYARROW_IGNORE_TIMEZONE")}
+import pandera.pandas as pa  # noqa: E402
+from pandera.errors import SchemaErrors  # noqa: E402
+
+for _key, _value in _SPARK_ENV.items():
+    if _value is None:
+        os.environ.pop(_key, None)
+
+from audit.errors import AuditInputError  # noqa: E402
+from audit.tables import read_table  # noqa: E402
 
 TRACKS: tuple[str, ...] = ("regular", "training", "sheltered", "care")
 """Support tracks, from most to least autonomous. Use these exact codes everywhere."""

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from audit.spark.counting import MAX_COMBINATIONS, Aggregated, SparkAuc, aggregate
+from audit.spark.tables import require_columns
 from audit.stats.assess import assess, check_roles
 from audit.stats.counts import DEFAULT_SCORE_BINS
 from audit.stats.exact_auc import ExactAuc
 from audit.stats.exact_auc import exact_auc as auc_from_rows
 from audit.stats.result import Assessment
-from audit.spark.counting import MAX_COMBINATIONS, Aggregated, SparkAuc, aggregate
-from audit.spark.tables import require_columns
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -115,7 +115,9 @@ def count_on_spark(
             aggregated.table[name] = pd.Categorical(aggregated.table[name], categories=list(order))
     exact: ExactAuc = auc_from_rows  # finds the aggregated scores on the grid: nothing to do
     if aggregated.off_grid and score is not None and y_true is not None:
-        exact = SparkAuc(frame, aggregated, groups=groups, y_true=y_true, score=score, weight=weight)
+        exact = SparkAuc(
+            frame, aggregated, groups=groups, y_true=y_true, score=score, weight=weight
+        )
     columns = dict(
         y_true=y_true,
         y_pred=y_pred,

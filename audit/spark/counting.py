@@ -30,7 +30,12 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 ROWS, WEIGHT_SQ, SCORE_SUM = "__audit_rows", "__audit_weight_sq", "__audit_score_sum"
-_BIN, _BAD_SCORE, _BAD_WEIGHT, _OFF_GRID = "__audit_bin", "__audit_bad_score", "__audit_bad_w", "__audit_off"
+_BIN, _BAD_SCORE, _BAD_WEIGHT, _OFF_GRID = (
+    "__audit_bin",
+    "__audit_bad_score",
+    "__audit_bad_w",
+    "__audit_off",
+)
 _NULL_KEY = "\x00null"  # the key of a missing value: no text cast from a value looks like it
 # Above this many combinations of values the aggregated table would no longer be small.
 MAX_COMBINATIONS = 2_000_000
@@ -170,7 +175,9 @@ class SparkAuc:
         from pyspark.sql import DataFrame, Window
         from pyspark.sql import functions as F
 
-        positive = sorted({k for k, y in zip(self.keys[self.y_true], audited.y_true, strict=True) if y})
+        positive = sorted(
+            {k for k, y in zip(self.keys[self.y_true], audited.y_true, strict=True) if y}
+        )
         codes = [self._codes(audited, counts, a) for a in range(len(self.groups))]
         w = F.lit(1.0) if self.weight is None else F.col(self.weight).cast("double")
         is_pos = _text_key(self.frame, self.y_true).isin(positive)
@@ -185,7 +192,9 @@ class SparkAuc:
             joint: Column = F.lit(0)
             for a in keep:
                 joint = joint * len(counts.levels[a]) + F.col(f"__c{a}")
-            parts.append(base.select(F.lit(g).alias("__g"), joint.alias("__j"), "__s", "__p", "__q"))
+            parts.append(
+                base.select(F.lit(g).alias("__g"), joint.alias("__j"), "__s", "__p", "__q")
+            )
         rows = functools.reduce(DataFrame.unionByName, parts)
         per_score = rows.groupBy("__g", "__j", "__s").agg(
             F.sum("__p").alias("p"), F.sum("__q").alias("q")

@@ -34,7 +34,9 @@ BASE_CONF = {
     "spark.sql.session.timeZone": "UTC",
 }
 _LOCAL = re.compile(r"local(\[(\*|\d+)(,\s*\d+)?\])?$")
-MASTERS = "local, local[N], local[*], spark://HOST:PORT, yarn, k8s://https://HOST:PORT, sc://HOST:PORT"
+MASTERS = (
+    "local, local[N], local[*], spark://HOST:PORT, yarn, k8s://https://HOST:PORT, sc://HOST:PORT"
+)
 
 
 def require_pyspark() -> None:

@@ -10,6 +10,7 @@ row (a decision that varies, several tracks) is checked on the counts.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,17 +25,26 @@ from audit.models.importing import AuditableModel
 from audit.spark.assess import assess_counted, count_on_spark
 from audit.spark.counting import ROWS
 from audit.spark.session import spark_session
-from audit.spark.tables import declared_levels, read_table
+from audit.spark.tables import declared_levels, read_table, require_table_path
 from audit.spec import AuditSpec
 from audit.stats.encoding import check_numeric_groups
 from audit.stats.result import Assessment
 from audit.steps.data import missing_columns, require_binary_outcome, require_value
-from audit.steps.decisions import DECISION, OUTCOME, SCORE, TRACK, constant_decision, decide, single_track
+from audit.steps.decisions import (
+    DECISION,
+    OUTCOME,
+    SCORE,
+    TRACK,
+    constant_decision,
+    decide,
+    single_track,
+)
 from audit.steps.statistics import statistics_options
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+_RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")
 SAMPLE_ROWS = 200  # people decided on the driver first: the model is tried before the cluster
 MAX_DISTINCT_SHOWN = 60  # distinct values read to check a column's values against the spec
 
@@ -49,8 +59,10 @@ class SparkData:
 def load_spark_data(spec: AuditSpec) -> SparkData:
     """The audited rows as a Spark DataFrame, checked against the spec, with a fingerprint."""
     assert spec.spark is not None
-    spark = spark_session(spec.spark.master, spec.spark.conf)
     source = spec.data
+    if source.file is not None:
+        require_table_path(source.file)  # a wrong path is told before Spark starts
+    spark = spark_session(spec.spark.master, spec.spark.conf)
     if source.synthetic is not None:
         syn = source.synthetic
         people = generate_population(syn.n, scenario=syn.scenario, seed=syn.seed).people
@@ -82,7 +94,9 @@ def _fingerprint(path: Path) -> str:
     if path.is_file():
         return file_fingerprint(path)
     digest = hashlib.sha256()
-    for part in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))):
+    for part in sorted(
+        p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))
+    ):
         digest.update(f"{part.relative_to(path)}:{file_fingerprint(part)}\n".encode())
     return digest.hexdigest()
 
@@ -106,9 +120,16 @@ def check_spark_columns(frame: DataFrame, spec: AuditSpec) -> None:
     for i, attribute in enumerate(spec.attributes):
         values = _distinct(frame, attribute.column, s.max_levels + 1)
         if attribute.column not in spec.group_bins:
-            check_numeric_groups(values.to_frame(), [attribute.column], s.max_numeric_levels, s.max_levels)
+            check_numeric_groups(
+                values.to_frame(), [attribute.column], s.max_numeric_levels, s.max_levels
+            )
         if attribute.reference is not None and attribute.bins is None:
-            require_value(values.to_frame(), attribute.column, attribute.reference, f"attributes[{i}].reference")
+            require_value(
+                values.to_frame(),
+                attribute.column,
+                attribute.reference,
+                f"attributes[{i}].reference",
+            )
     if spec.outcome is None:
         return
     outcome = _distinct(frame, spec.outcome, MAX_DISTINCT_SHOWN)
@@ -149,7 +170,7 @@ def spark_decisions(spec: AuditSpec, model: AuditableModel, people: DataFrame) -
         elif name == TRACK:
             kind = T.StringType()
         else:
-            kind = types[spec.outcome if name == OUTCOME else name]
+            kind = types[str(spec.outcome) if name == OUTCOME else name]
         fields.append(T.StructField(name, kind))
     schema = T.StructType(fields)
 
@@ -171,12 +192,17 @@ def spark_statistics(
 ) -> Assessment:
     """The decisions table counted on the cluster and assessed as `assess_decisions` does."""
     options = statistics_options(spec, table.columns)
-    columns = {k: options.pop(k) for k in ("y_true", "y_pred", "groups", "score", "legitimate_factors", "track")}
+    columns = {
+        k: options.pop(k)
+        for k in ("y_true", "y_pred", "groups", "score", "legitimate_factors", "track")
+    }
     try:
         counted = count_on_spark(table, **columns, levels=levels)
         _require_decisions_vary(spec, model, table, counted.table)
         if columns["track"] is not None:
-            counted.table[TRACK] = pd.Categorical(counted.table[TRACK], categories=list(model.classes))
+            counted.table[TRACK] = pd.Categorical(
+                counted.table[TRACK], categories=list(model.classes)
+            )
         return assess_counted(counted, **options)
     except AuditError:
         raise
@@ -214,10 +240,16 @@ def executor_error(err: Exception) -> AuditError:
         lines = text[text.rindex(mark) + len(mark) :].splitlines()
         hint = lines[1:2] if len(lines) > 1 and lines[1].startswith("Hint:") else []
         return AuditError("\n".join([lines[0].strip(), *hint]))
+    # The last Python error of the traceback (the JVM's own lines start with "org." or "java.").
+    raised = [
+        line.strip()
+        for line in text.splitlines()
+        if _RAISED.match(line.strip()) and not line.strip().startswith(("org.", "java.", "py4j."))
+    ]
     first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
     return AuditInputError(
         "engine spark",
         expected="the Spark jobs of the audit to finish",
-        found=f"{type(err).__name__}: {first[:400]}",
+        found=(raised[-1] if raised else f"{type(err).__name__}: {first}")[:400],
         fix="see the Spark error above; check the cluster's resources and the model's inputs",
     )

@@ -37,8 +37,9 @@ def _is_local(path: str) -> bool:
     return "://" not in path or path.startswith("file://")
 
 
-def read_table(spark: SparkSession, path: str | os.PathLike[str]) -> DataFrame:
-    """The table at `path` (a local path or a URI the cluster reads: s3a://, abfss://, hdfs://)."""
+def require_table_path(path: str | os.PathLike[str]) -> str:
+    """The kind of table at `path`, refused before Spark starts if it is a local path that does
+    not exist or has a suffix no reader takes (a remote one is for the cluster to find)."""
     text = os.fspath(path)
     if _is_local(text) and not Path(text.removeprefix("file://")).exists():
         raise AuditInputError(
@@ -47,7 +48,13 @@ def read_table(spark: SparkSession, path: str | os.PathLike[str]) -> DataFrame:
             found="no such path",
             fix="check the path; a path on the cluster's storage needs its scheme (s3a://, hdfs://)",
         )
-    kind = _format_of(text)
+    return _format_of(text)
+
+
+def read_table(spark: SparkSession, path: str | os.PathLike[str]) -> DataFrame:
+    """The table at `path` (a local path or a URI the cluster reads: s3a://, abfss://, hdfs://)."""
+    text = os.fspath(path)
+    kind = require_table_path(text)
     reader = spark.read.format(kind)
     if kind == "csv":
         reader = reader.option("header", "true").option("inferSchema", "true")
@@ -63,7 +70,9 @@ def read_table(spark: SparkSession, path: str | os.PathLike[str]) -> DataFrame:
         ) from None
 
 
-def declared_levels(path: str | os.PathLike[str], columns: Sequence[str]) -> dict[str, list[object]]:
+def declared_levels(
+    path: str | os.PathLike[str], columns: Sequence[str]
+) -> dict[str, list[object]]:
     """The level order of each categorical column of a Parquet file written by pandas.
 
     pandas reads such a column back with its categories in their declared order (age bands in

@@ -8,6 +8,8 @@ share one worker and one JVM). Two cores, few shuffle partitions: the tables are
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +22,9 @@ pyspark = pytest.importorskip("pyspark", reason="the Spark engine's tests need p
 def spark() -> Iterator[Any]:
     from pyspark.sql import SparkSession
 
+    # The executors' Python is this one, with the package and its libraries (as the engine's
+    # own sessions set it): a worker on the system's Python would find no pandas.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
     session = (
         SparkSession.builder.master("local[2]")
         .appName("audit-tests")
@@ -51,8 +56,16 @@ def _differences(a: Any, b: Any, path: str = "", rel: float = 1e-9) -> list[str]
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{path}: {len(a)} items against {len(b)}"]
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{path}[{i}]", rel)]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _differences(x, y, f"{path}[{i}]", rel)
+        ]
     if isinstance(a, float) and isinstance(b, float):
-        same = a == b or (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)
+        same = (
+            a == b
+            or (math.isnan(a) and math.isnan(b))
+            or math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)
+        )
         return [] if same else [f"{path}: {a!r} against {b!r}"]
     return [] if a == b and type(a) is type(b) else [f"{path}: {a!r} against {b!r}"]

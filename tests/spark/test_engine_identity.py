@@ -26,12 +26,16 @@ from audit.stats.result import Assessment
 pytestmark = pytest.mark.xdist_group("spark")
 
 
-def _both(spark: Any, table: pd.DataFrame, tmp_path: Path, **options: Any) -> tuple[Assessment, Assessment]:
+def _both(
+    spark: Any, table: pd.DataFrame, tmp_path: Path, **options: Any
+) -> tuple[Assessment, Assessment]:
     path = tmp_path / "table.parquet"
     table.to_parquet(path)
     columns = [*options["groups"], *options.get("legitimate_factors", ())]
     in_memory = assess(pd.read_parquet(path), **options)
-    on_spark = assess_spark(spark.read.parquet(str(path)), levels=declared_levels(path, columns), **options)
+    on_spark = assess_spark(
+        spark.read.parquet(str(path)), levels=declared_levels(path, columns), **options
+    )
     return in_memory, on_spark
 
 
@@ -53,7 +57,9 @@ def _dutch(n: int, seed: int) -> pd.DataFrame:
     )
 
 
-def test_a_dutch_table_of_400_rows_with_missing_values_and_intersections(spark: Any, tmp_path: Path, differences: Any) -> None:
+def test_a_dutch_table_of_400_rows_with_missing_values_and_intersections(
+    spark: Any, tmp_path: Path, differences: Any
+) -> None:
     table = _dutch(400, 1)
     a, b = _both(
         spark,
@@ -69,12 +75,16 @@ def test_a_dutch_table_of_400_rows_with_missing_values_and_intersections(spark: 
         min_group_size=20,
     )
     assert differences(a.to_dict(), b.to_dict()) == []
-    assert "unknown" in {g.levels[0] for g in b.groups if g.attributes == ("psychische_voorgeschiedenis",)}
+    assert "unknown" in {
+        g.levels[0] for g in b.groups if g.attributes == ("psychische_voorgeschiedenis",)
+    }
     aucs = [m.value for m in b.metrics if m.metric == "auc" and m.value is not None]
     assert aucs and all(0 <= v <= 1 for v in aucs)  # the exact AUC was computed, not left out
 
 
-def test_weights_numeric_factors_binned_attributes_and_declared_level_order(spark: Any, tmp_path: Path, differences: Any) -> None:
+def test_weights_numeric_factors_binned_attributes_and_declared_level_order(
+    spark: Any, tmp_path: Path, differences: Any
+) -> None:
     rng = np.random.default_rng(2)
     n = 3000
     table = _dutch(n, 2)
@@ -108,7 +118,9 @@ def test_weights_numeric_factors_binned_attributes_and_declared_level_order(spar
 
 
 @pytest.mark.parametrize("grid", [True, False], ids=["on the grid", "half-way between points"])
-def test_scores_on_the_edges_of_the_histogram_bins(spark: Any, tmp_path: Path, differences: Any, grid: bool) -> None:
+def test_scores_on_the_edges_of_the_histogram_bins(
+    spark: Any, tmp_path: Path, differences: Any, grid: bool
+) -> None:
     """Scores exactly on k/1000 (the histogram is exact), and half-way between two points,
     where rounding goes to the even point on both engines (and the exact AUC takes over)."""
     rng = np.random.default_rng(3)
@@ -125,11 +137,22 @@ def test_scores_on_the_edges_of_the_histogram_bins(spark: Any, tmp_path: Path, d
             "note": score,
         }
     )
-    a, b = _both(spark, table, tmp_path, y_true="issue", y_pred="orienté", score="note", groups=["situation"], n_boot=50)
+    a, b = _both(
+        spark,
+        table,
+        tmp_path,
+        y_true="issue",
+        y_pred="orienté",
+        score="note",
+        groups=["situation"],
+        n_boot=50,
+    )
     assert differences(a.to_dict(), b.to_dict()) == []
 
 
-def test_a_log_of_tracks_with_no_outcome_and_no_binary_decision(spark: Any, tmp_path: Path, differences: Any) -> None:
+def test_a_log_of_tracks_with_no_outcome_and_no_binary_decision(
+    spark: Any, tmp_path: Path, differences: Any
+) -> None:
     rng = np.random.default_rng(4)
     n = 1500
     table = pd.DataFrame(
@@ -156,7 +179,9 @@ def test_a_log_of_tracks_with_no_outcome_and_no_binary_decision(spark: Any, tmp_
     assert b.tracks and b.track_conditional
 
 
-def test_decisions_without_outcome_with_tracks_beside_them(spark: Any, tmp_path: Path, differences: Any) -> None:
+def test_decisions_without_outcome_with_tracks_beside_them(
+    spark: Any, tmp_path: Path, differences: Any
+) -> None:
     rng = np.random.default_rng(5)
     n = 800
     table = pd.DataFrame(
@@ -183,13 +208,19 @@ def test_decisions_without_outcome_with_tracks_beside_them(spark: Any, tmp_path:
     assert sum(g.levels == ("unknown",) for g in b.groups) == 1
 
 
-def test_the_comparison_would_see_a_difference(spark: Any, tmp_path: Path, differences: Any) -> None:
+def test_the_comparison_would_see_a_difference(
+    spark: Any, tmp_path: Path, differences: Any
+) -> None:
     """The check above is not blind: one person's decision changed on one side shows."""
     table = _dutch(400, 6)
     path = tmp_path / "t.parquet"
     table.to_parquet(path)
     options: dict[str, Any] = dict(
-        y_true="werk_binnen_6m", y_pred="begeleiding", pos_label="ja", groups=["woonsituatie"], n_boot=0
+        y_true="werk_binnen_6m",
+        y_pred="begeleiding",
+        pos_label="ja",
+        groups=["woonsituatie"],
+        n_boot=0,
     )
     changed = table.copy()
     changed.loc[0, "begeleiding"] = "nee" if table.loc[0, "begeleiding"] == "ja" else "ja"
