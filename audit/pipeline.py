@@ -145,7 +145,7 @@ def run_audit(
             checks: tuple[CheckOutcome, ...] = ()  # harm checks are refused with engine spark
             with steps(f"decisions and statistics on Spark for {fingerprint['n_rows']:,} people"):
                 assessment = spark_statistics(
-                    spec, model, spark_decisions(spec, model, on_spark.audited), on_spark.levels
+                    spec, model, spark_decisions(spec, model, on_spark.audited), on_spark.dtypes
                 )
             if baseline_source:
                 with steps(f"baseline {baseline_source} on Spark"):
@@ -155,7 +155,7 @@ def run_audit(
                         None,
                         uri,
                         assess_model=lambda m: spark_statistics(
-                            spec, m, spark_decisions(spec, m, on_spark.audited), on_spark.levels
+                            spec, m, spark_decisions(spec, m, on_spark.audited), on_spark.dtypes
                         ),
                     )
                     baseline, baseline_identity = loaded.assessment, loaded.identity

@@ -38,7 +38,7 @@ def assess_spark(
     track: str | None = None,
     score_bins: int = DEFAULT_SCORE_BINS,
     max_combinations: int = MAX_COMBINATIONS,
-    levels: Mapping[str, Sequence[object]] | None = None,
+    dtypes: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> Assessment:
     """The assessment `assess` makes of the same rows; `options` are `assess`'s own."""
@@ -53,7 +53,7 @@ def assess_spark(
         track=track,
         score_bins=score_bins,
         max_combinations=max_combinations,
-        levels=levels,
+        dtypes=dtypes,
     )
     return assess_counted(counted, **options)
 
@@ -83,12 +83,13 @@ def count_on_spark(
     track: str | None = None,
     score_bins: int = DEFAULT_SCORE_BINS,
     max_combinations: int = MAX_COMBINATIONS,
-    levels: Mapping[str, Sequence[object]] | None = None,
+    dtypes: Mapping[str, Any] | None = None,
 ) -> Counted:
     """The counting pass on the cluster: columns checked, one aggregation collected.
 
-    `levels` gives the declared level order of categorical columns (`tables.declared_levels`,
-    or a pandas frame's categories), which Spark does not keep.
+    `dtypes` are the pandas types of columns whose values Spark keeps but whose type it does
+    not (`tables.pandas_dtypes`, or a pandas frame's own): categories in their declared order,
+    integers with missing values.
     """
     check_roles(y_true=y_true, y_pred=y_pred, score=score, track=track)
     roles = {
@@ -110,9 +111,9 @@ def count_on_spark(
         keyed=[*groups, y_true] if score is not None and y_true is not None else [],
         max_combinations=max_combinations,
     )
-    for name, order in (levels or {}).items():
+    for name, dtype in (dtypes or {}).items():
         if name in aggregated.table:
-            aggregated.table[name] = pd.Categorical(aggregated.table[name], categories=list(order))
+            aggregated.table[name] = aggregated.table[name].astype(dtype)
     exact: ExactAuc = auc_from_rows  # finds the aggregated scores on the grid: nothing to do
     if aggregated.off_grid and score is not None and y_true is not None:
         exact = SparkAuc(

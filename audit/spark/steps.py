@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from audit.models.importing import AuditableModel
 from audit.spark.assess import assess_counted, count_on_spark
 from audit.spark.counting import ROWS
 from audit.spark.session import spark_session
-from audit.spark.tables import declared_levels, read_table, require_table_path
+from audit.spark.tables import pandas_dtypes, read_table, require_table_path
 from audit.spec import AuditSpec
 from audit.stats.encoding import check_numeric_groups
 from audit.stats.result import Assessment
@@ -53,7 +53,7 @@ MAX_DISTINCT_SHOWN = 60  # distinct values read to check a column's values again
 class SparkData:
     audited: DataFrame
     fingerprint: dict[str, Any]
-    levels: dict[str, list[object]]  # declared level orders of categorical columns
+    dtypes: dict[str, Any]  # pandas types Spark does not keep (`tables.pandas_dtypes`)
 
 
 def load_spark_data(spec: AuditSpec) -> SparkData:
@@ -67,8 +67,8 @@ def load_spark_data(spec: AuditSpec) -> SparkData:
         syn = source.synthetic
         people = generate_population(syn.n, scenario=syn.scenario, seed=syn.seed).people
         frame = spark.createDataFrame(people)
-        levels = {
-            str(c): list(people[c].cat.categories)
+        dtypes = {
+            str(c): people[c].dtype
             for c in people.columns
             if isinstance(people[c].dtype, pd.CategoricalDtype)
         }
@@ -81,12 +81,12 @@ def load_spark_data(spec: AuditSpec) -> SparkData:
     else:
         assert source.file is not None
         frame = read_table(spark, source.file)
-        levels = declared_levels(source.file, [*spec.groups, *spec.legitimate_factors])
+        dtypes = pandas_dtypes(source.file, [*spec.groups, *spec.legitimate_factors])
         fingerprint = {"source": str(source.file), "sha256": _fingerprint(source.file)}
     check_spark_columns(frame, spec)
     rows = frame.count()
     fingerprint.update(n_rows=rows, n_audited=rows, engine="spark")
-    return SparkData(audited=frame, fingerprint=fingerprint, levels=levels)
+    return SparkData(audited=frame, fingerprint=fingerprint, dtypes=dtypes)
 
 
 def _fingerprint(path: Path) -> str:
@@ -188,7 +188,7 @@ def spark_statistics(
     spec: AuditSpec,
     model: AuditableModel,
     table: DataFrame,
-    levels: Mapping[str, Sequence[object]] | None = None,
+    dtypes: Mapping[str, Any] | None = None,
 ) -> Assessment:
     """The decisions table counted on the cluster and assessed as `assess_decisions` does."""
     options = statistics_options(spec, table.columns)
@@ -197,7 +197,7 @@ def spark_statistics(
         for k in ("y_true", "y_pred", "groups", "score", "legitimate_factors", "track")
     }
     try:
-        counted = count_on_spark(table, **columns, levels=levels)
+        counted = count_on_spark(table, **columns, dtypes=dtypes)
         _require_decisions_vary(spec, model, table, counted.table)
         if columns["track"] is not None:
             counted.table[TRACK] = pd.Categorical(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from audit.errors import AuditInputError
 
@@ -70,15 +72,14 @@ def read_table(spark: SparkSession, path: str | os.PathLike[str]) -> DataFrame:
         ) from None
 
 
-def declared_levels(
-    path: str | os.PathLike[str], columns: Sequence[str]
-) -> dict[str, list[object]]:
-    """The level order of each categorical column of a Parquet file written by pandas.
+def pandas_dtypes(path: str | os.PathLike[str], columns: Sequence[str]) -> dict[str, Any]:
+    """How pandas types `columns` of a Parquet file it wrote: categories, nullable integers.
 
-    pandas reads such a column back with its categories in their declared order (age bands in
-    age order, "stable" before "unstable"), and the NumPy engine keeps that order; Spark reads
-    plain values. The order is read here from the file's first row group, so that both engines
-    list and choose groups alike. A remote path, CSV, or a column of plain values: none.
+    pandas reads such a column back as it was (age bands in their declared order, "stable"
+    before "unstable"; integers with missing values as integers), and the NumPy engine sees
+    it so; Spark reads plain values (and integers with missing values come back as floats).
+    The pandas metadata of the file's first row group tells, so that both engines list and
+    name groups alike. A remote path, CSV, or a column pandas did not write: nothing.
     """
     import pyarrow.parquet as pq
 
@@ -90,15 +91,25 @@ def declared_levels(
     if not files or files[0].suffix.lower() not in (".parquet", ".pq"):
         return {}
     reader = pq.ParquetFile(files[0])
-    meta = reader.schema_arrow.pandas_metadata or {}
-    categorical = {
-        c["field_name"] for c in meta.get("columns", []) if c.get("pandas_type") == "categorical"
+    meta = {
+        c["field_name"]: c for c in (reader.schema_arrow.pandas_metadata or {}).get("columns", [])
     }
-    wanted = [c for c in columns if c in categorical]
-    if not wanted or reader.num_row_groups == 0:
-        return {}
-    table = reader.read_row_group(0, columns=wanted)
-    return {c: table.column(c).chunk(0).dictionary.to_pylist() for c in wanted}
+    out: dict[str, Any] = {}
+    categorical = [c for c in columns if meta.get(c, {}).get("pandas_type") == "categorical"]
+    if categorical and reader.num_row_groups:
+        table = reader.read_row_group(0, columns=categorical)
+        for c in categorical:
+            ordered = bool((meta[c].get("metadata") or {}).get("ordered"))
+            levels = table.column(c).chunk(0).dictionary.to_pylist()
+            out[c] = pd.CategoricalDtype(levels, ordered=ordered)
+    for c in columns:
+        kind = meta.get(c, {}).get("numpy_type")
+        if kind in _NULLABLE_INTEGERS:
+            out[c] = kind
+    return out
+
+
+_NULLABLE_INTEGERS = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64"}
 
 
 def require_columns(frame: DataFrame, roles: Mapping[str, str]) -> None:

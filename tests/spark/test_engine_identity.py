@@ -19,9 +19,11 @@ import pandas as pd
 import pytest
 
 from audit.spark.assess import assess_spark
-from audit.spark.tables import declared_levels
+from audit.spark.tables import pandas_dtypes
+from audit.spark.tables import read_table as read_spark_table
 from audit.stats.assess import assess
 from audit.stats.result import Assessment
+from audit.tables import read_table as read_csv_table
 
 pytestmark = pytest.mark.xdist_group("spark")
 
@@ -34,7 +36,7 @@ def _both(
     columns = [*options["groups"], *options.get("legitimate_factors", ())]
     in_memory = assess(pd.read_parquet(path), **options)
     on_spark = assess_spark(
-        spark.read.parquet(str(path)), levels=declared_levels(path, columns), **options
+        spark.read.parquet(str(path)), dtypes=pandas_dtypes(path, columns), **options
     )
     return in_memory, on_spark
 
@@ -191,6 +193,8 @@ def test_decisions_without_outcome_with_tracks_beside_them(
             "retenu": rng.integers(0, 2, n),
             # An "unknown" level already there, and missing values: one group, on both engines.
             "numérique": rng.choice(["faible", "fort", "unknown", None], n),
+            # Integers with missing values: pandas keeps them integers, Spark makes them floats.
+            "année": pd.array(rng.choice([2023, 2024, None], n), dtype="Int64"),
         }
     )
     a, b = _both(
@@ -200,12 +204,39 @@ def test_decisions_without_outcome_with_tracks_beside_them(
         y_true=None,
         y_pred="retenu",
         track="orientation",
-        groups=["sans_abri", "numérique"],
+        groups=["sans_abri", "numérique", "année"],
         intersections=2,
         n_boot=50,
     )
     assert differences(a.to_dict(), b.to_dict()) == []
-    assert sum(g.levels == ("unknown",) for g in b.groups) == 1
+    assert sum(g.levels == ("unknown",) for g in b.groups if g.attributes == ("numérique",)) == 1
+    assert [g.levels[0] for g in b.groups if g.attributes == ("année",)] == [
+        "2023",
+        "2024",
+        "unknown",
+    ]
+
+
+def test_a_csv_file_read_by_each_engine_s_own_reader(
+    spark: Any, tmp_path: Path, differences: Any
+) -> None:
+    """CSV has no types: pandas and Spark each infer theirs (integers with gaps, booleans, text)."""
+    table = _dutch(600, 7)
+    table.loc[::7, "leeftijd"] = None
+    path = tmp_path / "table.csv"
+    table.to_csv(path, index=False)
+    options: dict[str, Any] = dict(
+        y_true="werk_binnen_6m",
+        y_pred="begeleiding",
+        score="kans",
+        pos_label="ja",
+        groups=["woonsituatie", "leeftijd"],
+        group_bins={"leeftijd": 4},
+        n_boot=50,
+    )
+    a = assess(read_csv_table(path, subject="data"), **options)
+    b = assess_spark(read_spark_table(spark, path), **options)
+    assert differences(a.to_dict(), b.to_dict()) == []
 
 
 def test_the_comparison_would_see_a_difference(
