@@ -13,6 +13,7 @@ statistics core reads their integer codes directly.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +22,26 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-# With pyspark installed (the spark extra), importing pandera imports pyspark.pandas and sets
-# SPARK_LOCAL_IP=127.0.0.1 in our environment: a Spark driver started later would then listen
-# on the loopback only, where a cluster's executors cannot reach it. Its settings are undone.
+# With pyspark installed (the spark extra), pandera imports pyspark.pandas when it is imported
+# (half a second, and warnings about pandas 3) and sets SPARK_LOCAL_IP=127.0.0.1, with which a
+# Spark driver started later listens on the loopback only, out of a cluster's reach. pyspark is
+# for the Spark engine, imported when an audit asks for it: pandera is kept from it here, and
+# its settings undone.
 _SPARK_ENV = {k: os.environ.get(k) for k in ("SPARK_LOCAL_IP", "PYARROW_IGNORE_TIMEZONE")}
-import pandera.pandas as pa  # noqa: E402
-from pandera.errors import SchemaErrors  # noqa: E402
+_HIDE_PYSPARK = "pyspark" not in sys.modules
+if _HIDE_PYSPARK:
+    sys.modules["pyspark"] = None  # type: ignore[assignment]  # import pyspark: ImportError
+try:
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+finally:
+    if _HIDE_PYSPARK:
+        del sys.modules["pyspark"]
+    for _key, _value in _SPARK_ENV.items():
+        if _value is None:
+            os.environ.pop(_key, None)
 
-for _key, _value in _SPARK_ENV.items():
-    if _value is None:
-        os.environ.pop(_key, None)
-
-from audit.errors import AuditInputError  # noqa: E402
+from audit.errors import AuditInputError  # noqa: E402  (after pandera, see above)
 from audit.tables import read_table  # noqa: E402
 
 TRACKS: tuple[str, ...] = ("regular", "training", "sheltered", "care")

@@ -13,7 +13,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -27,7 +29,9 @@ MIN_JAVA = 17
 CONNECT_TIMEOUT = 5.0  # seconds to wait for a standalone, Kubernetes or Connect master to answer
 # Local mode reads small tables: Spark's default of 200 shuffle partitions costs more than the
 # work there. A cluster keeps its own default unless the spec's conf sets one.
-LOCAL_CONF = {"spark.sql.shuffle.partitions": "8"}
+# The web UI is for a cluster's operators; on this machine it only takes a port.
+LOCAL_CONF = {"spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "false"}
+LOGGING = Path(__file__).with_name("log4j2.properties")
 BASE_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",  # toPandas and mapInPandas via Arrow
     "spark.ui.showConsoleProgress": "false",
@@ -128,13 +132,19 @@ def spark_session(master: str = "local[*]", conf: Mapping[str, str] | None = Non
     require_master(master)
     # Executors run the model through this interpreter (mapInPandas), with this package.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    local = bool(_LOCAL.match(master))
+    if local:  # no lookup of this machine's public address, and no warning about it
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName(APP_NAME)
     builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
-    settings = {**BASE_CONF, **(LOCAL_CONF if _LOCAL.match(master) else {}), **(conf or {})}
+    quiet = {"spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOGGING.as_uri()}"}
+    settings = {**BASE_CONF, **quiet, **(LOCAL_CONF if local else {}), **(conf or {})}
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
-        session = builder.getOrCreate()
+        with warnings.catch_warnings():  # pyspark's own, about the pandas version
+            warnings.simplefilter("ignore", FutureWarning)
+            session = builder.getOrCreate()
     except Exception as err:  # Spark raises many kinds; the first line says which
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise AuditInputError(
