@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from audit.spark.counting import MAX_COMBINATIONS, Aggregated, SparkAuc, aggregate
+from audit.spark.tables import require_columns
 from audit.stats.assess import assess, check_roles
 from audit.stats.counts import DEFAULT_SCORE_BINS
+from audit.stats.encoding import bad_scores
 from audit.stats.exact_auc import ExactAuc
 from audit.stats.exact_auc import exact_auc as auc_from_rows
 from audit.stats.result import Assessment
-from audit.spark.counting import MAX_COMBINATIONS, Aggregated, SparkAuc, aggregate
-from audit.spark.tables import require_columns
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -138,3 +139,23 @@ def assess_counted(counted: Counted, **options: Any) -> Assessment:
         exact=counted.exact,
         **options,
     )
+
+
+def with_threshold_decision(
+    frame: DataFrame, score: str, threshold: float, name: str, *, check: bool
+) -> DataFrame:
+    """`frame` with the decision `score >= threshold` as the 0/1 column `name` (`audit assess
+    --threshold`); `check`: refuse scores that are not probabilities, as the NumPy engine does
+    (without it, the aggregation that reads the score checks them)."""
+    from pyspark.sql import functions as F
+
+    require_columns(frame, {score: "score"})
+    s = F.col(score).cast("double")
+    if check:
+        bad = s.isNull() | F.isnan(s) | (s < 0) | (s > 1)
+        found = frame.agg(F.sum(bad.cast("long")).alias("bad")).first()
+        count = int(found["bad"] or 0) if found is not None else 0
+        if count:
+            examples = [row[0] for row in frame.filter(bad).select(score).limit(3).collect()]
+            raise bad_scores(score, count, examples)
+    return frame.withColumn(name, (s >= F.lit(threshold)).cast("byte"))
