@@ -111,9 +111,7 @@ def count_on_spark(
         keyed=[*groups, y_true] if score is not None and y_true is not None else [],
         max_combinations=max_combinations,
     )
-    for name, order in (levels or {}).items():
-        if name in aggregated.table:
-            aggregated.table[name] = pd.Categorical(aggregated.table[name], categories=list(order))
+    with_levels(aggregated.table, levels)
     exact: ExactAuc = auc_from_rows  # finds the aggregated scores on the grid: nothing to do
     if aggregated.off_grid and score is not None and y_true is not None:
         exact = SparkAuc(frame, aggregated, groups=groups, y_true=y_true, score=score, weight=weight)
@@ -128,6 +126,16 @@ def count_on_spark(
         score_bins=score_bins,
     )
     return Counted(aggregated=aggregated, exact=exact, columns=columns)
+
+
+def with_levels(
+    table: pd.DataFrame, levels: Mapping[str, Sequence[object]] | None
+) -> pd.DataFrame:
+    """`table` (changed in place) with each column of `levels` categorical in that order."""
+    for name, order in (levels or {}).items():
+        if name in table:
+            table[name] = pd.Categorical(table[name], categories=list(order))
+    return table
 
 
 def assess_counted(counted: Counted, **options: Any) -> Assessment:
