@@ -4,7 +4,8 @@ The same steps as `audit.steps.data`, `.decisions` and `.statistics`, with the r
 cluster: the spec's columns are checked against the table's schema and distinct values, the
 model runs on the executors (`mapInPandas`, one batch of people at a time, through the same
 `decide` as in memory), and the decisions table is counted by one aggregation. What needs every
-row (a decision that varies, several tracks) is checked on the counts.
+row (a decision that varies, several tracks) is checked on the counts. A baseline model
+(`.baseline`) decides in the same pass, so that the two are compared person by person.
 """
 
 from __future__ import annotations

@@ -29,6 +29,15 @@ pytest.importorskip("pyspark")
 MODELS = Path(__file__).resolve().parents[2] / "models"
 WITH_TRACES = MODELS / "profiling_reference.skops"
 WITHOUT_TRACES = MODELS / "profiling_no_digital_traces.skops"
+# Loose bounds: only the comparisons with the baseline can fail. Against the baseline without
+# digital traces, the candidate is worse for low digital literacy; for housing it is not.
+RULES = [
+    {"id": "digital", "metric": "selection_rate", "kind": "difference", "max_abs": 0.5,
+     "attributes": [["digital_literacy"]]},
+    {"id": "housing", "metric": "selection_rate", "kind": "difference", "max_abs": 0.5,
+     "attributes": [["housing_status"]]},
+    {"id": "opportunity", "metric": "tpr", "kind": "ratio", "min": 0.3},
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -62,18 +71,7 @@ def _verdict(root: Path, engine: object) -> Verdict:
             {"column": "housing_status", "reference": "stable"},
         ],
         "statistics": {"n_boot": 200, "seed": 3},
-        # Loose bounds: only the comparisons with the baseline can fail. Against the baseline
-        # without digital traces, the candidate is worse for low digital literacy; for housing
-        # it is not.
-        "policy": {
-            "rules": [
-                {"id": "digital", "metric": "selection_rate", "kind": "difference",
-                 "max_abs": 0.5, "attributes": [["digital_literacy"]]},
-                {"id": "housing", "metric": "selection_rate", "kind": "difference",
-                 "max_abs": 0.5, "attributes": [["housing_status"]]},
-                {"id": "opportunity", "metric": "tpr", "kind": "ratio", "min": 0.3},
-            ]
-        },  # fmt: skip
+        "policy": {"rules": RULES},
         "tracking": {"uri": f"sqlite:///{root}/mlflow.db"},
         "report": {"dir": str(root / str(engine)[:5]), "formats": []},
         "engine": engine,
