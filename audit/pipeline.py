@@ -37,7 +37,7 @@ from audit.files import require_writable
 from audit.gate import Verdict, evaluate_policy
 from audit.manifest import build_manifest, resolved_aliases
 from audit.report import report_files
-from audit.spark.steps import load_spark_data, spark_decisions, spark_statistics
+from audit.spark.steps import load_spark_data, spark_audit
 from audit.spec import AuditSpec
 from audit.stats.result import Assessment
 from audit.steps.baseline import load_baseline, paired_regressions
@@ -143,22 +143,14 @@ def run_audit(
         baseline, paired, baseline_identity = None, None, None
         if data is None:
             checks: tuple[CheckOutcome, ...] = ()  # harm checks are refused with engine spark
-            with steps(f"decisions and statistics on Spark for {fingerprint['n_rows']:,} people"):
-                assessment = spark_statistics(
-                    spec, model, spark_decisions(spec, model, on_spark.audited), on_spark.dtypes
-                )
-            if baseline_source:
-                with steps(f"baseline {baseline_source} on Spark"):
-                    loaded = load_baseline(
-                        baseline_source,
-                        spec,
-                        None,
-                        uri,
-                        assess_model=lambda m: spark_statistics(
-                            spec, m, spark_decisions(spec, m, on_spark.audited), on_spark.dtypes
-                        ),
-                    )
-                    baseline, baseline_identity = loaded.assessment, loaded.identity
+            against = f", baseline {baseline_source}" if baseline_source else ""
+            with steps(f"decisions and statistics on Spark for {fingerprint['n_rows']:,} people{against}"):
+                # A baseline model decides in the same pass: compared person by person (paired).
+                on_cluster = spark_audit(spec, model, on_spark, baseline_source, uri)
+            assessment, paired = on_cluster.assessment, on_cluster.paired
+            if on_cluster.baseline is not None:
+                baseline = on_cluster.baseline.assessment
+                baseline_identity = on_cluster.baseline.identity
         else:
             fingerprint = data.fingerprint
             with steps(f"decisions for {len(data.audited):,} people"):

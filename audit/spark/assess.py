@@ -18,6 +18,7 @@ from audit.spark.counting import MAX_COMBINATIONS, Aggregated, SparkAuc, aggrega
 from audit.spark.tables import require_columns
 from audit.stats.assess import assess, check_roles
 from audit.stats.counts import DEFAULT_SCORE_BINS
+from audit.stats.encoding import bad_scores
 from audit.stats.exact_auc import ExactAuc
 from audit.stats.exact_auc import exact_auc as auc_from_rows
 from audit.stats.result import Assessment
@@ -111,9 +112,7 @@ def count_on_spark(
         keyed=[*groups, y_true] if score is not None and y_true is not None else [],
         max_combinations=max_combinations,
     )
-    for name, dtype in (dtypes or {}).items():
-        if name in aggregated.table:
-            aggregated.table[name] = aggregated.table[name].astype(dtype)
+    with_dtypes(aggregated.table, dtypes)
     exact: ExactAuc = auc_from_rows  # finds the aggregated scores on the grid: nothing to do
     if aggregated.off_grid and score is not None and y_true is not None:
         exact = SparkAuc(
@@ -132,6 +131,14 @@ def count_on_spark(
     return Counted(aggregated=aggregated, exact=exact, columns=columns)
 
 
+def with_dtypes(table: pd.DataFrame, dtypes: Mapping[str, Any] | None) -> pd.DataFrame:
+    """`table` (changed in place) with each column of `dtypes` of that pandas type."""
+    for name, dtype in (dtypes or {}).items():
+        if name in table:
+            table[name] = table[name].astype(dtype)
+    return table
+
+
 def assess_counted(counted: Counted, **options: Any) -> Assessment:
     """`assess` of the aggregated table: the NumPy engine's code from here on."""
     return assess(
@@ -141,3 +148,23 @@ def assess_counted(counted: Counted, **options: Any) -> Assessment:
         exact=counted.exact,
         **options,
     )
+
+
+def with_threshold_decision(
+    frame: DataFrame, score: str, threshold: float, name: str, *, check: bool
+) -> DataFrame:
+    """`frame` with the decision `score >= threshold` as the 0/1 column `name` (`audit assess
+    --threshold`); `check`: refuse scores that are not probabilities, as the NumPy engine does
+    (without it, the aggregation that reads the score checks them)."""
+    from pyspark.sql import functions as F
+
+    require_columns(frame, {score: "score"})
+    s = F.col(score).cast("double")
+    if check:
+        bad = s.isNull() | F.isnan(s) | (s < 0) | (s > 1)
+        found = frame.agg(F.sum(bad.cast("long")).alias("bad")).first()
+        count = int(found["bad"] or 0) if found is not None else 0
+        if count:
+            examples = [row[0] for row in frame.filter(bad).select(score).limit(3).collect()]
+            raise bad_scores(score, count, examples)
+    return frame.withColumn(name, (s >= F.lit(threshold)).cast("byte"))

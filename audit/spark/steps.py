@@ -4,11 +4,13 @@ The same steps as `audit.steps.data`, `.decisions` and `.statistics`, with the r
 cluster: the spec's columns are checked against the table's schema and distinct values, the
 model runs on the executors (`mapInPandas`, one batch of people at a time, through the same
 `decide` as in memory), and the decisions table is counted by one aggregation. What needs every
-row (a decision that varies, several tracks) is checked on the counts.
+row (a decision that varies, several tracks) is checked on the counts. A baseline model
+(`.baseline`) decides in the same pass, so that the two are compared person by person.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterator, Mapping
@@ -21,14 +23,24 @@ import pandas as pd
 from audit.data import generate_population
 from audit.errors import AuditError, AuditInputError
 from audit.manifest import file_fingerprint, frame_fingerprint
-from audit.models.importing import AuditableModel
-from audit.spark.assess import assess_counted, count_on_spark
-from audit.spark.counting import ROWS
+from audit.models.importing import AuditableModel, load_model
+from audit.spark.assess import assess_counted, count_on_spark, with_dtypes
+from audit.spark.counting import ROWS, aggregate
 from audit.spark.session import spark_session
 from audit.spark.tables import pandas_dtypes, read_table, require_table_path
 from audit.spec import AuditSpec
+from audit.stats.counts import DEFAULT_SCORE_BINS
 from audit.stats.encoding import check_numeric_groups
+from audit.stats.paired import PairedChange
 from audit.stats.result import Assessment
+from audit.steps.baseline import (
+    BASELINE_DECISION,
+    Baseline,
+    is_model_source,
+    joint_regressions,
+    load_baseline,
+    paired_rules,
+)
 from audit.steps.data import missing_columns, require_binary_outcome, require_value
 from audit.steps.decisions import (
     DECISION,
@@ -47,6 +59,10 @@ if TYPE_CHECKING:
 _RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")
 SAMPLE_ROWS = 200  # people decided on the driver first: the model is tried before the cluster
 MAX_DISTINCT_SHOWN = 60  # distinct values read to check a column's values against the spec
+# The baseline model's columns in the decisions table, beside the candidate's: its decision is
+# `BASELINE_DECISION`, as the paired comparison names it.
+BASELINE = BASELINE_DECISION.removesuffix(DECISION)
+_OWN = (DECISION, SCORE, TRACK)  # the columns each model gives; the others are the people's
 
 
 @dataclass(frozen=True)
@@ -144,30 +160,52 @@ def _distinct(frame: DataFrame, column: str, limit: int) -> pd.Series:
     return frame.select(column).distinct().limit(limit).toPandas()[column]
 
 
-def spark_decisions(spec: AuditSpec, model: AuditableModel, people: DataFrame) -> DataFrame:
+def spark_decisions(
+    spec: AuditSpec,
+    model: AuditableModel,
+    people: DataFrame,
+    baseline: AuditableModel | None = None,
+) -> DataFrame:
     """The decisions table on the cluster: `decide` on each batch of people, on the executors.
 
-    The model is tried first on a few people on the driver, where an error is plainly reported;
-    the table is kept (persisted) for the passes that read it.
+    With a `baseline` model, it decides for the same batch in the same pass: its decision,
+    score and track are the columns `BASELINE + name` beside the candidate's, so that the two
+    models can be compared person by person (`spark_paired`) as in memory.
+    The models are tried first on a few people on the driver, where an error is plainly
+    reported; the table is kept (persisted) for the passes that read it.
     """
     from pyspark.sql import types as T
 
-    if model.kind == "decisions" and getattr(model, "id_column", None) is None:
-        raise AuditInputError(
-            "spec key 'model.decisions'",
-            expected="an id_column with engine spark, to match decisions to people",
-            found="decisions matched by position, which a distributed table does not keep",
-            fix="add model.decisions.id_column naming the column of ids both files share",
-        )
-    sample = decide(spec, model, people.limit(SAMPLE_ROWS).toPandas(), whole=False)
+    models = [model] if baseline is None else [model, baseline]
+    for m in models:
+        if m.kind == "decisions" and getattr(m, "id_column", None) is None:
+            raise AuditInputError(
+                "spec key 'model.decisions'",
+                expected="an id_column with engine spark, to match decisions to people",
+                found="decisions matched by position, which a distributed table does not keep",
+                fix="add model.decisions.id_column naming the column of ids both files share",
+            )
+
+    def decided(part: pd.DataFrame) -> pd.DataFrame:
+        table = decide(spec, model, part, whole=False)
+        if baseline is not None:
+            other = decide(spec, baseline, part, whole=False)
+            table = table.assign(**{BASELINE + c: other[c] for c in _OWN if c in other})
+        for name in (TRACK, BASELINE + TRACK):
+            if name in table:
+                table[name] = table[name].astype(str)
+        return table
+
+    sample = decided(people.limit(SAMPLE_ROWS).toPandas())
     types = {f.name: f.dataType for f in people.schema.fields}
     fields = []
     for name in sample.columns:
-        if name in (DECISION,) or (name == OUTCOME and spec.outcome_positive is not None):
+        own = name.removeprefix(BASELINE) if name.removeprefix(BASELINE) in _OWN else name
+        if own == DECISION or (name == OUTCOME and spec.outcome_positive is not None):
             kind: Any = T.ByteType()
-        elif name == SCORE:
+        elif own == SCORE:
             kind = T.DoubleType()
-        elif name == TRACK:
+        elif own == TRACK:
             kind = T.StringType()
         else:
             kind = types[str(spec.outcome) if name == OUTCOME else name]
@@ -176,12 +214,87 @@ def spark_decisions(spec: AuditSpec, model: AuditableModel, people: DataFrame) -
 
     def batches(parts: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for part in parts:
-            table = decide(spec, model, part, whole=False)
-            if TRACK in table:
-                table[TRACK] = table[TRACK].astype(str)
-            yield table
+            yield decided(part)
 
     return people.mapInPandas(batches, schema).persist()
+
+
+@dataclass(frozen=True)
+class SparkAudit:
+    """What the cluster gives the gate: the candidate's assessment, the baseline's, and the
+    paired changes of the rules when the baseline is a model (None otherwise)."""
+
+    assessment: Assessment
+    baseline: Baseline | None
+    paired: dict[str, list[PairedChange]] | None
+
+
+def spark_audit(
+    spec: AuditSpec,
+    model: AuditableModel,
+    data: SparkData,
+    baseline_source: str | None,
+    tracking_uri: str | None,
+) -> SparkAudit:
+    """The decisions and statistics steps on Spark, with the baseline step.
+
+    A baseline model decides in the same pass over the people as the candidate
+    (`spark_decisions`), so the gate compares the two person by person, as in memory; a
+    previous audit's assessment (`runs:/`, a file) is read as in memory.
+    """
+    other = None
+    if baseline_source is not None and is_model_source(baseline_source):
+        other = load_model(baseline_source, tracking_uri=tracking_uri)
+    table = spark_decisions(spec, model, data.audited, other)
+    try:
+        assessment = spark_statistics(spec, model, _candidate_view(table), data.dtypes)
+        if other is None:
+            loaded = None
+            if baseline_source is not None:
+                loaded = load_baseline(baseline_source, spec, None, tracking_uri)
+            return SparkAudit(assessment, loaded, None)
+        baseline = spark_statistics(spec, other, _baseline_view(table), data.dtypes)
+        paired = spark_paired(spec, assessment, table, data.dtypes)
+        return SparkAudit(assessment, Baseline(baseline, None, other.identity), paired)
+    finally:
+        table.unpersist()
+
+
+def _candidate_view(table: DataFrame) -> DataFrame:
+    return table.select(*[c for c in table.columns if not c.startswith(BASELINE)])
+
+
+def _baseline_view(table: DataFrame) -> DataFrame:
+    """The decisions table as the baseline model's alone: its columns under the usual names."""
+    from pyspark.sql import functions as F
+
+    people = [c for c in table.columns if c not in _OWN and not c.startswith(BASELINE)]
+    own = [F.col(BASELINE + c).alias(c) for c in _OWN if BASELINE + c in table.columns]
+    return table.select(*people, *own)
+
+
+def spark_paired(
+    spec: AuditSpec,
+    candidate: Assessment,
+    table: DataFrame,
+    dtypes: Mapping[str, Any] | None = None,
+) -> dict[str, list[PairedChange]]:
+    """`paired_regressions` on the cluster: one aggregation over the groups, the outcome and
+    both models' decisions gives the joint table `audit.stats.paired` counts."""
+    if not paired_rules(spec):
+        return {}
+    outcome = [OUTCOME] if OUTCOME in table.columns else []
+    with _cluster_errors():
+        aggregated = aggregate(
+            table,
+            [*spec.groups, *outcome, DECISION, BASELINE_DECISION],
+            score=None,
+            weight=None,
+            score_bins=DEFAULT_SCORE_BINS,
+            keyed=[],
+        )
+    joint = with_dtypes(aggregated.table, dtypes)
+    return joint_regressions(spec, candidate, joint, tally=aggregated.tally)
 
 
 def spark_statistics(
@@ -192,11 +305,8 @@ def spark_statistics(
 ) -> Assessment:
     """The decisions table counted on the cluster and assessed as `assess_decisions` does."""
     options = statistics_options(spec, table.columns)
-    columns = {
-        k: options.pop(k)
-        for k in ("y_true", "y_pred", "groups", "score", "legitimate_factors", "track")
-    }
-    try:
+    columns = {k: options.pop(k) for k in ("y_true", "y_pred", "groups", "score", "legitimate_factors", "track")}
+    with _cluster_errors():
         counted = count_on_spark(table, **columns, dtypes=dtypes)
         _require_decisions_vary(spec, model, table, counted.table)
         if columns["track"] is not None:
@@ -204,12 +314,17 @@ def spark_statistics(
                 counted.table[TRACK], categories=list(model.classes)
             )
         return assess_counted(counted, **options)
+
+
+@contextlib.contextmanager
+def _cluster_errors() -> Iterator[None]:
+    """A Spark job's failure said as the audit's own error (`executor_error`)."""
+    try:
+        yield
     except AuditError:
         raise
     except Exception as err:
         raise executor_error(err) from None
-    finally:
-        table.unpersist()
 
 
 def _require_decisions_vary(

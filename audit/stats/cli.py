@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,9 @@ from audit.stats.encoding import column_of, encode_score
 from audit.stats.result import Assessment
 from audit.tables import read_table
 from audit.verbosity import configure_output
+
+if TYPE_CHECKING:
+    from audit.spec import SparkSpec
 
 HEADLINE_METRICS = ("selection_rate", "tpr", "fpr", "ppv")
 
@@ -56,8 +61,58 @@ def _parse_factor_bins(values: list[str], option: str = "--factor-bins") -> dict
     return bins
 
 
+def _parse_spark_conf(values: list[str]) -> dict[str, str]:
+    conf: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value:
+            raise AuditInputError(
+                f"--spark-conf {item!r}",
+                expected="KEY=VALUE, e.g. spark.driver.memory=4g",
+                found=f"{item!r}",
+                fix="write the Spark setting, an equals sign, and its value",
+            )
+        conf[key.strip()] = value
+    return conf
+
+
+def _spark_engine(engine: str | None, master: str | None, conf: list[str]) -> SparkSpec | None:
+    """Where the table is assessed: None in memory (NumPy), else Spark on `master` with `conf`.
+
+    --spark-master or --spark-conf alone imply --engine spark, as --spark-master does for
+    `audit run`.
+    """
+    if engine not in (None, "numpy", "spark"):
+        raise AuditInputError(
+            f"--engine {engine!r}",
+            expected="numpy (in memory) or spark (where the data lives)",
+            found=repr(engine),
+            fix="pass --engine numpy or --engine spark",
+        )
+    asked = master is not None or bool(conf)
+    if engine == "numpy" and asked:
+        raise AuditInputError(
+            "--spark-master/--spark-conf",
+            expected="Spark settings only with the Spark engine",
+            found="--engine numpy",
+            fix="drop --engine numpy (the Spark options imply --engine spark), or the Spark options",
+        )
+    if engine != "spark" and not asked:
+        return None
+    from audit.spec import SparkSpec
+
+    settings = _parse_spark_conf(conf)
+    return SparkSpec(conf=settings) if master is None else SparkSpec(master=master, conf=settings)
+
+
 def assess(
-    data: Annotated[Path, typer.Argument(help="CSV or Parquet file with one row per person.")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="CSV or Parquet file with one row per person; with --engine spark also a "
+            "Parquet folder or a URI the cluster reads (s3a://, abfss://, hdfs://).",
+        ),
+    ],
     group: Annotated[
         list[str], typer.Option("--group", "-g", help="Sensitive attribute column (repeatable).")
     ],
@@ -179,6 +234,30 @@ def assess(
             help="Most distinct values a numeric group column may have without --group-bins.",
         ),
     ] = 20,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="numpy (the table in memory, the default) or spark (counted where the data "
+            "lives; the same result).",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="Spark master URL (local[*], spark://HOST:7077, yarn, k8s://..., sc://...); "
+            "implies --engine spark. Default local[*].",
+        ),
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--spark-conf",
+            help="Spark setting as KEY=VALUE (repeatable), e.g. spark.executor.memory=8g; "
+            "implies --engine spark.",
+        ),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the full result as JSON here.")
     ] = None,
@@ -193,41 +272,32 @@ def assess(
     configure_output(verbose)
     if json_out is not None:  # found before the assessment, not after it
         require_writable(json_out, subject=f"--json '{json_out}'", folder=False)
-    # Only the columns the audit names are read: a wide export costs the time of six columns.
-    used = [c for c in (y_true, y_pred, score, weight, track, *group, *(factor or [])) if c]
-    frame = read_table(data, columns=used)
-    decision = _decision_column(frame, y_pred, score, threshold, track)
-    if threshold is not None:
-        assert score is not None and decision is not None
-        frame = frame.assign(**{decision: _thresholded(frame, score, threshold)})
-        score = score if y_true is not None else None  # the score decided; it is not assessed
-    result = run_assessment(
-        frame,
-        y_true=y_true,
-        y_pred=decision,
-        groups=group,
-        score=score,
-        weight=weight,
+    spark = _spark_engine(engine, spark_master, spark_conf or [])
+    roles = _Roles(y_true, y_pred, score, weight, track, list(group), list(factor or []))
+    # The same settings for both engines; parsed before any data is read (or Spark started).
+    settings: dict[str, Any] = dict(
         pos_label=pos_label,
         intersections=intersections,
         reference=_parse_references(reference or []),
-        reference_rule=reference_rule,  # type: ignore[arg-type]  # validated in assess
+        reference_rule=reference_rule,  # validated in assess
         n_boot=n_boot,
-        bootstrap=bootstrap,  # type: ignore[arg-type]
+        bootstrap=bootstrap,
         seed=seed,
         alpha=alpha,
-        correction=correction,  # type: ignore[arg-type]
+        correction=correction,
         test_margin=test_margin,
         min_group_size=min_group_size,
-        legitimate_factors=factor or [],
         factor_bins=_parse_factor_bins(factor_bins or []),
         min_denominator=min_denominator,
         min_cell_size=min_cell_size,
         max_levels=max_levels,
         group_bins=_parse_factor_bins(group_bins or [], "--group-bins"),
         max_numeric_levels=max_numeric_levels,
-        track=track,
     )
+    if spark is None:
+        result = _assess_in_memory(data, roles, threshold, settings)
+    else:
+        result = _assess_on_spark(data, spark, roles, threshold, settings)
     result = suppress(result)  # what is shown and written never describes fewer people
     if json_out is not None:
         result.to_json(json_out)
@@ -238,11 +308,87 @@ def assess(
     print_notes(result, out)
 
 
+@dataclass(frozen=True)
+class _Roles:
+    """The columns the command line names, and what `assess` reads each as."""
+
+    y_true: str | None
+    y_pred: str | None
+    score: str | None
+    weight: str | None
+    track: str | None
+    groups: list[str]
+    factors: list[str]
+
+    @property
+    def used(self) -> list[str]:
+        named = (self.y_true, self.y_pred, self.score, self.weight, self.track)
+        return [c for c in (*named, *self.groups, *self.factors) if c]
+
+    def arguments(self, decision: str | None, threshold: float | None) -> dict[str, Any]:
+        """`assess`'s column arguments, the decision being `decision` (--threshold's own)."""
+        # A score that decided (--threshold) is assessed only against an outcome.
+        assessed = self.score if threshold is None or self.y_true is not None else None
+        return dict(
+            y_true=self.y_true,
+            y_pred=decision,
+            groups=self.groups,
+            score=assessed,
+            weight=self.weight,
+            legitimate_factors=self.factors,
+            track=self.track,
+        )
+
+
+def _assess_in_memory(
+    data: str, roles: _Roles, threshold: float | None, settings: dict[str, Any]
+) -> Assessment:
+    # Only the columns the audit names are read: a wide export costs the time of six columns.
+    frame = read_table(data, columns=roles.used)
+    decision = _decision_column(frame.columns, roles.y_pred, roles.score, threshold, roles.track)
+    if threshold is not None:
+        assert roles.score is not None and decision is not None
+        frame = frame.assign(**{decision: _thresholded(frame, roles.score, threshold)})
+    return run_assessment(frame, **roles.arguments(decision, threshold), **settings)
+
+
+def _assess_on_spark(
+    data: str, engine: SparkSpec, roles: _Roles, threshold: float | None, settings: dict[str, Any]
+) -> Assessment:
+    """The same assessment with the rows counted by Spark: only the count table comes back."""
+    from audit.errors import AuditError
+    from audit.spark.assess import assess_spark, with_threshold_decision
+    from audit.spark.session import spark_session
+    from audit.spark.steps import executor_error
+    from audit.spark.tables import pandas_dtypes
+    from audit.spark.tables import read_table as read_on_spark
+
+    session = spark_session(engine.master, engine.conf)
+    frame = read_on_spark(session, data)
+    decision = _decision_column(frame.columns, roles.y_pred, roles.score, threshold, roles.track)
+    if threshold is not None:
+        assert roles.score is not None and decision is not None
+        # The score is checked here unless `assess` reads it too (and checks it then).
+        check = roles.y_true is None
+        frame = with_threshold_decision(frame, roles.score, threshold, decision, check=check)
+    # Spark reads categories as plain values: their declared order (age bands in age order)
+    # comes from the file, so that both engines list groups and choose references alike.
+    dtypes = pandas_dtypes(data, [*roles.groups, *roles.factors, *filter(None, [roles.track])])
+    try:
+        return assess_spark(
+            frame, **roles.arguments(decision, threshold), dtypes=dtypes, **settings
+        )
+    except AuditError:
+        raise
+    except Exception as err:  # a Spark job that failed (a file unreadable on the cluster...)
+        raise executor_error(err) from None
+
+
 THRESHOLD_DECISION = "decision (score >= threshold)"
 
 
 def _decision_column(
-    frame: pd.DataFrame,
+    columns: Iterable[object],
     y_pred: str | None,
     score: str | None,
     threshold: float | None,
@@ -275,7 +421,7 @@ def _decision_column(
             found=f"{threshold:g}",
             fix="pass a threshold in [0, 1], e.g. --threshold 0.5",
         )
-    return THRESHOLD_DECISION if THRESHOLD_DECISION not in frame.columns else "_decision"
+    return THRESHOLD_DECISION if THRESHOLD_DECISION not in set(columns) else "_decision"
 
 
 def _thresholded(frame: pd.DataFrame, score: str, threshold: float) -> np.ndarray:

@@ -36,7 +36,7 @@ from audit.errors import AuditInputError
 from audit.metrics import definitions as defs
 from audit.stats.bootstrap import BootstrapKind, bootstrap_interval, resample
 from audit.stats.counts import GroupCounts, count_groups
-from audit.stats.encoding import EncodedAttribute, EncodedInput, encode_binary, encode_table
+from audit.stats.encoding import EncodedAttribute, EncodedInput, Tally, encode_binary, encode_table
 from audit.stats.result import Assessment
 
 Kind = Literal["difference", "ratio"]
@@ -195,14 +195,23 @@ def joint_counts(
     groups: Sequence[str],
     weight: str | None = None,
     pos_label: object | None = None,
+    tally: Tally | None = None,
 ) -> GroupCounts:
     """Counts over (groups..., baseline decision, y_true, candidate decision).
 
     The baseline decision is the last attribute axis, with levels ("0", "1") always present
     (a baseline that decides the same for everyone gets an empty level, not an error).
+    With `tally`, `table` is aggregated (one row per combination of values, `Tally`), as the
+    Spark engine makes it: each row counts as the rows it stands for.
     """
     encoded = encode_table(
-        table, y_true=y_true, y_pred=candidate, groups=groups, weight=weight, pos_label=pos_label
+        table,
+        y_true=y_true,
+        y_pred=candidate,
+        groups=groups,
+        weight=weight,
+        pos_label=pos_label,
+        tally=tally,
     )
     codes = encode_binary(table[baseline], "baseline decision", pos_label)
     constant = codes.size > 0 and codes.min() == codes.max()
@@ -214,6 +223,8 @@ def joint_counts(
             y_pred=encoded.y_pred,
             attributes=(*encoded.attributes, axis),
             weight=encoded.weight,
+            rows=encoded.rows,
+            weight_sq=encoded.weight_sq,
         )
         return count_groups(with_axis)
     # `count_groups` refuses an attribute with one level; count without the axis and add it.
@@ -295,6 +306,7 @@ def paired_disparities(
     seed: int = 0,
     pos_label: object | None = None,
     min_group_size: int = 30,
+    tally: Tally | None = None,
 ) -> PairedDisparities:
     """Both models' disparities, per grouping and (metric, kind), on the same resamples.
 
@@ -303,6 +315,7 @@ def paired_disparities(
     up to order `intersections`; `references` gives each grouping's reference levels (the
     candidate assessment's, see `references_from`), so that both models are compared with the
     same reference group. `metrics` lists (metric, kind) pairs, kind "difference" or "ratio".
+    With `tally`, `table` is the aggregated table of another engine (see `joint_counts`).
     """
     _check_options(
         table, groups, candidate, baseline, intersections, metrics, n_boot, min_group_size
@@ -315,6 +328,7 @@ def paired_disparities(
         groups=groups,
         weight=weight,
         pos_label=pos_label,
+        tally=tally,
     )
     k = len(counts.attributes) - 1  # the last attribute axis is the baseline decision
     rng = np.random.default_rng(np.random.SeedSequence(seed))

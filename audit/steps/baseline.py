@@ -2,7 +2,8 @@
 
 `models:/NAME@champion` (or any model source) is audited on the same rows with the same
 settings as the candidate, and its decisions are kept so that the gate compares the two models
-person by person (paired: `audit.stats.paired`); `runs:/RUN_ID` reads the assessment a previous
+person by person (paired: `audit.stats.paired`; on Spark both models decide in one pass,
+`audit.spark.steps.spark_audit`); `runs:/RUN_ID` reads the assessment a previous
 audit logged to MLflow, and a path to an `assessment.json` reads that file: those can only be
 compared as independent samples.
 """
@@ -12,15 +13,15 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from audit.errors import AuditInputError
-from audit.models.importing import AuditableModel, ModelIdentity, load_model
+from audit.models.importing import ModelIdentity, load_model
 from audit.spec import AuditSpec, ThresholdRule
+from audit.stats.encoding import Tally
 from audit.stats.factors import bin_groups
 from audit.stats.paired import (
     PAIRED_METRICS,
@@ -45,62 +46,80 @@ class Baseline:
     identity: ModelIdentity | None = None  # a baseline model's: the version an alias resolved to
 
 
+def is_model_source(source: str) -> bool:
+    """A baseline model to run on the audited people, not a previous audit's assessment."""
+    return not (_PREVIOUS_RUN.match(source) or source.endswith(".json"))
+
+
 def load_baseline(
     source: str,
     spec: AuditSpec,
     people: pd.DataFrame | None,
     tracking_uri: str | None,
-    *,
-    assess_model: Callable[[AuditableModel], Assessment] | None = None,
 ) -> Baseline:
     """The baseline's assessment; for a model, its decisions on the same `people` too.
 
-    `assess_model` assesses a baseline model on another engine (Spark): its decisions stay
-    there, so the gate compares the two assessments as independent samples.
+    `people` may be None for a previous audit's assessment (`runs:/`, a file), which needs none.
     """
     previous = _PREVIOUS_RUN.match(source)
     decisions, identity = None, None
     if previous:
         baseline = _from_run(previous.group(1), tracking_uri)
-    elif source.endswith(".json"):
+    elif not is_model_source(source):
         baseline = _from_file(Path(source))
     else:
         model = load_model(source, tracking_uri=tracking_uri)
         identity = model.identity
-        if assess_model is not None:
-            baseline = assess_model(model)
-        else:
-            assert people is not None
-            decisions = decide(spec, model, people)
-            baseline = assess_decisions(spec, decisions)
+        assert people is not None
+        decisions = decide(spec, model, people)
+        baseline = assess_decisions(spec, decisions)
     _require_same_groups(source, spec, baseline)
     return Baseline(baseline, decisions, identity)
+
+
+def paired_rules(spec: AuditSpec) -> list[ThresholdRule]:
+    """The threshold rules compared person by person against a baseline model.
+
+    Rules on score metrics or on conditional differences are left out: the gate compares those
+    from the two assessments as independent samples.
+    """
+    return [
+        r
+        for r in spec.policy.rules
+        if isinstance(r, ThresholdRule) and not r.conditional and r.metric in PAIRED_METRICS
+    ]
 
 
 def paired_regressions(
     spec: AuditSpec, candidate: Assessment, table: pd.DataFrame, baseline: pd.DataFrame
 ) -> dict[str, list[PairedChange]]:
-    """Each threshold rule's paired change per group, candidate and baseline on the same people.
-
-    Rules on score metrics or on conditional differences are left out: the gate compares those
-    from the two assessments as independent samples.
-    """
-    rules = [
-        r
-        for r in spec.policy.rules
-        if isinstance(r, ThresholdRule) and not r.conditional and r.metric in PAIRED_METRICS
-    ]
-    if not rules:
+    """Each threshold rule's paired change per group, candidate and baseline on the same people
+    (`paired_rules`)."""
+    if not paired_rules(spec):
         return {}
     outcome = [OUTCOME] if OUTCOME in table.columns else []  # none in a decision-only audit
     joint = table[[*outcome, DECISION, *spec.groups]].assign(
         **{BASELINE_DECISION: baseline[DECISION].to_numpy()}
     )
-    joint, _ = bin_groups(joint, spec.group_bins)  # the bins of the candidate's assessment
+    return joint_regressions(spec, candidate, joint)
+
+
+def joint_regressions(
+    spec: AuditSpec, candidate: Assessment, joint: pd.DataFrame, tally: Tally | None = None
+) -> dict[str, list[PairedChange]]:
+    """`paired_regressions` of a table with both models' decisions side by side: the outcome
+    (if any), `DECISION`, `BASELINE_DECISION` and the group columns; with `tally`, aggregated
+    (the Spark engine's, `audit.stats.encoding.Tally`)."""
+    rules = paired_rules(spec)
+    if not rules:
+        return {}
+    rows = None if tally is None else tally.multiplicity(joint)
+    joint, _ = bin_groups(joint, spec.group_bins, rows)  # the bins of the candidate's assessment
     s = spec.statistics
     paired = paired_disparities(
         joint,
-        y_true=OUTCOME if outcome else None,
+        tally=tally,
+        y_true=OUTCOME if OUTCOME in joint.columns else None,
         candidate=DECISION,
         baseline=BASELINE_DECISION,
         groups=spec.groups,

@@ -92,7 +92,7 @@ def _cli(
     ("args", "env", "said"),
     [
         (
-            [],
+            ["--engine", "spark"],
             {"JAVA_HOME": "/nonexistent"},
             [
                 "expected Java 17 or newer",
