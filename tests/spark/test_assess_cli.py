@@ -16,7 +16,6 @@ import math
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +25,11 @@ import pytest
 
 from audit.cli import EXIT_INPUT_ERROR, EXIT_OK, main
 
+pytestmark = pytest.mark.xdist_group("spark")  # one worker, one JVM (scripts/test.sh)
+
 pytest.importorskip("pyspark")
 
 AGE_BANDS = ["<30", "30-50", ">50"]  # declared order; sorted as text it would be 30-50, <30, >50
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,6 @@ Spark session (`spark_session` returns the active one), logging to an MLflow sql
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,8 @@ import yaml
 from audit.gate import Verdict
 from audit.pipeline import RunOptions, run_audit
 from audit.spec import parse_spec
+
+pytestmark = pytest.mark.xdist_group("spark")  # one worker, one JVM (scripts/test.sh)
 
 pytest.importorskip("pyspark")
 
@@ -38,24 +37,6 @@ RULES = [
      "attributes": [["housing_status"]]},
     {"id": "opportunity", "metric": "tpr", "kind": "ratio", "min": 0.3},
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    from pyspark.sql import SparkSession
-
-    with pytest.MonkeyPatch.context() as env:
-        # The executors run the models through this interpreter, as `spark_session` sets it.
-        env.setenv("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", sys.executable))
-        session = (
-            SparkSession.builder.master("local[2]")
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .getOrCreate()
-        )
-        yield session
-        session.stop()
 
 
 def _verdict(root: Path, engine: object) -> Verdict:
