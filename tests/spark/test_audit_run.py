@@ -157,3 +157,25 @@ def test_a_decisions_file_matched_by_id(
     )
     assert differences(both["numpy"]["assessment"], both["spark"]["assessment"]) == []
     assert both["numpy"]["verdict"] == both["spark"]["verdict"]
+
+
+def test_a_registered_mlflow_model_by_its_alias(
+    spark: Any, tmp_path: Path, people: Path, store: str, differences: Any
+) -> None:
+    """A model trained and registered by an audit (models:/NAME@ALIAS) is fetched from the
+    registry on the driver and runs on the executors."""
+    trainer, text = _spec(
+        tmp_path / "train",
+        people,
+        "numpy",
+        store,
+        model={
+            "train": {"task": "profiling", "register": {"name": "spark-ref", "alias": "candidate"}}
+        },
+        data={"synthetic": {"scenario": "no_bias", "n": 3000, "seed": 8}},
+    )
+    run_audit(trainer, spec_text=text, options=RunOptions())
+    both = _run_both(tmp_path, people, store, model={"uri": "models:/spark-ref@candidate"})
+    assert differences(both["numpy"]["assessment"], both["spark"]["assessment"]) == []
+    assert both["numpy"]["verdict"] == both["spark"]["verdict"]
+    assert both["spark"]["tags"]["audit.model.name"] == "spark-ref"
