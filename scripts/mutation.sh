@@ -81,7 +81,8 @@ tests='["tests/stats/test_edges_by_hand.py", "tests/stats/test_core_mutants.py",
     "tests/sinks/test_disclosure_by_hand.py", "tests/stats/test_tracks_by_hand.py",
     "tests/files/test_files_by_hand.py", "tests/models/test_decisions_by_hand.py",
     "tests/gate/test_gate_by_hand.py", "tests/stats/test_encoding_factors_by_hand.py",
-    "tests/stats/test_auc_scores_by_hand.py", "tests/checks"]'
+    "tests/stats/test_auc_scores_by_hand.py", "tests/checks", "tests/stats/test_tally.py",
+    "tests/stats/test_paired_tally.py"]'
 
 mkdir -p "$work"
 if [[ $report_only == 0 ]]; then
@@ -178,16 +179,16 @@ recheck_tests() {
         audit.models.importing.*) echo tests/models/test_decisions_values.py \
             tests/models/test_bad_input.py tests/models/test_decisions_by_hand.py ;;
         audit.stats.paired.*) echo tests/stats/test_paired.py tests/gate/test_gate.py \
-            tests/stats/test_auc_scores_by_hand.py ;;
+            tests/stats/test_auc_scores_by_hand.py tests/stats/test_paired_tally.py ;;
         audit.stats.within_strata.*) echo tests/stats/test_within_strata.py ;;
         audit.stats.tracks.*) echo tests/stats/test_tracks.py tests/stats/test_tracks_by_hand.py tests/gate/test_track_rules.py \
-            tests/stats/test_decision_only.py ;;
+            tests/stats/test_decision_only.py tests/stats/test_tally.py ;;
         audit.stats.exact_auc.* | audit.stats.result.*) echo tests/stats/test_exact_auc_pairs.py \
             tests/stats/test_peer_conventions.py tests/stats/test_scores_and_result.py \
             tests/stats/test_auc_scores_by_hand.py ;;
         audit.stats.encoding.* | audit.stats.factors.*) echo tests/stats/test_factors.py \
             tests/stats/test_bad_input.py tests/stats/test_encoding_factors_by_hand.py \
-            tests/models/test_decisions_by_hand.py ;;
+            tests/models/test_decisions_by_hand.py tests/stats/test_tally.py ;;
         audit.stats.cli.*) echo tests/stats/test_cli_options.py tests/stats/test_bad_input.py \
             tests/stats/test_decision_only.py ;;
         audit.disclosure.* | audit.linear_disclosure.*) echo tests/sinks/test_disclosure.py \
@@ -195,7 +196,8 @@ recheck_tests() {
         audit.stats.*) echo tests/stats/test_edges_by_hand.py tests/stats/test_core_mutants.py \
             tests/stats/test_metrics_by_hand.py tests/stats/test_reliability.py \
             tests/stats/test_scores_and_result.py tests/stats/test_bootstrap.py \
-            tests/stats/test_conditional.py tests/stats/test_within_strata.py ;;
+            tests/stats/test_conditional.py tests/stats/test_within_strata.py \
+            tests/stats/test_tally.py ;;
     esac
 }
 if [[ $report_only == 0 || $recheck_only == 1 ]]; then
