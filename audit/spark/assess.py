@@ -27,35 +27,31 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 
+# The arguments of `assess` that name columns: the cluster reads them (`count_on_spark`).
+COLUMN_ARGUMENTS = (
+    "y_true", "y_pred", "groups", "score", "weight", "legitimate_factors", "track", "score_bins",
+)  # fmt: skip
+
+
+def split_arguments(arguments: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`assess`'s arguments as (those that name columns, the others)."""
+    columns = {k: v for k, v in arguments.items() if k in COLUMN_ARGUMENTS}
+    return columns, {k: v for k, v in arguments.items() if k not in COLUMN_ARGUMENTS}
+
+
 def assess_spark(
     frame: DataFrame,
     *,
-    y_true: str | None,
-    y_pred: str | None,
-    groups: Sequence[str],
-    score: str | None = None,
-    weight: str | None = None,
-    legitimate_factors: Sequence[str] = (),
-    track: str | None = None,
-    score_bins: int = DEFAULT_SCORE_BINS,
     max_combinations: int = MAX_COMBINATIONS,
     dtypes: Mapping[str, Any] | None = None,
-    **options: Any,
+    **arguments: Any,
 ) -> Assessment:
-    """The assessment `assess` makes of the same rows; `options` are `assess`'s own."""
-    counted = count_on_spark(
-        frame,
-        y_true=y_true,
-        y_pred=y_pred,
-        groups=groups,
-        score=score,
-        weight=weight,
-        legitimate_factors=legitimate_factors,
-        track=track,
-        score_bins=score_bins,
-        max_combinations=max_combinations,
-        dtypes=dtypes,
-    )
+    """The assessment `assess(rows, **arguments)` makes of the same rows.
+
+    `dtypes` are the pandas types of columns that Spark does not keep (`count_on_spark`).
+    """
+    columns, options = split_arguments(arguments)
+    counted = count_on_spark(frame, **columns, max_combinations=max_combinations, dtypes=dtypes)
     return assess_counted(counted, **options)
 
 

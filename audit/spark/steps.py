@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from audit.data import generate_population
 from audit.errors import AuditError, AuditInputError
-from audit.manifest import file_fingerprint, frame_fingerprint
+from audit.manifest import file_fingerprint
 from audit.models.importing import AuditableModel, load_model
-from audit.spark.assess import assess_counted, count_on_spark, with_dtypes
+from audit.spark.assess import assess_counted, count_on_spark, split_arguments, with_dtypes
 from audit.spark.counting import ROWS, aggregate
 from audit.spark.session import spark_session
 from audit.spark.tables import pandas_dtypes, read_table, require_table_path
@@ -41,7 +40,12 @@ from audit.steps.baseline import (
     load_baseline,
     paired_rules,
 )
-from audit.steps.data import missing_columns, require_binary_outcome, require_value
+from audit.steps.data import (
+    missing_columns,
+    require_binary_outcome,
+    require_value,
+    synthetic_population,
+)
 from audit.steps.decisions import (
     DECISION,
     OUTCOME,
@@ -80,19 +84,13 @@ def load_spark_data(spec: AuditSpec) -> SparkData:
         require_table_path(source.file)  # a wrong path is told before Spark starts
     spark = spark_session(spec.spark.master, spec.spark.conf)
     if source.synthetic is not None:
-        syn = source.synthetic
-        people = generate_population(syn.n, scenario=syn.scenario, seed=syn.seed).people
+        population, fingerprint = synthetic_population(source.synthetic)
+        people = population.people
         frame = spark.createDataFrame(people)
         dtypes = {
             str(c): people[c].dtype
             for c in people.columns
             if isinstance(people[c].dtype, pd.CategoricalDtype)
-        }
-        fingerprint: dict[str, Any] = {
-            "source": f"synthetic:{syn.scenario}",
-            "n": syn.n,
-            "seed": syn.seed,
-            "sha256": frame_fingerprint(people),
         }
     else:
         assert source.file is not None
@@ -304,8 +302,7 @@ def spark_statistics(
     dtypes: Mapping[str, Any] | None = None,
 ) -> Assessment:
     """The decisions table counted on the cluster and assessed as `assess_decisions` does."""
-    options = statistics_options(spec, table.columns)
-    columns = {k: options.pop(k) for k in ("y_true", "y_pred", "groups", "score", "legitimate_factors", "track")}
+    columns, options = split_arguments(statistics_options(spec, table.columns))
     with _cluster_errors():
         counted = count_on_spark(table, **columns, dtypes=dtypes)
         _require_decisions_vary(spec, model, table, counted.table)

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.data import generate_population, load_people
+from audit.data import SyntheticPopulation, generate_population, load_people
 from audit.data.schema import is_people_file
 from audit.errors import AuditInputError
 from audit.manifest import file_fingerprint, frame_fingerprint
-from audit.spec import AuditSpec
+from audit.spec import AuditSpec, SyntheticData
 from audit.stats.encoding import UNKNOWN, check_numeric_groups, encode_binary
 from audit.steps.rankings import obtain_rankings
 from audit.tables import read_table
@@ -33,15 +33,8 @@ def load_data(spec: AuditSpec) -> AuditData:
     source = spec.data
     population = None
     if source.synthetic is not None:
-        syn = source.synthetic
-        population = generate_population(syn.n, scenario=syn.scenario, seed=syn.seed)
+        population, fingerprint = synthetic_population(source.synthetic)
         people = population.people
-        fingerprint: dict[str, Any] = {
-            "source": f"synthetic:{syn.scenario}",
-            "n": syn.n,
-            "seed": syn.seed,
-            "sha256": frame_fingerprint(people),
-        }
     else:
         assert source.file is not None  # the spec guarantees one of the two
         if uses_people_schema(source.schema_name, source.file):
@@ -63,6 +56,18 @@ def load_data(spec: AuditSpec) -> AuditData:
     if ranked is not None:
         fingerprint["rankings"] = ranked
     return AuditData(audited=audited, train=train, fingerprint=fingerprint, rankings=rankings)
+
+
+def synthetic_population(syn: SyntheticData) -> tuple[SyntheticPopulation, dict[str, Any]]:
+    """The synthetic population a spec asks for, and its fingerprint for the manifest."""
+    population = generate_population(syn.n, scenario=syn.scenario, seed=syn.seed)
+    fingerprint: dict[str, Any] = {
+        "source": f"synthetic:{syn.scenario}",
+        "n": syn.n,
+        "seed": syn.seed,
+        "sha256": frame_fingerprint(population.people),
+    }
+    return population, fingerprint
 
 
 def uses_people_schema(schema: str, path: Path) -> bool:
