@@ -91,6 +91,14 @@ def run(
             "implies --engine spark.",
         ),
     ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--spark-conf",
+            help="Spark setting as KEY=VALUE (repeatable), e.g. spark.driver.memory=8g; added "
+            "to the spec's engine.spark.conf; implies --engine spark.",
+        ),
+    ] = None,
     schema: Annotated[
         bool, typer.Option("--schema", help="Print the JSON schema of the spec and exit.")
     ] = False,
@@ -115,7 +123,7 @@ def run(
             "give the spec file, e.g. audit run examples/belgian-profiling.yaml"
         )
     languages = split_languages(lang) if lang else None
-    spec = load_spec(spec_path, engine=engine_override(engine, spark_master))
+    spec = load_spec(spec_path, engine=engine_override(engine, spark_master, spark_conf or []))
     console = Console(stderr=True)
     # SIGTERM (a CI job cancelled) ends the audit like Ctrl-C, so its MLflow run is marked FAILED.
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -156,14 +164,22 @@ def exit_code(verdict: Verdict) -> int:
     return EXIT_OK if verdict.release_allowed else EXIT_INCONCLUSIVE
 
 
-def engine_override(engine: str | None, master: str | None) -> object:
-    """The spec's `engine` as --engine and --spark-master give it (None: the spec's own)."""
+def engine_override(engine: str | None, master: str | None, conf: list[str]) -> object:
+    """The spec's `engine` as --engine, --spark-master and --spark-conf give it (None: the
+    spec's own; the Spark options keep the spec's other Spark settings)."""
     if engine not in (None, "numpy", "spark"):
         raise typer.BadParameter(f"--engine is numpy or spark, not {engine!r}")
+    asked: dict[str, object] = {}
     if master is not None:
+        asked["master"] = master
+    if conf:
+        from audit.spark.session import parse_conf
+
+        asked["conf"] = parse_conf(conf)
+    if asked:
         if engine == "numpy":
-            raise typer.BadParameter("--spark-master needs --engine spark (or no --engine)")
-        return {"spark": {"master": master}}
+            raise typer.BadParameter("--spark-master and --spark-conf need --engine spark")
+        return {"spark": asked}
     return {"spark": {}} if engine == "spark" else engine
 
 

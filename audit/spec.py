@@ -1106,7 +1106,11 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _merged_engine(own: Any, asked: Any) -> Any:
     """--spark-master keeps the spec's own Spark settings (its conf) and changes the master."""
     if isinstance(asked, dict) and isinstance(own, dict) and isinstance(own.get("spark"), dict):
-        return {"spark": {**own["spark"], **asked["spark"]}}
+        mine, theirs = own["spark"], asked["spark"]
+        merged = {**mine, **theirs}
+        if isinstance(mine.get("conf"), dict) and "conf" in theirs:
+            merged["conf"] = {**mine["conf"], **theirs["conf"]}
+        return {"spark": merged}
     if asked == {"spark": {}} and own == "spark":
         return own
     return asked

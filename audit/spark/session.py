@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -41,6 +41,22 @@ _LOCAL = re.compile(r"local(\[(\*|\d+)(,\s*\d+)?\])?$")
 MASTERS = (
     "local, local[N], local[*], spark://HOST:PORT, yarn, k8s://https://HOST:PORT, sc://HOST:PORT"
 )
+
+
+def parse_conf(values: Sequence[str]) -> dict[str, str]:
+    """--spark-conf KEY=VALUE items as Spark settings."""
+    conf: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value:
+            raise AuditInputError(
+                f"--spark-conf {item!r}",
+                expected="KEY=VALUE, e.g. spark.driver.memory=4g",
+                found=f"{item!r}",
+                fix="write the Spark setting, an equals sign, and its value",
+            )
+        conf[key.strip()] = value
+    return conf
 
 
 def require_pyspark() -> None:

@@ -61,21 +61,6 @@ def _parse_factor_bins(values: list[str], option: str = "--factor-bins") -> dict
     return bins
 
 
-def _parse_spark_conf(values: list[str]) -> dict[str, str]:
-    conf: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value:
-            raise AuditInputError(
-                f"--spark-conf {item!r}",
-                expected="KEY=VALUE, e.g. spark.driver.memory=4g",
-                found=f"{item!r}",
-                fix="write the Spark setting, an equals sign, and its value",
-            )
-        conf[key.strip()] = value
-    return conf
-
-
 def _spark_engine(engine: str | None, master: str | None, conf: list[str]) -> SparkSpec | None:
     """Where the table is assessed: None in memory (NumPy), else Spark on `master` with `conf`.
 
@@ -99,9 +84,10 @@ def _spark_engine(engine: str | None, master: str | None, conf: list[str]) -> Sp
         )
     if engine != "spark" and not asked:
         return None
+    from audit.spark.session import parse_conf
     from audit.spec import SparkSpec
 
-    settings = _parse_spark_conf(conf)
+    settings = parse_conf(conf)
     return SparkSpec(conf=settings) if master is None else SparkSpec(master=master, conf=settings)
 
 

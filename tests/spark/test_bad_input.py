@@ -105,10 +105,15 @@ def _cli(
             {},
             ["a Spark master answering at 127.0.0.1:9", "no answer within"],
         ),
+        (
+            ["--spark-conf", "spark.driver.memory=1k"],
+            {},
+            ["expected a Spark session on local[2]", "Spark did not start: [JAVA_GATEWAY_EXITED]"],
+        ),
     ],
-    ids=["no java", "unreachable master"],
+    ids=["no java", "unreachable master", "a setting the driver cannot start with"],
 )
-def test_what_is_told_before_spark_starts(
+def test_what_stops_spark_from_starting(
     tmp_path: Path, store: str, args: list[str], env: dict[str, str], said: list[str]
 ) -> None:
     document = _document(tmp_path, store)
