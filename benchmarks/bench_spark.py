@@ -31,6 +31,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -160,12 +161,15 @@ def run_numpy(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_spark(args: argparse.Namespace) -> dict[str, Any]:
-    from audit.spark.assess import assess_spark
+    """`assess_spark` in its two parts, timed apart: the counting pass on the cluster
+    (`count_on_spark`: one aggregation, collected), then `assess_counted` (the NumPy code on
+    the aggregated table, and for the off-grid score the exact AUC on the cluster)."""
+    from audit.spark.assess import assess_counted, count_on_spark
     from audit.spark.session import spark_session
     from audit.spark.tables import declared_levels
 
     start = time.perf_counter()
-    spark = spark_session(args.master, {})
+    spark = spark_session(args.master, dict(kv.split("=", 1) for kv in args.conf))
     out: dict[str, Any] = {"start_s": time.perf_counter() - start, "cases": {}}
     conf = spark.sparkContext.getConf()
     out["conf"] = {
@@ -178,20 +182,36 @@ def run_spark(args: argparse.Namespace) -> dict[str, Any]:
     # The pipeline's own way to keep pandas's level order (the dictionary's), which Spark drops.
     levels = declared_levels(args.path, GROUPS)
     for case, score in CASES.items():
-        start = time.perf_counter()
+        if case == "off-grid" and args.rows_here > args.off_grid_max_rows:
+            continue
         frame = spark.read.parquet(str(args.path))
-        result = assess_spark(frame, **options(args, score), levels=levels)
-        out["cases"][case] = {"seconds": time.perf_counter() - start, "doc": result.to_dict()}
+        opts = options(args, score)
+        columns = {k: opts.pop(k) for k in ("y_true", "y_pred", "groups", "score", "weight")}
+        start = time.perf_counter()
+        counted = count_on_spark(frame, **columns, levels=levels)
+        middle = time.perf_counter()
+        result = assess_counted(counted, **opts)
+        end = time.perf_counter()
+        out["cases"][case] = {
+            "seconds": end - start,
+            "count_s": middle - start,
+            "assess_s": end - middle,
+            "aggregated_rows": len(counted.table),
+            "doc": result.to_dict(),
+        }
     out["python_peak_mb"] = peak_rss_mb()
     out["jvm_peak_mb"] = peak_rss_mb(jvm_pid(spark))
     spark.stop()
     return out
 
 
-def child(args: argparse.Namespace, engine: str, path: Path) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", engine, "--path", str(path),
-               "--n-boot", str(args.n_boot), "--intersections", str(args.intersections),
-               "--master", args.master, *(["--weighted"] if args.weighted else [])]
+def child(args: argparse.Namespace, engine: str, path: Path, n: int) -> dict[str, Any]:
+    command = [
+        sys.executable, __file__, "--child", engine, "--path", str(path), "--rows-here", str(n),
+        "--n-boot", str(args.n_boot), "--intersections", str(args.intersections),
+        "--master", args.master, "--off-grid-max-rows", str(args.off_grid_max_rows),
+        *(["--weighted"] if args.weighted else []), *[f"--conf={kv}" for kv in args.conf],
+    ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{engine} run failed:\n{done.stderr[-3000:]}")
@@ -236,88 +256,92 @@ def fmt_rate(n: int, s: float) -> str:
 
 
 def report(results: list[dict[str, Any]]) -> None:
-    print("\n| rows | score | NumPy read + assess | NumPy rows/s | Spark assess_spark | "
-          "Spark rows/s | Spark/NumPy | largest rel. difference |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "\n| rows | score | NumPy read + assess | NumPy rows/s | Spark count_on_spark + "
+        "assess_counted | Spark rows/s | Spark/NumPy | aggregated rows | largest rel. difference |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         n, np_run, sp = r["rows"], r.get("numpy"), r["spark"]
         for case in CASES:
-            s = sp["cases"][case]["seconds"]
-            if np_run is None:
-                cells = ["not run", "", "", ""]
-            else:
+            if case not in sp["cases"]:
+                print(f"| {fmt_rows(n)} | {case} | | | not run (--off-grid-max-rows) | | | | |")
+                continue
+            c = sp["cases"][case]
+            spark = (
+                f"{fmt_seconds(c['count_s'])} + {fmt_seconds(c['assess_s'])} = "
+                f"{fmt_seconds(c['seconds'])}"
+            )
+            numpy, rate, ratio, diff = "not run", "", "", ""
+            if np_run is not None:
                 t = np_run["read_s"] + np_run["cases"][case]["seconds"]
-                cells = [f"{fmt_seconds(np_run['read_s'])} + "
-                         f"{fmt_seconds(np_run['cases'][case]['seconds'])}",
-                         fmt_rate(n, t), "", f"{r['difference'][case]:.1e}"]
-                cells[2] = f"{s / t:.1f}×"
-            print(f"| {fmt_rows(n)} | {case} | {cells[0]} | {cells[1]} | {fmt_seconds(s)} | "
-                  f"{fmt_rate(n, s)} | {cells[2]} | {cells[3]} |")
-    print("\n| rows | Parquet size | NumPy: Python peak RSS | Spark: Python driver peak RSS | "
-          "Spark: JVM driver peak RSS | Spark session start |")
+                numpy = (
+                    f"{fmt_seconds(np_run['read_s'])} + "
+                    f"{fmt_seconds(np_run['cases'][case]['seconds'])}"
+                )
+                rate, ratio = fmt_rate(n, t), f"{c['seconds'] / t:.1f}×"
+                diff = f"{r['difference'][case]:.1e}"
+            print(
+                f"| {fmt_rows(n)} | {case} | {numpy} | {rate} | {spark} | "
+                f"{fmt_rate(n, c['seconds'])} | {ratio} | {c['aggregated_rows']:,} | {diff} |"
+            )
+    print(
+        "\n| rows | Parquet size | NumPy: Python peak RSS | Spark: Python driver peak RSS | "
+        "Spark: JVM driver peak RSS | Spark session start |"
+    )
     print("|---|---|---|---|---|---|")
     for r in results:
         np_peak = f"{r['numpy']['python_peak_mb']:,.0f} MB" if r.get("numpy") else "not run"
         sp = r["spark"]
-        print(f"| {fmt_rows(r['rows'])} | {r['parquet_mb']:,.0f} MB | {np_peak} | "
-              f"{sp['python_peak_mb']:,.0f} MB | {sp['jvm_peak_mb']:,.0f} MB | "
-              f"{fmt_seconds(sp['start_s'])} |")
+        print(
+            f"| {fmt_rows(r['rows'])} | {r['parquet_mb']:,.0f} MB | {np_peak} | "
+            f"{sp['python_peak_mb']:,.0f} MB | {sp['jvm_peak_mb']:,.0f} MB | "
+            f"{fmt_seconds(sp['start_s'])} |"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default="1e6,1e7", help="sizes, comma-separated (1e8 needs "
-                        "about 3.5 GB of disk and a long run)")
+    parser.add_argument(
+        "--rows", default="1e6,1e7", help="sizes, comma-separated (1e8: about 1.8 GB of disk)"
+    )
     parser.add_argument("--n-boot", type=int, default=200)
     parser.add_argument("--intersections", type=int, default=2)
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--numpy-max-rows", type=float, default=2e7,
-                        help="above this the NumPy engine is not run (the table must fit)")
+    parser.add_argument(
+        "--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting"
+    )
+    parser.add_argument(
+        "--numpy-max-rows", type=float, default=2e7,
+        help="above this the NumPy engine is not run (the table must fit in memory)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--off-grid-max-rows", type=float, default=1e7,
+        help="above this the off-grid score (exact AUC on the cluster) is not run on Spark",
+    )  # fmt: skip
     parser.add_argument("--weighted", action="store_true", help="use the weight column")
-    parser.add_argument("--work", default=None, help="folder for the data (a temporary folder "
-                        "under /tmp by default)")
+    parser.add_argument(
+        "--work", default=None, help="folder for the data (a temporary folder, /tmp by default)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data written")
     parser.add_argument("--child", choices=["numpy", "spark"], help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--rows-here", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         result = run_numpy(args) if args.child == "numpy" else run_spark(args)
         print(json.dumps(result))
         return
+    # A kill (SIGTERM) unwinds like an error, so that the data written is still deleted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("killed"))
     sizes = [int(float(s)) for s in args.rows.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench_spark_", dir=args.work))
-    print(f"options: intersections={args.intersections}, n_boot={args.n_boot}, "
-          f"weighted={args.weighted}, groups={', '.join(GROUPS)}; data in {work}")
-    results = []
+    print(
+        f"options: intersections={args.intersections}, n_boot={args.n_boot}, "
+        f"weighted={args.weighted}, groups={', '.join(GROUPS)}; data in {work}"
+    )
     try:
-        for n in sizes:
-            path = work / f"decisions_{n}.parquet"
-            seconds = write_data(path, n)
-            row: dict[str, Any] = {"rows": n, "parquet_mb": path.stat().st_size / 2**20}
-            print(f"{fmt_rows(n)}: wrote {row['parquet_mb']:,.0f} MB in {fmt_seconds(seconds)}",
-                  flush=True)
-            if n <= args.numpy_max_rows:
-                row["numpy"] = child(args, "numpy", path)
-                print(f"  numpy: read {fmt_seconds(row['numpy']['read_s'])}, " + ", ".join(
-                    f"{c} {fmt_seconds(v['seconds'])}" for c, v in row["numpy"]["cases"].items()),
-                    flush=True)
-            else:
-                print(f"  numpy: not run, {n:,} rows > --numpy-max-rows {args.numpy_max_rows:,.0f}")
-            row["spark"] = child(args, "spark", path)
-            print(f"  spark: start {fmt_seconds(row['spark']['start_s'])}, " + ", ".join(
-                f"{c} {fmt_seconds(v['seconds'])}" for c, v in row["spark"]["cases"].items()),
-                flush=True)
-            if "numpy" in row:
-                row["difference"] = {}
-                for case in CASES:
-                    diff, where = largest_difference(row["numpy"]["cases"][case]["doc"],
-                                                     row["spark"]["cases"][case]["doc"])
-                    row["difference"][case] = diff
-                    verdict = "agree" if diff <= TOLERANCE else f"DIFFER at {where}"
-                    print(f"  {case}: largest relative difference {diff:.1e}: {verdict}")
-            if not args.keep:
-                path.unlink()
-            results.append(row)
+        results = [measure(args, work, n) for n in sizes]
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -325,6 +349,37 @@ def main() -> None:
     report(results)
     if any(d > TOLERANCE for r in results for d in r.get("difference", {}).values()):
         sys.exit("the engines' assessments differ")
+
+
+def measure(args: argparse.Namespace, work: Path, n: int) -> dict[str, Any]:
+    """One size: the data written, both engines run, their assessments compared."""
+    path = work / f"decisions_{n}.parquet"
+    try:
+        seconds = write_data(path, n)
+        row: dict[str, Any] = {"rows": n, "parquet_mb": path.stat().st_size / 2**20}
+        print(f"{fmt_rows(n)}: wrote {row['parquet_mb']:,.0f} MB in {fmt_seconds(seconds)}")
+        if n <= args.numpy_max_rows:
+            row["numpy"] = child(args, "numpy", path, n)
+            times = ", ".join(f"{c} {fmt_seconds(v['seconds'])}" for c, v in row["numpy"]["cases"].items())
+            print(f"  numpy: read {fmt_seconds(row['numpy']['read_s'])}, assess {times}", flush=True)
+        else:
+            print(f"  numpy: not run, {n:,} rows > --numpy-max-rows {args.numpy_max_rows:,.0f}")
+        row["spark"] = child(args, "spark", path, n)
+        times = ", ".join(f"{c} {fmt_seconds(v['seconds'])}" for c, v in row["spark"]["cases"].items())
+        print(f"  spark: start {fmt_seconds(row['spark']['start_s'])}, {times}", flush=True)
+        if "numpy" in row:
+            row["difference"] = {}
+            for case in row["spark"]["cases"]:
+                diff, where = largest_difference(
+                    row["numpy"]["cases"][case]["doc"], row["spark"]["cases"][case]["doc"]
+                )
+                row["difference"][case] = diff
+                verdict = "agree" if diff <= TOLERANCE else f"DIFFER at {where}"
+                print(f"  {case}: largest relative difference {diff:.1e}: {verdict}", flush=True)
+        return row
+    finally:
+        if not args.keep:
+            path.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
