@@ -255,6 +255,11 @@ def fmt_rate(n: int, s: float) -> str:
     return f"{r / 1e6:.2f} M/s" if r >= 1e6 else f"{r / 1e3:.0f} k/s"
 
 
+def load_average() -> str:
+    """The machine's load, since the figures depend on what else runs on its cores."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def report(results: list[dict[str, Any]]) -> None:
     print(
         "\n| rows | score | NumPy read + assess | NumPy rows/s | Spark count_on_spark + "
@@ -340,11 +345,13 @@ def main() -> None:
         f"options: intersections={args.intersections}, n_boot={args.n_boot}, "
         f"weighted={args.weighted}, groups={', '.join(GROUPS)}; data in {work}"
     )
+    print(f"load average at the start (1, 5, 15 min): {load_average()}")
     try:
         results = [measure(args, work, n) for n in sizes]
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    print(f"load average at the end (1, 5, 15 min): {load_average()}")
     print("\nSpark conf: " + ", ".join(f"{k}={v}" for k, v in results[0]["spark"]["conf"].items()))
     report(results)
     if any(d > TOLERANCE for r in results for d in r.get("difference", {}).values()):
