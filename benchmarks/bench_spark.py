@@ -381,7 +381,7 @@ def measure(args: argparse.Namespace, work: Path, n: int) -> dict[str, Any]:
                     row["numpy"]["cases"][case]["doc"], row["spark"]["cases"][case]["doc"]
                 )
                 row["difference"][case] = diff
-                verdict = "agree" if diff <= TOLERANCE else f"DIFFER at {where}"
+                verdict = ("agree" if diff <= TOLERANCE else "DIFFER") + f" (largest at {where})"
                 print(f"  {case}: largest relative difference {diff:.1e}: {verdict}", flush=True)
         return row
     finally:
