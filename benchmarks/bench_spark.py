@@ -166,7 +166,7 @@ def run_spark(args: argparse.Namespace) -> dict[str, Any]:
     the aggregated table, and for the off-grid score the exact AUC on the cluster)."""
     from audit.spark.assess import assess_counted, count_on_spark
     from audit.spark.session import spark_session
-    from audit.spark.tables import declared_levels
+    from audit.spark.tables import pandas_dtypes
 
     start = time.perf_counter()
     spark = spark_session(args.master, dict(kv.split("=", 1) for kv in args.conf))
@@ -180,7 +180,7 @@ def run_spark(args: argparse.Namespace) -> dict[str, Any]:
         "spark.version": spark.version,
     }
     # The pipeline's own way to keep pandas's level order (the dictionary's), which Spark drops.
-    levels = declared_levels(args.path, GROUPS)
+    dtypes = pandas_dtypes(args.path, GROUPS)
     for case, score in CASES.items():
         if case == "off-grid" and args.rows_here > args.off_grid_max_rows:
             continue
@@ -188,7 +188,7 @@ def run_spark(args: argparse.Namespace) -> dict[str, Any]:
         opts = options(args, score)
         columns = {k: opts.pop(k) for k in ("y_true", "y_pred", "groups", "score", "weight")}
         start = time.perf_counter()
-        counted = count_on_spark(frame, **columns, levels=levels)
+        counted = count_on_spark(frame, **columns, dtypes=dtypes)
         middle = time.perf_counter()
         result = assess_counted(counted, **opts)
         end = time.perf_counter()
