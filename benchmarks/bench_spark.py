@@ -1,8 +1,8 @@
 """The Spark engine in local mode against the NumPy engine, on Parquet the benchmark writes itself.
 
-    nice -n 19 .venv/bin/python benchmarks/bench_spark.py [--rows 1e6,1e7] [--n-boot 200]
-        [--intersections 2] [--master local[2]] [--numpy-max-rows 2e7] [--weighted]
-        [--work /tmp] [--keep]
+    nice -n 19 .venv/bin/python benchmarks/bench_spark.py [--rows 1e6,1e7,1e8] [--n-boot 200]
+        [--intersections 2] [--master local[2]] [--conf spark.driver.memory=4g]
+        [--numpy-max-rows 2e7] [--off-grid-max-rows 1e7] [--weighted] [--work /tmp] [--keep]
 
 Data: a decisions table of a public employment service, written with pyarrow in chunks of
 2^21 rows (so writing 10^8 rows stays within a few hundred MB of memory): four group
@@ -14,8 +14,12 @@ same score rounded to the grid (1/1000), and a weight. About 40 bytes per row in
 For every size, in the same run and each in a fresh process (so each peak is its own):
 - NumPy: `pd.read_parquet` of the columns, then `audit.stats.assess.assess`; skipped above
   `--numpy-max-rows` (the table must fit in memory).
-- Spark: `spark.read.parquet`, then `audit.spark.assess.assess_spark` (session from
-  `audit.spark.session.spark_session`, the engine's own conf), session start timed apart.
+- Spark: `spark.read.parquet`, then `assess_spark` in its two parts, timed apart:
+  `count_on_spark` (the aggregation on the cluster, collected) and `assess_counted` (the NumPy
+  code on the aggregated table; off the grid, also the exact AUC on the cluster). The session
+  comes from `audit.spark.session.spark_session` (the engine's own conf, plus `--conf`), and
+  its start is timed apart; the level order from `audit.spark.tables.pandas_dtypes`, as the
+  pipeline reads it. The off-grid case is skipped above `--off-grid-max-rows`.
 Both with the same options, twice: with the score on the grid (one aggregation) and with the
 off-grid score (the aggregation, then the exact AUC on the cluster, `counting.SparkAuc`).
 Printed: seconds and rows/s of each, Spark/NumPy time ratio, the largest relative difference
