@@ -37,6 +37,9 @@ BASE_CONF = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.session.timeZone": "UTC",
 }
+# What a Spark Connect client cannot set on a running server (the console and the JVM are the
+# server's): each would print a "Cannot modify the value of the Spark config" warning.
+_STATIC = {"spark.ui.showConsoleProgress", "spark.driver.extraJavaOptions"}
 _LOCAL = re.compile(r"local(\[(\*|\d+)(,\s*\d+)?\])?$")
 MASTERS = (
     "local, local[N], local[*], spark://HOST:PORT, yarn, k8s://https://HOST:PORT, sc://HOST:PORT"
@@ -154,7 +157,10 @@ def spark_session(master: str = "local[*]", conf: Mapping[str, str] | None = Non
     builder = SparkSession.builder.appName(APP_NAME)
     builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
     quiet = {"spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOGGING.as_uri()}"}
-    settings = {**BASE_CONF, **quiet, **(LOCAL_CONF if local else {}), **(conf or {})}
+    base = {**BASE_CONF, **quiet}
+    if master.startswith("sc://"):  # static settings of the Connect server: refused, with a warning
+        base = {k: v for k, v in base.items() if k not in _STATIC}
+    settings = {**base, **(LOCAL_CONF if local else {}), **(conf or {})}
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:

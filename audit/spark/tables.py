@@ -73,14 +73,15 @@ def read_table(spark: SparkSession, path: str | os.PathLike[str]) -> DataFrame:
 
 
 def pandas_dtypes(path: str | os.PathLike[str], columns: Sequence[str]) -> dict[str, Any]:
-    """How pandas types `columns` of a Parquet file it wrote: categories, nullable integers.
+    """How pandas types `columns` of a Parquet file: categories, nullable integers.
 
     pandas reads such a column back as it was (age bands in their declared order, "stable"
     before "unstable"; integers with missing values as integers), and the NumPy engine sees
     it so; Spark reads plain values (and integers with missing values come back as floats).
     The pandas metadata of the file's first row group tells, so that both engines list and
-    name groups alike. A remote path, CSV, or a column pandas did not write: nothing.
+    name groups alike. A remote path, CSV, or a column pandas would read as plain values: nothing.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     text = os.fspath(path)
@@ -95,11 +96,20 @@ def pandas_dtypes(path: str | os.PathLike[str], columns: Sequence[str]) -> dict[
         c["field_name"]: c for c in (reader.schema_arrow.pandas_metadata or {}).get("columns", [])
     }
     out: dict[str, Any] = {}
-    categorical = [c for c in columns if meta.get(c, {}).get("pandas_type") == "categorical"]
+    # A dictionary column another writer stored (pyarrow, Arrow tools) has no pandas metadata,
+    # but pandas reads it as a categorical too, in the dictionary's order.
+    arrow = {f.name: f.type for f in reader.schema_arrow}
+    categorical = [
+        c
+        for c in columns
+        if meta.get(c, {}).get("pandas_type") == "categorical"
+        or (c in arrow and pa.types.is_dictionary(arrow[c]))
+    ]
     if categorical and reader.num_row_groups:
         table = reader.read_row_group(0, columns=categorical)
         for c in categorical:
-            ordered = bool((meta[c].get("metadata") or {}).get("ordered"))
+            ordered = bool((meta.get(c, {}).get("metadata") or {}).get("ordered"))
+            ordered = ordered or bool(getattr(arrow[c], "ordered", False))
             levels = table.column(c).chunk(0).dictionary.to_pylist()
             out[c] = pd.CategoricalDtype(levels, ordered=ordered)
     for c in columns:
