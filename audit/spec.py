@@ -104,7 +104,13 @@ class RankingsSpec(_Strict):
 class DataSpec(_Strict):
     """Where the people come from: a file or a synthetic scenario, never both."""
 
-    file: Path | None = None
+    file: Annotated[
+        Path | str | None,
+        Field(
+            description="a CSV or Parquet file; with engine spark also a Parquet folder or a "
+            "URI the cluster reads (s3a://, abfss://, hdfs://, gs://)",
+        ),
+    ] = None
     synthetic: SyntheticData | None = None
     rankings: Annotated[
         RankingsSpec | None,
@@ -132,6 +138,19 @@ class DataSpec(_Strict):
             "the audit runs on the other rows",
         ),
     ] = 0.5
+
+    @field_validator("file", mode="before")
+    @classmethod
+    def _path_or_uri(cls, value: Any) -> Any:
+        """A URI stays text (a path would fold its '//'); anything else is a local path."""
+        if isinstance(value, str) and "://" in value and not value.startswith("file://"):
+            return value
+        return Path(value.removeprefix("file://")) if isinstance(value, str) else value
+
+    @property
+    def local_file(self) -> Path | None:
+        """The data file on this machine (None for a URI, which only Spark reads)."""
+        return self.file if isinstance(self.file, Path) else None
 
     @field_validator("rankings", mode="before")
     @classmethod
@@ -633,20 +652,79 @@ class SparkSpec(_Strict):
         str,
         Field(
             description="local[*], local[N], spark://HOST:7077, yarn, k8s://https://HOST:443, "
-            "or sc://HOST:15002 (Spark Connect, Databricks Connect)",
+            "or sc://HOST:15002 (Spark Connect, Databricks Connect); ${NAME} reads it from the "
+            "environment variable NAME (a URL with a token belongs there, not in the spec)",
         ),
     ] = "local[*]"
     conf: Annotated[
         dict[str, str],
-        Field(description="Spark settings, e.g. {spark.driver.memory: 4g}"),
+        Field(
+            description="Spark settings, e.g. {spark.driver.memory: 4g}; a value ${NAME} is "
+            "read from the environment (a secret must be)"
+        ),
     ] = Field(default_factory=dict)
+
+
+    @field_validator("conf", mode="before")
+    @classmethod
+    def _settings_as_text(cls, value: Any) -> Any:
+        """YAML reads `spark.executor.cores: 4` as a number, `...enabled: true` as a boolean;
+        Spark reads every setting as text."""
+        if not isinstance(value, dict):
+            return value
+        return {
+            k: (str(v).lower() if isinstance(v, bool) else str(v))
+            if isinstance(v, bool | int | float)
+            else v
+            for k, v in value.items()
+        }
+
+    @model_validator(mode="after")
+    def _no_credentials(self) -> SparkSpec:
+        """A credential written in the spec would be published: the spec is copied into the
+        report folder and its keys logged to MLflow. It is named from the environment instead."""
+        published = "the spec is published with the report and logged to MLflow"
+        if _CREDENTIAL_IN_URL.search(self.master) and not _ENVIRONMENT.fullmatch(self.master):
+            raise SpecProblem(
+                f"a master URL without a credential ({published})",
+                found="a token or password in the URL (not shown)",
+                at=["master"],
+                fix="write master: ${SPARK_REMOTE} and set SPARK_REMOTE, with the token, in the "
+                "environment (in CI: a secret variable)",
+            )
+        for key, value in self.conf.items():
+            if _SECRET_KEY.search(key) and not _ENVIRONMENT.fullmatch(value):
+                raise SpecProblem(
+                    f"the secret setting {key!r} read from the environment ({published})",
+                    found="its value written in the spec (not shown)",
+                    at=["conf", key],
+                    fix=f"write {key}: ${{NAME}} and set NAME in the environment",
+                )
+        return self
+
+
+# A master or setting written ${NAME} is read from the environment when Spark starts.
+_ENVIRONMENT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_CREDENTIAL_IN_URL = re.compile(r"(token|password|secret|key)=|://[^/@]*:[^/@]*@", re.IGNORECASE)
+_SECRET_KEY = re.compile(r"(secret|token|password|credential|access\.?key|private)", re.IGNORECASE)
 
 
 class SparkEngine(_Strict):
     spark: SparkSpec = Field(default_factory=SparkSpec)
 
 
-Engine = Literal["numpy"] | SparkEngine
+def _engine_kind(value: Any) -> str:
+    return "spark-engine" if isinstance(value, dict | SparkEngine) else "numpy-engine"
+
+
+# Tagged, so that a mistake in the Spark settings is reported there (and never as "expected
+# numpy" with the whole mapping, a URL and its token, shown as what was found).
+Engine = Annotated[
+    # "spark" alone never reaches the literal: `AuditSpec._engine_word` makes it {spark: {}}.
+    Annotated[Literal["numpy", "spark"], Tag("numpy-engine")]
+    | Annotated[SparkEngine, Tag("spark-engine")],
+    Discriminator(_engine_kind),
+]
 
 
 class TrackingSpec(_Strict):
@@ -810,6 +888,13 @@ class AuditSpec(_Strict):
         self._decision_source()
         if self.spark is not None:
             self._spark_consistent()
+        elif isinstance(self.data.file, str):
+            raise SpecProblem(
+                "a file on this machine (a URI is read by the Spark engine only)",
+                found=repr(self.data.file),
+                at=["data", "file"],
+                fix="add engine: {spark: {master: ...}} (or --engine spark), or copy the table here",
+            )
         if self.outcome is None:
             self._decision_only()
         for i, rule in enumerate(self.policy.rules):
@@ -1174,6 +1259,7 @@ def _spec_error(err: ValidationError, root: yaml.Node | None, source: str) -> Au
             and isinstance(raw[i - 1], int)
             and p in {"threshold", "significance", *_FACTOR_TAGS}
         )
+        and p not in ("numpy-engine", "spark-engine")  # the engine's tags are never keys
     ]
     problem = first.get("ctx", {}).get("error")
     if isinstance(problem, SpecProblem):

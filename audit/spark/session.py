@@ -40,6 +40,7 @@ BASE_CONF = {
 # What a Spark Connect client cannot set on a running server (the console and the JVM are the
 # server's): each would print a "Cannot modify the value of the Spark config" warning.
 _STATIC = {"spark.ui.showConsoleProgress", "spark.driver.extraJavaOptions"}
+_ENVIRONMENT = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LOCAL = re.compile(r"local(\[(\*|\d+)(,\s*\d+)?\])?$")
 MASTERS = (
     "local, local[N], local[*], spark://HOST:PORT, yarn, k8s://https://HOST:PORT, sc://HOST:PORT"
@@ -120,7 +121,7 @@ def require_master(master: str) -> None:
         raise AuditInputError(
             "engine.spark.master",
             expected=f"a Spark master URL: {MASTERS}",
-            found=repr(master),
+            found=repr(shown(master)),
             fix="see docs/spark.md for each kind of cluster",
         )
     default = {"spark": 7077, "sc": 15002, "https": 443, "http": 80}[parts.scheme]
@@ -138,9 +139,34 @@ def require_master(master: str) -> None:
         ) from None
 
 
+def shown(master: str) -> str:
+    """A master URL as it may be printed and logged: tokens and passwords masked."""
+    masked = re.sub(r"((?:token|password|secret|key)=)[^;&/]*", r"\1***", master, flags=re.I)
+    return re.sub(r"://[^/@:]*:[^/@]*@", "://***@", masked)
+
+
+def from_environment(value: str, key: str) -> str:
+    """`value`, or the environment variable it names as ${NAME} (a master URL with a token, a
+    secret setting: the spec, which is published, holds only the name)."""
+    named = _ENVIRONMENT.fullmatch(value)
+    if named is None:
+        return value
+    found = os.environ.get(named.group(1))
+    if not found:
+        raise AuditInputError(
+            key,
+            expected=f"the environment variable {named.group(1)} (the spec names it)",
+            found="it is not set" if found is None else "it is empty",
+            fix=f"export {named.group(1)}=... before the audit (in CI: a secret variable)",
+        )
+    return found
+
+
 def spark_session(master: str = "local[*]", conf: Mapping[str, str] | None = None) -> SparkSession:
     """The active Spark session, or a new one on `master` with `conf`, once every cause of a
-    failed start has been ruled out."""
+    failed start has been ruled out. ${NAME} in either is read from the environment."""
+    master = from_environment(master, "engine.spark.master")
+    conf = {k: from_environment(v, f"engine.spark.conf.{k}") for k, v in (conf or {}).items()}
     require_pyspark()
     from pyspark.sql import SparkSession
 
@@ -171,7 +197,7 @@ def spark_session(master: str = "local[*]", conf: Mapping[str, str] | None = Non
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise AuditInputError(
             "engine spark",
-            expected=f"a Spark session on {master}",
+            expected=f"a Spark session on {shown(master)}",
             found=f"Spark did not start: {first[:300]}",
             fix="check engine.spark.master and engine.spark.conf (docs/spark.md)",
         ) from None

@@ -96,15 +96,18 @@ def load_spark_data(spec: AuditSpec) -> SparkData:
         assert source.file is not None
         frame = read_table(spark, source.file)
         dtypes = pandas_dtypes(source.file, [*spec.groups, *spec.legitimate_factors])
-        fingerprint = {"source": str(source.file), "sha256": _fingerprint(source.file)}
+        fingerprint = {"source": str(source.file), "sha256": _fingerprint(source.local_file)}
     check_spark_columns(frame, spec)
     rows = frame.count()
     fingerprint.update(n_rows=rows, n_audited=rows, engine="spark")
     return SparkData(audited=frame, fingerprint=fingerprint, dtypes=dtypes)
 
 
-def _fingerprint(path: Path) -> str:
-    """A file's hash, or a folder's (a Parquet dataset): the hashes of its files, by name."""
+def _fingerprint(path: Path | None) -> str | None:
+    """A file's hash, or a folder's (a Parquet dataset): the hashes of its files, by name.
+    None for a table on the cluster's storage, which this machine cannot read whole."""
+    if path is None:
+        return None
     if path.is_file():
         return file_fingerprint(path)
     digest = hashlib.sha256()

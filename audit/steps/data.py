@@ -36,12 +36,13 @@ def load_data(spec: AuditSpec) -> AuditData:
         population, fingerprint = synthetic_population(source.synthetic)
         people = population.people
     else:
-        assert source.file is not None  # the spec guarantees one of the two
-        if uses_people_schema(source.schema_name, source.file):
-            people = load_people(source.file)
+        path = source.local_file
+        assert path is not None  # the spec: a file or a synthetic population; a URI needs Spark
+        if uses_people_schema(source.schema_name, path):
+            people = load_people(path)
         else:
-            people = read_table(source.file, subject=f"data file '{source.file}'")
-        fingerprint = {"source": str(source.file), "sha256": file_fingerprint(source.file)}
+            people = read_table(path, subject=f"data file '{path}'")
+        fingerprint = {"source": str(path), "sha256": file_fingerprint(path)}
     check_spec_columns(people, spec)  # before any model is loaded
     train = None
     audited = people

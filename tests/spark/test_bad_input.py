@@ -294,3 +294,52 @@ def test_too_many_combinations_name_the_widest_column(spark: Any, tmp_path: Path
     message = str(caught.value)
     assert "expected at most 100 combinations" in message
     assert "'dossier' (about" in message.split("found")[1].split(",")[0]
+
+
+@pytest.mark.parametrize(
+    ("engine", "key"),
+    [
+        (
+            {"spark": {"master": "sc://workspace.example:443/;token=dapi123;x-cluster-id=1"}},
+            "engine.spark",
+        ),
+        ({"spark": {"master": "spark://admin:hunter2@host:7077"}}, "engine.spark"),
+        ({"spark": {"conf": {"spark.hadoop.fs.s3a.secret.key": "abc"}}}, "engine.spark"),
+    ],
+    ids=["token in a Connect URL", "password in a URL", "secret setting"],
+)
+def test_a_credential_in_the_spec_is_refused(
+    tmp_path: Path, store: str, engine: dict[str, Any], key: str
+) -> None:
+    """The spec is copied into the report and logged to MLflow: a secret must not be in it."""
+    with pytest.raises(AuditInputError) as caught:
+        parse_spec(yaml.safe_dump(_document(tmp_path, store, engine=engine)))
+    message = str(caught.value)
+    assert key in message and "${" in message
+    assert "dapi123" not in message and "hunter2" not in message and "'abc'" not in message
+
+
+def test_a_master_read_from_the_environment(tmp_path: Path, store: str) -> None:
+    """master: ${NAME} is read when Spark starts: unset, it is said; set, it is used (here a
+    master that does not answer, so no JVM starts), and its token is never printed."""
+    document = _document(tmp_path, store, engine={"spark": {"master": "${AUDIT_TEST_MASTER}"}})
+    done = _cli(tmp_path, document)
+    assert done.returncode == 2, done.stderr
+    assert "engine.spark.master: expected the environment variable AUDIT_TEST_MASTER" in done.stderr
+    done = _cli(tmp_path, document, env={"AUDIT_TEST_MASTER": "spark://admin:hunter2@127.0.0.1:9"})
+    assert done.returncode == 2, done.stderr
+    assert "a Spark master answering at 127.0.0.1:9" in done.stderr
+    assert "hunter2" not in done.stderr
+
+
+def test_a_lake_uri_reaches_spark_whole(spark: Any, tmp_path: Path, store: str) -> None:
+    """s3a://... stays a URI (a path would fold its '//'), and Spark is the one to read it:
+    here it has no S3 connector, which it says, and the run is marked FAILED."""
+    error, run = _in_process(tmp_path, store, data={"file": "s3a://no-such-bucket/decisions/2026"})
+    assert "data file 's3a://no-such-bucket/decisions/2026'" in str(error)
+    assert "expected a table Spark can read as parquet" in str(error)
+    assert run.info.status == "FAILED"
+    numpy = _document(tmp_path, store, data={"file": "s3a://no-such-bucket/decisions/2026"})
+    numpy.pop("engine")
+    with pytest.raises(AuditInputError, match="a URI is read by the Spark engine only"):
+        parse_spec(yaml.safe_dump(numpy))
