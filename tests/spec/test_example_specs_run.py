@@ -13,7 +13,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 # registry-candidate.yaml needs a registered candidate: tests/pipeline/test_registry_example.py.
-EXAMPLES = ["belgian-profiling.yaml", "sheltered-steering.yaml", "shipped-onnx.yaml"]
+EXAMPLES = [
+    "belgian-profiling.yaml",
+    "sheltered-steering.yaml",
+    "shipped-onnx.yaml",
+    "spark-local.yaml",
+]
 
 
 def _smaller(example: str, tmp_path: Path) -> Path:
