@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ from audit.cli import COMMANDS, load_command
 HEAVY = (
     "mlflow", "sklearn", "pandas", "scipy", "onnxruntime", "onnx", "pandera", "skops",
     "pyarrow", "numpy", "pydantic", "yaml", "audit.pipeline", "audit.stats", "audit.models",
-    "audit.data",
+    "audit.data", "pyspark",
 )  # fmt: skip
 
 # The root's help in a fresh interpreter, then the heavy modules that interpreter imported.
@@ -61,3 +62,17 @@ def test_each_listed_line_is_the_command_s_own_first_line_of_help(name: str) -> 
     command = load_command(name)
     assert command.name == name
     assert (command.help or "").strip().splitlines()[0] == COMMANDS[name][2]
+
+
+def test_an_audit_in_memory_imports_no_pyspark() -> None:
+    """pyspark is the Spark engine's, imported when an audit asks for it. pandera would import
+    it (and set SPARK_LOCAL_IP) whenever it is installed: `audit.data.schema` keeps it away."""
+    probe = (
+        "import json, os, sys; import audit.pipeline, audit.data, audit.stats.cli;"
+        "print(json.dumps(['pyspark' in sys.modules, os.environ.get('SPARK_LOCAL_IP')]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_LOCAL_IP"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120, env=env
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, None]
