@@ -110,23 +110,25 @@ def pair_counts(
 
     `partitions`: how many ranges of scores (Spark's spark.sql.shuffle.partitions if None).
     """
-    from pyspark.sql import functions as F
-
-    attributes = sorted({a for b in bases for a in b})
-    by = [code(a) for a in attributes]
-    merged = rows.groupBy(*by, SCORE).agg(F.sum(POS).alias(POS), F.sum(NEG).alias(NEG))
-    ranged = (
-        merged.repartitionByRange(partitions, SCORE)
-        if partitions is not None
-        else merged.repartitionByRange(SCORE)
-    )
+    ranged = by_score(rows, sorted({a for b in bases for a in b}), partitions)
     bases, shape = list(bases), tuple(shape)
 
     def count(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         yield from partition_pairs(batches, bases, shape)
 
-    parts = ranged.sortWithinPartitions(SCORE).mapInPandas(count, _SCHEMA).toPandas()
+    parts = ranged.mapInPandas(count, _SCHEMA).toPandas()
     return combine(parts, bases, shape)
+
+
+def by_score(rows: DataFrame, attributes: Sequence[int], partitions: int | None) -> DataFrame:
+    """`rows` summed per (codes of `attributes`, score), in ranges of scores, sorted in each."""
+    from pyspark.sql import functions as F
+
+    by = [code(a) for a in attributes]
+    merged = rows.groupBy(*by, SCORE).agg(F.sum(POS).alias(POS), F.sum(NEG).alias(NEG))
+    if partitions is None:
+        return merged.repartitionByRange(SCORE).sortWithinPartitions(SCORE)
+    return merged.repartitionByRange(partitions, SCORE).sortWithinPartitions(SCORE)
 
 
 def partition_pairs(
