@@ -6,13 +6,15 @@ those with equal scores, and a group's AUC is the sum of pairs[c, d] over its ce
 over its positives' weight times its negatives' weight. The cells are those of a few "bases":
 the finest cells (every attribute crossed) when there are at most `MAX_PAIR_CELLS` of them,
 else the widest groupings asked for (with pairwise intersections of four attributes, the six
-pairs), each read for itself and for the groupings inside it.
+pairs), each read for itself and for the groupings inside it. A grouping inside none of them
+(more than `MAX_PAIR_CELLS` cells of its own) is left to `SparkAuc`'s windows.
 
 On the cluster: the rows aggregated to (attribute codes, score) with their positive and negative
 weights, range-partitioned by score and sorted within each partition. Range partitioning puts
-equal scores in one partition (Spark's `RangePartitioner` places a row by its key alone, a
-binary search among the bounds), so every negative of an earlier partition scores strictly
-lower: partition k adds its own pairs and its positives times the negatives of the partitions
+equal scores in one partition (Spark's `RangePartitioner.getPartition` places a row by its key
+alone, a search among the sampled bounds; adaptive execution only merges neighbouring ranges),
+so every negative of a partition with lower scores scores strictly lower, which `combine`
+checks: partition k adds its own pairs and its positives times the negatives of the partitions
 before it, which the driver adds from each partition's totals. Each partition is read in
 chunks of rows, so its memory stays at a chunk whatever its size; a chunk ends before its last
 score, so that equal scores stay in one chunk too (they are at most one row per cell: the

@@ -108,7 +108,7 @@ def _on_spark(
         score="nota",
         weight=weight,
         tally=counted.aggregated.tally,
-        **OPTIONS,  # type: ignore[arg-type]
+        **OPTIONS,
     )
     counts = count_groups(encoded)
     return counts, exact(encoded, counts, keeps)
