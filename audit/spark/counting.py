@@ -9,7 +9,7 @@ the grid, so that validation takes no second pass.
 
 Scores off the grid (a model's probabilities, with all their decimals) need the exact AUC from
 the rows, as the NumPy engine computes it (`audit.stats.exact_auc`): `SparkAuc` does it on the
-cluster, with one sort per group (a window over the scores) for every grouping at once.
+cluster, with one sort of the rows by score for every grouping at once (`audit.spark.pairs`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import AuditInputError
+from audit.spark import pairs
 from audit.stats.counts import GroupCounts
 from audit.stats.encoding import EncodedInput, Tally, bad_scores, bad_weights
 
@@ -150,6 +151,14 @@ class SparkAuc:
     The rows are matched to the groups `assess` made of the aggregated table through each
     group value's text (`Aggregated.keys`), so binned or recoded values fall in the same group
     on both sides. Ties count one half and weights multiply, as in `audit.stats.exact_auc`.
+
+    As the NumPy engine's pair counts: one sort of the rows by score (aggregated to cell and
+    score first) counts the (positive, negative) pairs between every two cells of the finest
+    groups, or of the widest groupings when the finest cells are more than `MAX_PAIR_CELLS`,
+    and every grouping's AUC is read from them (`audit.spark.pairs`). A grouping inside none of
+    those (its own cells more than `MAX_PAIR_CELLS`) takes the fallback: one window over the
+    sorted scores per group, each grouping a copy of the rows.
+    `partitions`: the number of score ranges of the pair counts (None: the shuffle partitions).
     """
 
     def __init__(
@@ -161,6 +170,7 @@ class SparkAuc:
         y_true: str,
         score: str,
         weight: str | None,
+        partitions: int | None = None,
     ) -> None:
         self.frame = frame
         self.keys = aggregated.keys
@@ -168,11 +178,11 @@ class SparkAuc:
         self.y_true = y_true
         self.score = score
         self.weight = weight
+        self.partitions = partitions
 
     def __call__(
         self, audited: EncodedInput, counts: GroupCounts, keeps: Sequence[tuple[int, ...]]
     ) -> dict[tuple[str, ...], np.ndarray]:
-        from pyspark.sql import DataFrame, Window
         from pyspark.sql import functions as F
 
         positive = sorted(
@@ -182,29 +192,53 @@ class SparkAuc:
         w = F.lit(1.0) if self.weight is None else F.col(self.weight).cast("double")
         is_pos = _text_key(self.frame, self.y_true).isin(positive)
         base = self.frame.select(
-            *[c.alias(f"__c{a}") for a, c in enumerate(codes)],
-            F.col(self.score).cast("double").alias("__s"),
-            F.when(is_pos, w).otherwise(F.lit(0.0)).alias("__p"),
-            F.when(is_pos, F.lit(0.0)).otherwise(w).alias("__q"),
+            *[c.alias(pairs.code(a)) for a, c in enumerate(codes)],
+            F.col(self.score).cast("double").alias(pairs.SCORE),
+            F.when(is_pos, w).otherwise(F.lit(0.0)).alias(pairs.POS),
+            F.when(is_pos, F.lit(0.0)).otherwise(w).alias(pairs.NEG),
         )
+        shape = tuple(len(levels) for levels in counts.levels)
+        bases = pairs.pair_bases(keeps, shape)
+        covered = {keep: pairs.base_of(keep, bases) for keep in keeps}
+        out: dict[tuple[str, ...], np.ndarray] = {}
+        if bases:
+            tables = pairs.pair_counts(base, bases, shape, partitions=self.partitions)
+            by_base = {t.base: t for t in tables}
+            for keep, b in covered.items():
+                if b is not None:
+                    out[tuple(counts.attributes[a] for a in keep)] = by_base[b].auc(keep)
+        rest = [keep for keep, b in covered.items() if b is None]
+        if rest:
+            out.update(self._windows(base, counts, rest))
+        return out
+
+    def _windows(
+        self, base: DataFrame, counts: GroupCounts, keeps: Sequence[tuple[int, ...]]
+    ) -> dict[tuple[str, ...], np.ndarray]:
+        """The fallback: each grouping a copy of the rows, one window over the scores per group."""
+        from pyspark.sql import DataFrame, Window
+        from pyspark.sql import functions as F
+
         parts = []
         for g, keep in enumerate(keeps):
             joint: Column = F.lit(0)
             for a in keep:
-                joint = joint * len(counts.levels[a]) + F.col(f"__c{a}")
+                joint = joint * len(counts.levels[a]) + F.col(pairs.code(a))
             parts.append(
-                base.select(F.lit(g).alias("__g"), joint.alias("__j"), "__s", "__p", "__q")
+                base.select(
+                    F.lit(g).alias("__g"), joint.alias("__j"), pairs.SCORE, pairs.POS, pairs.NEG
+                )
             )
         rows = functools.reduce(DataFrame.unionByName, parts)
-        per_score = rows.groupBy("__g", "__j", "__s").agg(
-            F.sum("__p").alias("p"), F.sum("__q").alias("q")
+        per_score = rows.groupBy("__g", "__j", pairs.SCORE).agg(
+            F.sum(pairs.POS).alias("p"), F.sum(pairs.NEG).alias("q")
         )
-        before = Window.partitionBy("__g", "__j").orderBy("__s")
+        before = Window.partitionBy("__g", "__j").orderBy(pairs.SCORE)
         below = F.coalesce(
             F.sum("q").over(before.rowsBetween(Window.unboundedPreceding, -1)), F.lit(0.0)
         )
-        pairs = per_score.withColumn("u", F.col("p") * (below + 0.5 * F.col("q")))
-        result = pairs.groupBy("__g", "__j").agg(
+        counted = per_score.withColumn("u", F.col("p") * (below + 0.5 * F.col("q")))
+        result = counted.groupBy("__g", "__j").agg(
             F.sum("u").alias("u"), F.sum("p").alias("p"), F.sum("q").alias("q")
         )
         out = {}
