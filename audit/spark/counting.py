@@ -56,7 +56,9 @@ def _key(column: str) -> str:
     return f"__audit_key_{column}"
 
 
-def _text_key(frame: DataFrame, column: str) -> Column:
+def _text_key(column: str) -> Column:
+    """A column's values as text, a missing value as a key of its own: how the cluster's rows
+    are matched to the groups the driver made of the aggregated table (`SparkAuc`)."""
     from pyspark.sql import functions as F
 
     return F.coalesce(F.col(column).cast("string"), F.lit(_NULL_KEY))
@@ -80,7 +82,7 @@ def aggregate(
     from pyspark.sql import functions as F
 
     by: list[Column] = [F.col(c) for c in columns]
-    by += [_text_key(frame, c).alias(_key(c)) for c in keyed]
+    by += [_text_key(c).alias(_key(c)) for c in keyed]
     sums: list[Column] = [F.count(F.lit(1)).alias(ROWS)]
     w = None
     if weight is not None:
@@ -190,7 +192,7 @@ class SparkAuc:
         )
         codes = [self._codes(audited, counts, a) for a in range(len(self.groups))]
         w = F.lit(1.0) if self.weight is None else F.col(self.weight).cast("double")
-        is_pos = _text_key(self.frame, self.y_true).isin(positive)
+        is_pos = _text_key(self.y_true).isin(positive)
         base = self.frame.select(
             *[c.alias(pairs.code(a)) for a, c in enumerate(codes)],
             F.col(self.score).cast("double").alias(pairs.SCORE),
@@ -262,4 +264,4 @@ class SparkAuc:
             for key, code in zip(self.keys[self.groups[a]], attribute.codes, strict=True)
         }
         pairs = [F.lit(x) for item in lookup.items() for x in item]
-        return F.create_map(*pairs)[_text_key(self.frame, self.groups[a])]
+        return F.create_map(*pairs)[_text_key(self.groups[a])]
