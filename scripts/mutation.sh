@@ -100,8 +100,11 @@ only_mutate = ["audit/stats/*", "audit/metrics/*", "audit/gate.py", "audit/files
     "audit/linear_disclosure.py", "audit/checks/*", "audit/harm_rules.py"]
 also_copy = ["examples", "datasets", "models", "README.md"]
 pytest_add_cli_args_test_selection = $tests
-pytest_add_cli_args = ["-n", "0", "-p", "no:cacheprovider"]
+pytest_add_cli_args = ["-n", "0", "-p", "no:cacheprovider", "--deselect",
+    "tests/checks/test_mobility.py::test_audit_run_with_a_rankings_file_of_its_own_names"]
 TOML
+    # (deselected: its `audit run` subprocess works in a folder of its own, where the mutated
+    # copy cannot find mutmut's settings and fails before the audit starts, mutant or not)
     cd "$work"
     # Subprocesses started by the tests (`python -m audit.cli`) import the mutated copy too.
     export PYTHONPATH=$work/mutants PYTHONDONTWRITEBYTECODE=1
