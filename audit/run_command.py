@@ -17,6 +17,7 @@ from audit.gate import Verdict
 from audit.numbers import fixed
 from audit.pipeline import AuditOutcome, RunOptions, run_audit
 from audit.report import check_languages
+from audit.spark.options import EngineOption, SparkConfOption, SparkMasterOption, engine_choice
 from audit.spec import load_spec, spec_schema
 from audit.tracking.runs import RunInterrupted
 from audit.verbosity import configure_output
@@ -75,30 +76,9 @@ def run(
             "default: report.languages of the spec.",
         ),
     ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option(
-            "--engine",
-            help="numpy (in memory) or spark (where the data lives, docs/spark.md); "
-            "overrides the spec's engine.",
-        ),
-    ] = None,
-    spark_master: Annotated[
-        str | None,
-        typer.Option(
-            "--spark-master",
-            help="Spark master URL (local[*], spark://HOST:7077, yarn, k8s://..., sc://...); "
-            "implies --engine spark.",
-        ),
-    ] = None,
-    spark_conf: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--spark-conf",
-            help="Spark setting as KEY=VALUE (repeatable), e.g. spark.driver.memory=8g; added "
-            "to the spec's engine.spark.conf; implies --engine spark.",
-        ),
-    ] = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    spark_conf: SparkConfOption = None,
     schema: Annotated[
         bool, typer.Option("--schema", help="Print the JSON schema of the spec and exit.")
     ] = False,
@@ -123,7 +103,8 @@ def run(
             "give the spec file, e.g. audit run examples/belgian-profiling.yaml"
         )
     languages = split_languages(lang) if lang else None
-    spec = load_spec(spec_path, engine=engine_override(engine, spark_master, spark_conf or []))
+    asked = engine_choice(engine, spark_master, spark_conf)
+    spec = load_spec(spec_path, engine=asked.spec_override())
     console = Console(stderr=True)
     # SIGTERM (a CI job cancelled) ends the audit like Ctrl-C, so its MLflow run is marked FAILED.
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -162,25 +143,6 @@ def exit_code(verdict: Verdict) -> int:
     if verdict.status == "fail":
         return EXIT_POLICY_FAILED
     return EXIT_OK if verdict.release_allowed else EXIT_INCONCLUSIVE
-
-
-def engine_override(engine: str | None, master: str | None, conf: list[str]) -> object:
-    """The spec's `engine` as --engine, --spark-master and --spark-conf give it (None: the
-    spec's own; the Spark options keep the spec's other Spark settings)."""
-    if engine not in (None, "numpy", "spark"):
-        raise typer.BadParameter(f"--engine is numpy or spark, not {engine!r}")
-    asked: dict[str, object] = {}
-    if master is not None:
-        asked["master"] = master
-    if conf:
-        from audit.spark.session import parse_conf
-
-        asked["conf"] = parse_conf(conf)
-    if asked:
-        if engine == "numpy":
-            raise typer.BadParameter("--spark-master and --spark-conf need --engine spark")
-        return {"spark": asked}
-    return {"spark": {}} if engine == "spark" else engine
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

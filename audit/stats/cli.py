@@ -19,6 +19,7 @@ from audit.errors import AuditInputError
 from audit.files import require_writable
 from audit.labels import rich_text
 from audit.numbers import fixed
+from audit.spark.options import EngineOption, SparkConfOption, SparkMasterOption, engine_choice
 from audit.stats.assess import assess as run_assessment
 from audit.stats.encoding import column_of, encode_score
 from audit.stats.result import Assessment
@@ -59,36 +60,6 @@ def _parse_factor_bins(values: list[str], option: str = "--factor-bins") -> dict
             )
         bins[column] = int(count)
     return bins
-
-
-def _spark_engine(engine: str | None, master: str | None, conf: list[str]) -> SparkSpec | None:
-    """Where the table is assessed: None in memory (NumPy), else Spark on `master` with `conf`.
-
-    --spark-master or --spark-conf alone imply --engine spark, as --spark-master does for
-    `audit run`.
-    """
-    if engine not in (None, "numpy", "spark"):
-        raise AuditInputError(
-            f"--engine {engine!r}",
-            expected="numpy (in memory) or spark (where the data lives)",
-            found=repr(engine),
-            fix="pass --engine numpy or --engine spark",
-        )
-    asked = master is not None or bool(conf)
-    if engine == "numpy" and asked:
-        raise AuditInputError(
-            "--spark-master/--spark-conf",
-            expected="Spark settings only with the Spark engine",
-            found="--engine numpy",
-            fix="drop --engine numpy (the Spark options imply --engine spark), or the Spark options",
-        )
-    if engine != "spark" and not asked:
-        return None
-    from audit.spark.session import parse_conf
-    from audit.spec import SparkSpec
-
-    settings = parse_conf(conf)
-    return SparkSpec(conf=settings) if master is None else SparkSpec(master=master, conf=settings)
 
 
 def assess(
@@ -220,30 +191,9 @@ def assess(
             help="Most distinct values a numeric group column may have without --group-bins.",
         ),
     ] = 20,
-    engine: Annotated[
-        str | None,
-        typer.Option(
-            "--engine",
-            help="numpy (the table in memory, the default) or spark (counted where the data "
-            "lives; the same result).",
-        ),
-    ] = None,
-    spark_master: Annotated[
-        str | None,
-        typer.Option(
-            "--spark-master",
-            help="Spark master URL (local[*], spark://HOST:7077, yarn, k8s://..., sc://...); "
-            "implies --engine spark. Default local[*].",
-        ),
-    ] = None,
-    spark_conf: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--spark-conf",
-            help="Spark setting as KEY=VALUE (repeatable), e.g. spark.executor.memory=8g; "
-            "implies --engine spark.",
-        ),
-    ] = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    spark_conf: SparkConfOption = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the full result as JSON here.")
     ] = None,
@@ -258,7 +208,7 @@ def assess(
     configure_output(verbose)
     if json_out is not None:  # found before the assessment, not after it
         require_writable(json_out, subject=f"--json '{json_out}'", folder=False)
-    spark = _spark_engine(engine, spark_master, spark_conf or [])
+    spark = engine_choice(engine, spark_master, spark_conf).spark()
     roles = _Roles(y_true, y_pred, score, weight, track, list(group), list(factor or []))
     # The same settings for both engines; parsed before any data is read (or Spark started).
     settings: dict[str, Any] = dict(
