@@ -20,6 +20,10 @@
 # tests/MUTANTS.md for how those are covered.
 #
 #   scripts/mutation.sh 'audit.metrics.intervals.*'   # only these mutants (mutmut's names)
+#   scripts/mutation.sh --sample 900      # a random sample of the mutants not run yet, the same
+#                                         # share of each module (seed: MUTATION_SEED, default 1),
+#                                         # for a score with a stated uncertainty when the whole
+#                                         # scope would take longer than there is (see the report)
 #
 # Environment: PYTHON (default .venv/bin/python, else python3); MUTATION_WORK (default
 # .mutation-logs/work, kept between runs so an interrupted run resumes where it stopped; mutmut
@@ -46,6 +50,9 @@ report_only=0 recheck_only=0 again=0
 [[ ${1:-} == --again ]] && again=1 && shift
 diffs=1
 [[ ${1:-} == --scores ]] && report_only=1 diffs=0
+sample=0
+if [[ ${1:-} == --sample ]]; then sample=${2:?--sample needs a number of mutants}; shift 2; fi
+export MUTATION_SAMPLE=$sample MUTATION_SEED=${MUTATION_SEED:-1}
 
 # The scope of issue 14, as mutmut's mutant names (module path, then the mangled function: `x_f`
 # for a function, `xǁClassǁmethod` for a method). The decisions loader is the DecisionsModel
@@ -137,6 +144,7 @@ PY
     mapfile -t pending < <("$py" - "${scope[@]}" <<'PY'
 import fnmatch
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -148,9 +156,31 @@ codes = {
 if all(code is None for code in codes.values()):  # nothing run yet: the patterns themselves
     print("\n".join(sys.argv[1:]))
 else:
-    for name, code in codes.items():
-        if code is None and any(fnmatch.fnmatch(name, p) for p in sys.argv[1:]):
-            print(name)
+    pending = [
+        name
+        for name, code in sorted(codes.items())
+        if code is None and any(fnmatch.fnmatch(name, p) for p in sys.argv[1:])
+    ]
+    wanted = int(os.environ["MUTATION_SAMPLE"])
+    if wanted:
+        # mutmut runs the mutants it is given cheapest first, so a run stopped early would
+        # score the cheap ones only: a sample fixed in advance, each module in proportion to
+        # what it has left, is scored whole (sample.txt keeps it for the report).
+        import random
+        from collections import defaultdict
+
+        rng = random.Random(int(os.environ["MUTATION_SEED"]))
+        by_module = defaultdict(list)
+        for name in pending:
+            by_module[name.split(".x")[0]].append(name)
+        share = wanted / max(len(pending), 1)
+        pending = sorted(
+            name
+            for names in by_module.values()
+            for name in rng.sample(names, min(len(names), round(len(names) * share)))
+        )
+        Path("sample.txt").write_text("\n".join(pending) + "\n")
+    print("\n".join(pending))
 PY
     )
     echo "${#pending[@]} mutants to run"
@@ -207,15 +237,19 @@ if [[ $report_only == 0 || $recheck_only == 1 ]]; then
     [[ $recheck_only == 0 ]] || rsync -a --delete --exclude=__pycache__ "$root/tests/" "$work/tests/"
     mapfile -t survivors < <("$py" - <<'PY'
 import json
+import os
 from pathlib import Path
 
 done = {p.name for p in Path("recheck").glob("*")} if Path("recheck").is_dir() else set()
+# A sample's run rechecks the sample's survivors only.
+sampled = Path("sample.txt").read_text().split() if os.environ["MUTATION_SAMPLE"] != "0" else None
 if Path("recheck.json").exists():
     done |= set(json.loads(Path("recheck.json").read_text()))
 for meta in sorted(Path("mutants/audit").rglob("*.py.meta")):
     for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
         if code in (0, 33) and name not in done:  # survived, or no selected test reached it
-            print(name)
+            if sampled is None or name in sampled:
+                print(name)
 PY
     )
     echo "${#survivors[@]} survivors to recheck, $children at a time"
@@ -294,4 +328,26 @@ killed = total["killed"] + total["timeout"] + total["segfault"]
 scored = killed + total["survived"] + total["no tests"] + total["suspicious"]
 print(f"SCORE all: {killed}/{scored} killed ({100 * killed / max(scored, 1):.1f}%), "
       f"{total['not checked']} not run yet")
+if Path("sample.txt").exists():
+    # The last --sample: its score estimates the score of everything it was drawn from, with a
+    # Wilson 95% interval (the sample is random and small next to what it was drawn from).
+    sample = Path("sample.txt").read_text().split()
+    outcome = Counter()
+    for meta in Path("mutants/audit").rglob("*.py.meta"):
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if name in sample:
+                status = status_by_exit_code[code]
+                if status in ("survived", "no tests") and rechecked.get(name) == "killed":
+                    status = "killed"
+                outcome[status] += 1
+    hit = outcome["killed"] + outcome["timeout"] + outcome["segfault"]
+    run = hit + outcome["survived"] + outcome["no tests"] + outcome["suspicious"]
+    z = 1.959964
+    if run:
+        p = hit / run
+        centre = (p + z * z / (2 * run)) / (1 + z * z / run)
+        half = z * ((p * (1 - p) / run + z * z / (4 * run * run)) ** 0.5) / (1 + z * z / run)
+        print(f"SAMPLE {len(sample)} drawn, {run} run: {hit}/{run} killed ({100 * p:.1f}%, "
+              f"95% interval {100 * (centre - half):.1f}-{100 * (centre + half):.1f}%), "
+              f"{outcome['not checked']} not run yet")
 PY
