@@ -52,7 +52,11 @@ diffs=1
 [[ ${1:-} == --scores ]] && report_only=1 diffs=0
 sample=0
 if [[ ${1:-} == --sample ]]; then sample=${2:?--sample needs a number of mutants}; shift 2; fi
-export MUTATION_SAMPLE=$sample MUTATION_SEED=${MUTATION_SEED:-1}
+# --sample-of FILE: the sample is a random half of the names in FILE (a sample drawn earlier
+# that would take too long): still a random sample of the scope, half the time.
+sample_of=
+if [[ ${1:-} == --sample-of ]]; then sample_of=${2:?--sample-of needs a file}; sample=-1; shift 2; fi
+export MUTATION_SAMPLE=$sample MUTATION_SEED=${MUTATION_SEED:-1} MUTATION_SAMPLE_OF=$sample_of
 
 # The scope of issue 14, as mutmut's mutant names (module path, then the mangled function: `x_f`
 # for a function, `xǁClassǁmethod` for a method). The decisions loader is the DecisionsModel
@@ -162,7 +166,15 @@ else:
         if code is None and any(fnmatch.fnmatch(name, p) for p in sys.argv[1:])
     ]
     wanted = int(os.environ["MUTATION_SAMPLE"])
-    if wanted:
+    if os.environ["MUTATION_SAMPLE_OF"]:
+        import random
+
+        drawn = Path(os.environ["MUTATION_SAMPLE_OF"]).read_text().split()
+        rng = random.Random(int(os.environ["MUTATION_SEED"]))
+        half = sorted(name for name in drawn if rng.random() < 0.5)
+        Path("sample.txt").write_text("\n".join(half) + "\n")
+        pending = [name for name in pending if name in set(half)]
+    elif wanted:
         # mutmut runs the mutants it is given cheapest first, so a run stopped early would
         # score the cheap ones only: a sample fixed in advance, each module in proportion to
         # what it has left, is scored whole (sample.txt keeps it for the report).
