@@ -533,11 +533,12 @@ def print_tracks(result: Assessment, console: Console) -> None:
     if not result.tracks:
         return
     found = [t for t in result.tracks if t.significant]
+    level = round((1 - result.settings.alpha) * 100)
     console.print(
-        f"track shares with 95% intervals; * and below: {len(found)} gaps to the reference "
+        f"track shares with {level}% intervals; * and below: {len(found)} gaps to the reference "
         "significant after correction over the track comparisons (exploratory)"
     )
-    for t in sorted(found, key=lambda t: t.p_adjusted or 1.0)[:15]:
+    for t in sorted(found, key=lambda t: 1.0 if t.p_adjusted is None else t.p_adjusted)[:15]:
         console.print(
             f"  {_label(t.attributes)}={_label(t.levels)} vs {_label(t.reference_levels)}: "
             f"{rich_text(t.track)} {_signed(t.difference)} "

@@ -556,11 +556,10 @@ def test_no_tracks_nothing_printed(outcome_audit: Assessment) -> None:
     assert _printed(cli.print_tracks, outcome_audit).strip() == ""
 
 
-@pytest.mark.xfail(strict=True, reason="print_tracks sorts a p of 0.0 as 1.0 (reported)")
 def test_track_gap_whose_p_underflows_is_listed_first() -> None:
     """18,000 people: south's training gap (-0.350) is so large that its p underflows to 0.0;
-    it is the most significant gap and should be listed first (`t.p_adjusted or 1.0` sorts
-    it last, and past 15 findings would drop it from the list)."""
+    it is the most significant gap and should be listed first (a p of 0.0 read as
+    missing would sort it last, and past 15 findings drop it from the list)."""
     frame = pd.concat(
         [
             _tracks("north", {"training": 5000, "placement": 3000, "none": 2000}),
@@ -576,7 +575,6 @@ def test_track_gap_whose_p_underflows_is_listed_first() -> None:
     assert first.startswith("  region=south vs north: training -0.350 [")
 
 
-@pytest.mark.xfail(strict=True, reason="print_tracks says 95% whatever alpha (reported)")
 def test_track_interval_level_follows_alpha(track_audit: Assessment) -> None:
     """The track intervals are 1 - alpha intervals (audit.stats.tracks), so at alpha 0.1 the
     sentence should say 90%."""
