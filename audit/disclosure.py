@@ -191,7 +191,7 @@ def publish_verdict(verdict: Verdict, published: Assessment) -> Verdict:
         findings = []
         for f in rule.findings:
             if not is_hidden(f):
-                findings.append(replace(f, sentence=_display_sentence(f)))
+                findings.append(replace(f, sentence=_display_sentence(f, verdict.alpha)))
             elif f.decides:
                 findings.append(_withheld_finding(f, minimum))
         groups = tuple(_withheld_group(g) if is_hidden(g) else g for g in rule.groups)
@@ -199,7 +199,7 @@ def publish_verdict(verdict: Verdict, published: Assessment) -> Verdict:
     return replace(verdict, rules=tuple(rules))
 
 
-def _display_sentence(f: Finding) -> str:
+def _display_sentence(f: Finding, alpha: float) -> str:
     from audit.gate import sentence
 
     shown = replace(
@@ -208,7 +208,7 @@ def _display_sentence(f: Finding) -> str:
         levels=display_levels(f.levels),
         reference_levels=display_levels(f.reference_levels),
     )
-    return sentence(shown)
+    return sentence(shown, alpha=alpha)
 
 
 def _withheld_group(g: GroupOutcome) -> GroupOutcome:

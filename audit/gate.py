@@ -46,7 +46,7 @@ from audit.metrics.bounds import above, below
 from audit.metrics.disparities import NAMED_DISPARITY_NAMES
 from audit.metrics.normal import ndtr, ndtri
 from audit.metrics.significance import adjust
-from audit.numbers import fixed
+from audit.numbers import confidence_level, fixed
 from audit.spec import (
     TRACK_METRIC,
     Evidence,
@@ -174,6 +174,9 @@ class Verdict:
     on_inconclusive: OnInconclusive = "fail"
     baseline: str | None = None
     confirmatory_tests: int = 0  # size of the family the deciding tests were corrected in
+    # The assessment's alpha: corrected p-values below it fail, and every interval in the
+    # verdict is a 1 - alpha interval (what its sentences and the summary state as the level).
+    alpha: float = 0.05
 
     @property
     def label(self) -> str:
@@ -269,6 +272,7 @@ def evaluate_policy(
         on_inconclusive=policy.on_inconclusive,
         baseline=policy.baseline,
         confirmatory_tests=len(family),
+        alpha=alpha,
     )
 
 
@@ -590,6 +594,7 @@ def _rule_outcome(
                     code,
                     rule.id,
                     d,
+                    alpha=alpha,
                     decides=status == "fail",
                     bound=r.bound,
                     p_adjusted=r.p_confirmatory,
@@ -683,6 +688,7 @@ def _finding(
     rule_id: str,
     d: Compared,
     *,
+    alpha: float,
     decides: bool,
     bound: float | None = None,
     baseline_value: float | None = None,
@@ -712,7 +718,7 @@ def _finding(
         decides=decides,
         sentence="",
     )
-    return replace(f, sentence=sentence(f))
+    return replace(f, sentence=sentence(f, alpha=alpha))
 
 
 def _number(x: float) -> str:
@@ -720,8 +726,9 @@ def _number(x: float) -> str:
     return fixed(x)
 
 
-def sentence(f: Finding) -> str:
-    """One plain sentence a reader of the report understands without the tables."""
+def sentence(f: Finding, *, alpha: float = 0.05) -> str:
+    """One plain sentence a reader of the report understands without the tables; `alpha` is
+    the verdict's (its intervals are 1 - alpha intervals, and the sentence says which)."""
     if f.kind == "harm_check":
         from audit.harm_rules import finding_sentence  # it builds on this module's records
 
@@ -737,7 +744,7 @@ def sentence(f: Finding) -> str:
         )
     est = _number(f.value) if f.value is not None else "undefined"
     ci = (
-        f" (95% CI {_number(f.ci_low)} to {_number(f.ci_high)})"
+        f" ({confidence_level(alpha)}% CI {_number(f.ci_low)} to {_number(f.ci_high)})"
         if f.ci_low is not None and f.ci_high is not None
         else " (no interval)"
     )
@@ -951,6 +958,7 @@ def _regressions(
                         "REGRESSION",
                         f"{rule.id}.non_regression",
                         c.d,
+                        alpha=alpha,
                         decides=True,
                         baseline_value=c.baseline,
                         p_adjusted=q,

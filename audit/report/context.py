@@ -239,6 +239,7 @@ class Context:
     notes: tuple[str, ...]
     suppressed_groups: int
     min_cell_size: int
+    level: str  # the intervals' level in percent, as the language writes it ("95", "97,5")
     extra: Mapping[str, Any] = field(default_factory=dict)
     harm_checks: tuple[CheckView, ...] = ()
 
@@ -252,6 +253,7 @@ def build_context(source: ReportInput, lang: str) -> Context:
     bounds = _rule_bounds(source.spec)
     harm_rules = _harm_rules(source.spec, source.checks)
     report = source.report_options
+    level = fmt.level(a.settings.alpha)
     return Context(
         lang=lang,
         fmt=fmt,
@@ -264,12 +266,12 @@ def build_context(source: ReportInput, lang: str) -> Context:
         contact=report.get("contact"),
         respond_by=_date(report.get("respond_by")),
         rules=tuple(_rule_view(r, bounds, fmt, _, harm_rules) for r in v.rules),
-        groupings=_groupings(a, v, bounds, labels, lang, fmt, _),
+        groupings=_groupings(a, v, bounds, labels, lang, fmt, _, level),
         calibration=_calibration(a, labels, lang, fmt, _),
         distributions=_distributions(a, labels, lang, fmt, _),
         conditional=_conditional(a, labels, lang),
         baseline=_baseline(v, labels, lang),
-        tracks=_tracks(a, labels, lang, fmt, _),
+        tracks=_tracks(a, labels, lang, fmt, _, level),
         metrics_used=tuple(m for m in METRIC_NAMES if any(x.metric == m for x in a.metrics)),
         kinds_used=tuple(
             sorted({g.kind for r in v.rules for g in r.groups} & set(KIND_DEFINITIONS))
@@ -282,6 +284,7 @@ def build_context(source: ReportInput, lang: str) -> Context:
         notes=tuple(display_label(n, 600) for n in a.notes),
         suppressed_groups=sum(1 for g in a.groups if g.suppressed),
         min_cell_size=a.settings.min_cell_size,
+        level=level,
         harm_checks=check_views(
             source.checks, labels, lang, fmt, _, minimum=a.settings.min_cell_size
         ),
@@ -424,6 +427,7 @@ def _groupings(
     lang: str,
     fmt: Formatter,
     _: Callable[[str], str],
+    level: str,
 ) -> tuple[GroupingView, ...]:
     by_attributes: dict[tuple[str, ...], list[Group]] = {}
     for g in a.groups:
@@ -457,12 +461,21 @@ def _groupings(
         title = " × ".join(labels.attribute(x, lang) for x in attributes)
         drawn = [
             _rule_chart(
-                f"{anchor}-r{i}", r, attributes, outcomes[r.rule_id], bounds, labels, lang, fmt, _
+                f"{anchor}-r{i}",
+                r,
+                attributes,
+                outcomes[r.rule_id],
+                bounds,
+                labels,
+                lang,
+                fmt,
+                _,
+                level,
             )
             for i, r in enumerate(shown_rules)
         ]
         drawn.append(
-            _rate_chart(f"{anchor}-rate", attributes, groups, metrics, labels, lang, fmt, _)
+            _rate_chart(f"{anchor}-rate", attributes, groups, metrics, labels, lang, fmt, _, level)
         )
         views.append(
             GroupingView(
@@ -513,6 +526,7 @@ def _rule_chart(
     lang: str,
     fmt: Formatter,
     _: Callable[[str], str],
+    level: str,
 ) -> charts.Chart | None:
     points = [
         charts.Point(labels.group(attributes, lv, lang), g.value, g.ci_low, g.ci_high, g.status)
@@ -535,7 +549,7 @@ def _rule_chart(
         "unsure": counts["inconclusive"],
     }
     alternative = "; ".join(
-        f"{p.label}: {fmt.number(p.value)} {_interval_text(p.low, p.high, fmt, _)}, "
+        f"{p.label}: {fmt.number(p.value)} {_interval_text(p.low, p.high, fmt, _, level)}, "
         f"{_(STATUS_NAMES.get(p.status or '', p.status or ''))}"
         for p in points
     )
@@ -564,6 +578,7 @@ def _rate_chart(
     lang: str,
     fmt: Formatter,
     _: Callable[[str], str],
+    level: str,
 ) -> charts.Chart | None:
     points = []
     for g in groups:
@@ -584,7 +599,7 @@ def _rate_chart(
         "high_group": high.label,
     }
     alternative = "; ".join(
-        f"{p.label}: {fmt.percent(p.value)} {_interval_text(p.low, p.high, fmt, _, percent=True)}"
+        f"{p.label}: {fmt.percent(p.value)} {_interval_text(p.low, p.high, fmt, _, level, percent=True)}"
         for p in points
     )
     return charts.interval_chart(
@@ -602,15 +617,15 @@ def _interval_text(
     high: float | None,
     fmt: Formatter,
     _: Callable[[str], str],
+    level: str,
     *,
     percent: bool = False,
 ) -> str:
     if low is None or high is None:
         return ""
     show = fmt.percent if percent else fmt.number
-    return (
-        "(" + _("95%% interval %(low)s to %(high)s") % {"low": show(low), "high": show(high)} + ")"
-    )
+    text = _("%(level)s%% interval %(low)s to %(high)s")
+    return "(" + text % {"level": level, "low": show(low), "high": show(high)} + ")"
 
 
 def _calibration(
@@ -758,7 +773,7 @@ class TrackView:
 
 
 def _tracks(
-    a: Any, labels: Labels, lang: str, fmt: Formatter, _: Callable[[str], str]
+    a: Any, labels: Labels, lang: str, fmt: Formatter, _: Callable[[str], str], level: str
 ) -> tuple[TrackView, ...]:
     """Track shares, when the result has them (`Assessment.tracks`, results of track audits)."""
     records = tuple(getattr(a, "tracks", None) or ())
@@ -806,7 +821,7 @@ def _tracks(
                 reading=_("Share of each group sent to each track, by %(grouping)s.")
                 % {"grouping": title},
                 alternative="; ".join(
-                    f"{p.label}: {fmt.percent(p.value)} {_interval_text(p.low, p.high, fmt, _, percent=True)}"
+                    f"{p.label}: {fmt.percent(p.value)} {_interval_text(p.low, p.high, fmt, _, level, percent=True)}"
                     for p in points
                 ),
                 number=lambda x: fmt.percent(x, 0),

@@ -24,8 +24,10 @@ from babel import Locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol
 from babel.support import Translations
+
+from audit.numbers import confidence_level
 
 Language = Literal["fr", "nl", "en"]
 LANGUAGES: tuple[str, ...] = get_args(Language)
@@ -91,6 +93,11 @@ class Formatter:
         if low is None or high is None:
             return NO_VALUE
         return f"[{self.number(low, digits)} ; {self.number(high, digits)}]"
+
+    def level(self, alpha: float) -> str:
+        """The level of a 1 - alpha interval in percent, without the sign: "95", "97,5" in
+        French and Dutch (the messages place the sign as each language writes it)."""
+        return confidence_level(alpha).replace(".", get_decimal_symbol(self.locale))
 
     def day(self, d: date | None) -> str:
         return NO_VALUE if d is None else format_date(d, format="long", locale=self.locale)

@@ -17,7 +17,7 @@ from audit.files import staged_files
 from audit.gate import Verdict
 from audit.junit import junit_xml
 from audit.labels import display_label, markdown_code, markdown_text
-from audit.numbers import fixed
+from audit.numbers import confidence_level, fixed
 from audit.report.findings import KeyFinding, Selection, Unknown, select_findings
 from audit.stats.result import GROUP_SEPARATOR, Assessment, TrackShare
 from audit.track_table import track_cell, track_shares_by_attribute
@@ -98,7 +98,7 @@ def summary_markdown(
     selection = None
     if assessment is not None and assessment.disclosure_controlled:
         selection = select_findings(assessment, verdict)
-        lines += _key_findings(selection)
+        lines += _key_findings(selection, assessment.settings.alpha)
     lines += [
         "| rule | status | compared | pass | fail | inconclusive | detectable gap |",
         "|---|---|---|---|---|---|---|",
@@ -139,7 +139,8 @@ def summary_markdown(
         if changes:
             lines += [
                 "",
-                "| group | candidate | baseline | change (worse > 0) | 95% CI | status |",
+                "| group | candidate | baseline | change (worse > 0) | "
+                f"{confidence_level(verdict.alpha)}% CI | status |",
                 "|---|---|---|---|---|---|",
             ]
             for g in changes:
@@ -155,7 +156,8 @@ def summary_markdown(
                 )
     lines += harm_checks_markdown(checks)
     # Track shares come from the assessment too (published or full: the caller's choice).
-    lines += track_share_markdown(assessment.tracks if assessment is not None else ())
+    if assessment is not None:
+        lines += track_share_markdown(assessment.tracks, assessment.settings.alpha)
     if notes:
         lines += ["", "## Notes", ""]
         lines += [f"- {markdown_text(display_label(note, MAX_NOTE_CHARS))}" for note in notes]
@@ -202,8 +204,9 @@ def _flagged(c: Mapping[str, Any], status: str) -> str:
     return str(int(c.get("flagged") or 0))
 
 
-def track_share_markdown(tracks: Sequence[TrackShare]) -> list[str]:
-    """Each attribute's groups by track share (intersections are in assessment.json)."""
+def track_share_markdown(tracks: Sequence[TrackShare], alpha: float = 0.05) -> list[str]:
+    """Each attribute's groups by track share (intersections are in assessment.json); `alpha`
+    is the assessment's (the shares' intervals are 1 - alpha intervals)."""
     table = track_shares_by_attribute(tracks)
     if not table:
         return []
@@ -211,9 +214,10 @@ def track_share_markdown(tracks: Sequence[TrackShare]) -> list[str]:
         "",
         "## Track shares",
         "",
-        "Share of each group recommended each track (95% interval); `*`: the gap to the "
-        "reference group is significant after the correction over all track comparisons "
-        "(exploratory: the rules above decide). Intersections are in `assessment.json`.",
+        f"Share of each group recommended each track ({confidence_level(alpha)}% interval); "
+        "`*`: the gap to the reference group is significant after the correction over all "
+        "track comparisons (exploratory: the rules above decide). Intersections are in "
+        "`assessment.json`.",
     ]
     for attribute, (names, groups) in table.items():
         lines += [
@@ -257,9 +261,9 @@ _KEPT = {
 }
 
 
-def _key_finding(f: KeyFinding) -> str:
+def _key_finding(f: KeyFinding, alpha: float) -> str:
     ci = (
-        f" (95% CI {_fmt(f.ci_low)} to {_fmt(f.ci_high)})"
+        f" ({confidence_level(alpha)}% CI {_fmt(f.ci_low)} to {_fmt(f.ci_high)})"
         if f.ci_low is not None and f.ci_high is not None
         else ""
     )
@@ -312,11 +316,11 @@ def _unknown(u: Unknown, selection: Selection) -> str:
     )
 
 
-def _key_findings(selection: Selection) -> list[str]:
+def _key_findings(selection: Selection, alpha: float) -> list[str]:
     lines = ["## Key findings", ""]
     if not selection.findings:
         lines.append("No group is beyond a rule's bound or left in doubt.")
-    lines += [_key_finding(f) for f in selection.findings]
+    lines += [_key_finding(f, alpha) for f in selection.findings]
     extra = []
     if selection.more_findings:
         extra.append(f"{selection.more_findings} more below in the rules")
