@@ -19,7 +19,7 @@ def fixed(x: float, digits: int = 3, *, signed: bool = False) -> str:
 def confidence_level(alpha: float) -> str:
     """The level of a 1 - alpha interval in percent, as a reader writes it: "95" (alpha 0.05),
     "90", "97.5" (alpha 0.025): the shortest decimal that is the level, never a float's noise
-    (1 - 0.1 is 0.8999999999999999)."""
+    ((1 - 0.34) * 100 is 65.99999999999999)."""
     level = (1 - alpha) * 100
     for digits in range(9):
         if round(level, digits) == round(level, 9):

@@ -179,7 +179,8 @@ def test_the_level_is_written_as_a_reader_writes_it() -> None:
         "80",
         "51",
     ]
-    # 1 - 0.1 is 0.8999999999999999 in floating point: never "89.99999999999999"
+    # (1 - 0.34) * 100 is 65.99999999999999 in floating point: written 66
+    assert confidence_level(0.34) == "66"
     assert confidence_level(0.025) == "97.5"
     assert confidence_level(0.001) == "99.9"
     assert confidence_level(0.0001) == "99.99"
@@ -188,9 +189,9 @@ def test_the_level_is_written_as_a_reader_writes_it() -> None:
     assert Formatter("fr").level(0.1) == "90"
 
 
-def test_the_data_give_findings_with_intervals_to_state(at_90: Audited) -> None:
+def test_the_data_give_findings_with_intervals_to_state(at_90: Audited, at_95: Audited) -> None:
     """The checks below would pass vacuously on an audit with nothing to say."""
-    for audit in (at_90,):
+    for audit in (at_90, at_95):
         assert audit.verdict.status == "fail"
         assert audit.verdict.alpha == audit.alpha
         assert any(f.ci_low is not None for f in audit.verdict.failures)
