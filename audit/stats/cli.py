@@ -18,7 +18,7 @@ from audit.disclosure import suppress
 from audit.errors import AuditInputError
 from audit.files import require_writable
 from audit.labels import rich_text
-from audit.numbers import fixed
+from audit.numbers import confidence_level, fixed
 from audit.spark.options import EngineOption, SparkConfOption, SparkMasterOption, engine_choice
 from audit.stats.assess import assess as run_assessment
 from audit.stats.encoding import column_of, encode_score
@@ -393,7 +393,7 @@ def print_summary(result: Assessment, console: Console) -> None:
     s = result.settings
     console.print(
         f"[bold]{result.n_rows:,} rows[/], groups by {', '.join(map(rich_text, s.groups))}; "
-        f"{round((1 - s.alpha) * 100)}% intervals, {s.n_boot} bootstrap replicates, "
+        f"{confidence_level(s.alpha)}% intervals, {s.n_boot} bootstrap replicates, "
         f"{s.correction} correction"
     )
     if not result.metrics:  # tracks only: their tables follow
@@ -533,9 +533,8 @@ def print_tracks(result: Assessment, console: Console) -> None:
     if not result.tracks:
         return
     found = [t for t in result.tracks if t.significant]
-    level = round((1 - result.settings.alpha) * 100)
     console.print(
-        f"track shares with {level}% intervals; * and below: {len(found)} gaps to the reference "
+        f"track shares with {confidence_level(result.settings.alpha)}% intervals; * and below: {len(found)} gaps to the reference "
         "significant after correction over the track comparisons (exploratory)"
     )
     for t in sorted(found, key=lambda t: 1.0 if t.p_adjusted is None else t.p_adjusted)[:15]:
