@@ -10,7 +10,9 @@
 #   scripts/mutation.sh --recheck         # rerun each survivor with its module's test files
 #   scripts/mutation.sh --again           # run the survivors again through mutmut, after tests
 #                                         # were added to the selection below (mutmut maps the
-#                                         # new tests, then runs only those reaching each one)
+#                                         # new tests, then runs only those reaching each one);
+#                                         # --again 'audit.stats.cli.*': only those survivors
+#   MUTATION_ONLY=FILE scripts/mutation.sh --recheck   # recheck only the survivors in FILE
 #
 # Why mutmut: it imports the code and the tests once, forks one worker per mutant (no new
 # interpreter, no new pytest start) and runs only the tests that reach the mutated function,
@@ -24,6 +26,7 @@
 #                                         # share of each module (seed: MUTATION_SEED, default 1),
 #                                         # for a score with a stated uncertainty when the whole
 #                                         # scope would take longer than there is (see the report)
+#   scripts/mutation.sh --sample-of FILE  # the mutants named in FILE as the sample
 #
 # Environment: PYTHON (default .venv/bin/python, else python3); MUTATION_WORK (default
 # .mutation-logs/work, kept between runs so an interrupted run resumes where it stopped; mutmut
@@ -52,8 +55,8 @@ diffs=1
 [[ ${1:-} == --scores ]] && report_only=1 diffs=0
 sample=0
 if [[ ${1:-} == --sample ]]; then sample=${2:?--sample needs a number of mutants}; shift 2; fi
-# --sample-of FILE: the sample is a random half of the names in FILE (a sample drawn earlier
-# that would take too long): still a random sample of the scope, half the time.
+# --sample-of FILE: the sample is the names in FILE (one mutant a line), e.g. a part of a sample
+# drawn earlier, split at random before any was run.
 sample_of=
 if [[ ${1:-} == --sample-of ]]; then sample_of=${2:?--sample-of needs a file}; sample=-1; shift 2; fi
 export MUTATION_SAMPLE=$sample MUTATION_SEED=${MUTATION_SEED:-1} MUTATION_SAMPLE_OF=$sample_of
@@ -93,7 +96,9 @@ tests='["tests/stats/test_edges_by_hand.py", "tests/stats/test_core_mutants.py",
     "tests/files/test_files_by_hand.py", "tests/models/test_decisions_by_hand.py",
     "tests/gate/test_gate_by_hand.py", "tests/stats/test_encoding_factors_by_hand.py",
     "tests/stats/test_auc_scores_by_hand.py", "tests/checks", "tests/stats/test_tally.py",
-    "tests/stats/test_paired_tally.py"]'
+    "tests/stats/test_paired_tally.py", "tests/tracking/test_naming_more_by_hand.py",
+    "tests/sinks/test_disclosure_more_by_hand.py", "tests/stats/test_bad_input.py",
+    "tests/stats/test_core_survivors_by_hand.py"]'
 
 mkdir -p "$work"
 if [[ $report_only == 0 ]]; then
@@ -131,19 +136,23 @@ TOML
     # that an interrupted run resumes (while none has run, the patterns themselves). One mutmut
     # run for all of them: it runs the clean tests once, then the mutants cheapest first.
     if [[ $again == 1 ]]; then  # the survivors count as not run: mutmut runs them again
-        "$py" - <<'PY'
+        # Only the survivors of the mutants named (all of the scope by default); their recheck
+        # outcomes go too, since the tests they were made with have changed.
+        "$py" - "${scope[@]}" <<'PY'
+import fnmatch
 import json
+import sys
 from pathlib import Path
 
 for meta in Path("mutants/audit").rglob("*.py.meta"):
     data = json.loads(meta.read_text())
     codes = data["exit_code_by_key"]
     for name, code in codes.items():
-        if code in (0, 33):
+        if code in (0, 33) and any(fnmatch.fnmatch(name, p) for p in sys.argv[1:]):
             codes[name] = None
+            Path("recheck", name).unlink(missing_ok=True)
     meta.write_text(json.dumps(data))
 PY
-        rm -rf recheck
     fi
     mapfile -t pending < <("$py" - "${scope[@]}" <<'PY'
 import fnmatch
@@ -167,13 +176,9 @@ else:
     ]
     wanted = int(os.environ["MUTATION_SAMPLE"])
     if os.environ["MUTATION_SAMPLE_OF"]:
-        import random
-
-        drawn = Path(os.environ["MUTATION_SAMPLE_OF"]).read_text().split()
-        rng = random.Random(int(os.environ["MUTATION_SEED"]))
-        half = sorted(name for name in drawn if rng.random() < 0.5)
-        Path("sample.txt").write_text("\n".join(half) + "\n")
-        pending = [name for name in pending if name in set(half)]
+        drawn = sorted(set(Path(os.environ["MUTATION_SAMPLE_OF"]).read_text().split()))
+        Path("sample.txt").write_text("\n".join(drawn) + "\n")
+        pending = sorted(set(pending) & set(drawn))
     elif wanted:
         # mutmut runs the mutants it is given cheapest first, so a run stopped early would
         # score the cheap ones only: a sample fixed in advance, each module in proportion to
@@ -220,7 +225,8 @@ recheck_tests() {
         audit.gate.*) echo tests/gate ;;
         audit.checks.* | audit.harm_rules.*) echo tests/checks ;;
         audit.files.*) echo tests/files ;;
-        audit.tracking.naming.*) echo tests/tracking/test_naming.py tests/tracking/test_naming_by_hand.py ;;
+        audit.tracking.naming.*) echo tests/tracking/test_naming.py tests/tracking/test_naming_by_hand.py \
+            tests/tracking/test_naming_more_by_hand.py ;;
         audit.models.importing.*) echo tests/models/test_decisions_values.py \
             tests/models/test_bad_input.py tests/models/test_decisions_by_hand.py ;;
         audit.stats.paired.*) echo tests/stats/test_paired.py tests/gate/test_gate.py \
@@ -230,14 +236,16 @@ recheck_tests() {
             tests/stats/test_decision_only.py tests/stats/test_tally.py ;;
         audit.stats.exact_auc.* | audit.stats.result.*) echo tests/stats/test_exact_auc_pairs.py \
             tests/stats/test_peer_conventions.py tests/stats/test_scores_and_result.py \
-            tests/stats/test_auc_scores_by_hand.py ;;
+            tests/stats/test_auc_scores_by_hand.py tests/stats/test_core_survivors_by_hand.py ;;
         audit.stats.encoding.* | audit.stats.factors.*) echo tests/stats/test_factors.py \
             tests/stats/test_bad_input.py tests/stats/test_encoding_factors_by_hand.py \
-            tests/models/test_decisions_by_hand.py tests/stats/test_tally.py ;;
+            tests/models/test_decisions_by_hand.py tests/stats/test_tally.py \
+            tests/stats/test_core_survivors_by_hand.py ;;
         audit.stats.cli.*) echo tests/stats/test_cli_options.py tests/stats/test_bad_input.py \
             tests/stats/test_decision_only.py ;;
         audit.disclosure.* | audit.linear_disclosure.*) echo tests/sinks/test_disclosure.py \
-            tests/sinks/test_secondary_suppression.py tests/sinks/test_disclosure_by_hand.py ;;
+            tests/sinks/test_secondary_suppression.py tests/sinks/test_disclosure_by_hand.py \
+            tests/sinks/test_disclosure_more_by_hand.py tests/stats/test_core_survivors_by_hand.py ;;
         audit.stats.*) echo tests/stats/test_edges_by_hand.py tests/stats/test_core_mutants.py \
             tests/stats/test_metrics_by_hand.py tests/stats/test_reliability.py \
             tests/stats/test_scores_and_result.py tests/stats/test_bootstrap.py \
@@ -255,6 +263,8 @@ from pathlib import Path
 done = {p.name for p in Path("recheck").glob("*")} if Path("recheck").is_dir() else set()
 # A sample's run rechecks the sample's survivors only.
 sampled = Path("sample.txt").read_text().split() if os.environ["MUTATION_SAMPLE"] != "0" else None
+if os.environ.get("MUTATION_ONLY"):  # a file of mutant names: recheck only those
+    sampled = Path(os.environ["MUTATION_ONLY"]).read_text().split()
 if Path("recheck.json").exists():
     done |= set(json.loads(Path("recheck.json").read_text()))
 for meta in sorted(Path("mutants/audit").rglob("*.py.meta")):
@@ -262,6 +272,10 @@ for meta in sorted(Path("mutants/audit").rglob("*.py.meta")):
         if code in (0, 33) and name not in done:  # survived, or no selected test reached it
             if sampled is None or name in sampled:
                 print(name)
+        elif code is None and sampled is not None and name in sampled and name not in done:
+            # a sampled mutant mutmut did not reach before it was stopped (the costliest run
+            # last): judged by its module's test files, like a survivor
+            print(name)
 PY
     )
     echo "${#survivors[@]} survivors to recheck, $children at a time"
@@ -320,6 +334,8 @@ for meta in sorted(Path("mutants/audit").rglob("*.py.meta")):
         status = status_by_exit_code[code]
         if status in ("survived", "no tests") and rechecked.get(name) == "killed":
             status = "killed"  # by a test of its module's files that mutmut did not map
+        elif status == "not checked" and name in rechecked:
+            status = rechecked[name]  # not reached by mutmut, judged by the recheck alone
         count[status] += 1
         if status in ("survived", "no tests", "suspicious") and os.environ["MUTATION_DIFFS"] == "1":
             diff = subprocess.run([mutmut, "show", name], capture_output=True, text=True).stdout
@@ -351,6 +367,8 @@ if Path("sample.txt").exists():
                 status = status_by_exit_code[code]
                 if status in ("survived", "no tests") and rechecked.get(name) == "killed":
                     status = "killed"
+                elif status == "not checked" and name in rechecked:
+                    status = rechecked[name]
                 outcome[status] += 1
     hit = outcome["killed"] + outcome["timeout"] + outcome["segfault"]
     run = hit + outcome["survived"] + outcome["no tests"] + outcome["suspicious"]
