@@ -662,7 +662,15 @@ def test_a_bounded_rules_finding_places_the_interval_beyond_the_bound() -> None:
     (finding,) = outcome.findings
     assert finding.code == "HARM_FOUND" and finding.bound == 0.25
     assert finding.position == "interval_beyond"
+    assert finding.sentence == (
+        "mh=True vs False: flip rate 0.438 (interval 0.375 to 0.5): the interval lies beyond "
+        "the bound 0.25."
+    )
     plain = HarmCheckRule(id="r", harm_check="flips")
     (outcome,) = harm_rule_outcomes([plain], [_flip_outcome(0.375, 0.5, "finding")])
     (finding,) = outcome.findings
     assert finding.code == "HARM_FOUND" and finding.bound == 0.01 and finding.position is None
+    assert finding.sentence == (
+        "mh=True vs False: flip rate 0.438 (interval 0.375 to 0.5): a significant harm after "
+        "correction (p = 0.001)."
+    )
