@@ -150,7 +150,9 @@ def finding_sentence(f: Finding) -> str:
         side = "beyond" if f.code == "HARM_FOUND" else "on both sides of"
         return f"{what}: the interval lies {side} the bound {f.bound:g}."
     if f.code == "HARM_FOUND":
-        return f"{what}: a significant harm after correction (p = {f.p_adjusted:.2g})."
+        # The published verdict withholds a small group's figures, its p-value with them.
+        p = "withheld" if f.p_adjusted is None else f"{f.p_adjusted:.2g}"
+        return f"{what}: a significant harm after correction (p = {p})."
     return (
         f"{what}: not significant, but the interval reaches beyond the check's margin "
         f"{f.bound:g}; the data cannot rule the harm out."

@@ -11,6 +11,7 @@ regression with weights set by hand, so each score below is a number worked out 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -33,7 +34,7 @@ from audit.checks.result import published_checks
 from audit.checks.steering import SteeringParams
 from audit.checks.tracks import track_indicator
 from audit.checks.training import Eligibility, eligible_mask
-from audit.harm_rules import harm_rule_outcomes
+from audit.harm_rules import finding_sentence, harm_rule_outcomes
 from audit.spec import HarmCheckRule
 from tests.checks.papers_and_traces import weighted_model
 
@@ -673,4 +674,17 @@ def test_a_bounded_rules_finding_places_the_interval_beyond_the_bound() -> None:
     assert finding.sentence == (
         "mh=True vs False: flip rate 0.438 (interval 0.375 to 0.5): a significant harm after "
         "correction (p = 0.001)."
+    )
+
+
+def test_a_significant_harm_whose_p_value_is_withheld_still_has_a_sentence() -> None:
+    """The published verdict withholds a small group's figures, its corrected p-value too: the
+    sentence then says so instead of failing to format a missing number."""
+    plain = HarmCheckRule(id="r", harm_check="flips")
+    (outcome,) = harm_rule_outcomes([plain], [_flip_outcome(0.375, 0.5, "finding")])
+    (finding,) = outcome.findings
+    withheld = replace(finding, p_adjusted=None, value=None, ci_low=None, ci_high=None)
+    assert finding_sentence(withheld) == (
+        "mh=True vs False: flip rate withheld or undefined: a significant harm after "
+        "correction (p = withheld)."
     )
