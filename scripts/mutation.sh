@@ -201,6 +201,19 @@ else:
 PY
     )
     echo "${#pending[@]} mutants to run"
+    # mutmut forgets every result when its configuration changes (a test file added to the
+    # selection above makes it mutate and run everything again): each run starts with a copy
+    # of the results so far, results-before-run.json (mutant name -> mutmut's exit code).
+    "$py" - <<'PY'
+import json
+from pathlib import Path
+
+codes = {}
+for meta in Path("mutants/audit").rglob("*.py.meta"):
+    codes.update(json.loads(meta.read_text())["exit_code_by_key"])
+if any(code is not None for code in codes.values()):
+    Path("results-before-run.json").write_text(json.dumps(codes, indent=0, sort_keys=True))
+PY
     if [[ ${#pending[@]} -gt 0 ]]; then
         "$bin/mutmut" run --max-children "$children" "${pending[@]}"
     fi
@@ -285,9 +298,18 @@ PY
         local name=$1
         # The current tests of the checkout against the mutated code (-P: not the copy in .).
         # shellcheck disable=SC2046  # the file list is meant to split
-        if MUTANT_UNDER_TEST=$name PYTHONPATH=$work/mutants timeout 600 \
+        local code=0
+        MUTANT_UNDER_TEST=$name PYTHONPATH=$work/mutants timeout 600 \
             "$py" -P -m pytest -x -q -n 0 -p no:cacheprovider $(recheck_tests "$name") \
-            >/dev/null 2>&1; then echo survived >"recheck/$name"; else echo killed >"recheck/$name"; fi
+            >/dev/null 2>&1 || code=$?
+        # pytest exits 1 when a test failed, timeout 124 when the mutant made them hang: both
+        # kill it. Anything else (the recheck itself stopped, a collection error) decides
+        # nothing, so no outcome is written and the next recheck runs it again.
+        case $code in
+            0) echo survived >"recheck/$name" ;;
+            1 | 124) echo killed >"recheck/$name" ;;
+            *) echo "recheck of $name ended with exit $code: not counted" >&2 ;;
+        esac
     }
     export -f recheck_one recheck_tests
     export py work
