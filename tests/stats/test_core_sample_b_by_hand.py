@@ -291,9 +291,7 @@ def test_a_decision_only_audit_reads_text_decisions_with_their_positive_label() 
 def test_a_group_of_one_person_keeps_its_track_shares() -> None:
     """Group c has one person, on track x: its shares are 1 on x and 0 on y, and it is
     compared like the others (a group with anyone in it is a group)."""
-    frame = pd.DataFrame(
-        {"g": ["a"] * 20 + ["b"] * 20 + ["c"], "t": ["x", "y"] * 20 + ["x"]}
-    )
+    frame = pd.DataFrame({"g": ["a"] * 20 + ["b"] * 20 + ["c"], "t": ["x", "y"] * 20 + ["x"]})
     result = _audit(frame, y_true=None, y_pred=None, track="t", min_group_size=1)
     shares = {t.track: t.share for t in result.tracks if t.levels == ("c",)}
     assert shares == {"x": 1.0, "y": 0.0}
