@@ -393,7 +393,9 @@ class _Publication:
         for unit in removed:
             if unit[0] == "size":
                 self.cells.hidden.add(unit[1])
-            else:  # only counts are withheld: a size, or a denominator
+            elif unit[0] == "overall_rate":  # a rate over everyone (see _metric_facts)
+                self.overall_hidden.add(unit[1])  # type: ignore[arg-type]
+            else:  # otherwise only counts are withheld: a size, or a denominator
                 self.den_hidden.add((unit[1], unit[2]))  # type: ignore[arg-type]
         # A balanced accuracy averages the TPR and the TNR: with one of them, it gives the other.
         for _, attributes, levels in list(self.metric_hidden | self.secondary):
@@ -458,13 +460,16 @@ class _Publication:
             )
         if (m.metric, key[0], key[1]) not in self.metric_hidden and m.value is not None:
             numerator = model.functional(key, rate.numerator)
+            # The population's size is never withheld: a rate over everyone that gives away a
+            # small count goes itself (a secondary suppression of the overall rate).
+            withhold = ("overall_rate", m.metric) if key == OVERALL and everyone else unit
             out.append(
                 Fact(
                     ("numerator", key, m.metric),
                     numerator,
                     cost,
-                    also=(unit, ("size", key)),
-                    withhold=unit,
+                    also=(unit, ("size", key), withhold),
+                    withhold=withhold,
                 )
             )
         return out

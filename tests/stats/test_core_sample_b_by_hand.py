@@ -133,16 +133,13 @@ def test_a_withheld_balanced_accuracy_publishes_no_interval() -> None:
     assert (ba.ci_low, ba.ci_high, ba.ci_method, ba.denominator_rows) == (None, None, "none", None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="defect: linear_disclosure._protect calls np.vstack on an empty list of kept facts",
-)
 def test_two_groups_each_with_few_people_with_the_outcome_can_be_published() -> None:
     """a: 100 people, 5 with the outcome, 50 of the others selected; b: 600 people, 3 with the
     outcome, 300 of the others selected. Both TPRs rest on fewer than 10 people and must be
-    suppressed; disclosure control must still publish the rest (today it raises ValueError
-    "need at least one array to concatenate", with the default settings too)."""
+    suppressed; disclosure control must still publish the rest. 8 people overall have the
+    outcome, so the overall base rate (8 / 700 with the population's size) must go, never the
+    population's size (it raised ValueError "need at least one array to concatenate" when the
+    size was withheld with everything that rests on it)."""
     parts = []
     for name, n, positives, selected in (("a", 100, 5, 50), ("b", 600, 3, 300)):
         y = np.r_[np.ones(positives, int), np.zeros(n - positives, int)]
@@ -153,6 +150,10 @@ def test_two_groups_each_with_few_people_with_the_outcome_can_be_published() -> 
     published = suppress(full)
     tpr = {m.levels[0]: m for m in published.metrics if m.metric == "tpr"}
     assert tpr["a"].suppressed and tpr["b"].suppressed
+    overall = {m.metric: m for m in published.overall}
+    assert published.n_rows == 700
+    assert overall["base_rate"].value is None and overall["base_rate"].suppressed
+    assert overall["selection_rate"].value == 0.5
 
 
 # --- the gate ----------------------------------------------------------------------------------
