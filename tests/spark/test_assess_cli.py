@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.cli import EXIT_INPUT_ERROR, EXIT_OK, main
+from audit.cli import EXIT_INPUT_ERROR, EXIT_OK
+from tests.in_process import run_command
 
 pytestmark = pytest.mark.xdist_group("spark")  # one worker, one JVM (scripts/test.sh)
 
@@ -59,16 +60,6 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _run(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    """`audit ARGS` in this process, the way the console script runs it."""
-    monkeypatch.setattr(sys, "argv", ["audit", *args])
-    try:
-        main()
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    return EXIT_OK
-
-
 def _both_engines(
     args: list[str],
     spark_args: list[str],
@@ -80,7 +71,7 @@ def _both_engines(
     out = []
     for engine, extra in (("numpy", ["--engine", "numpy"]), ("spark", spark_args)):
         result = tmp_path / f"{engine}.json"
-        code = _run([*args, *extra, "--json", str(result)], monkeypatch)
+        code = run_command([*args, *extra, "--json", str(result)], monkeypatch)
         shown = capsys.readouterr()
         assert code == EXIT_OK, shown.err
         out.append((shown.out, json.loads(result.read_text("utf-8"))))
@@ -160,7 +151,7 @@ def test_threshold_tracks_and_binned_groups_are_bit_equal_on_spark(
 
 
 def _refused(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any) -> str:
-    code = _run(args, monkeypatch)
+    code = run_command(args, monkeypatch)
     err = capsys.readouterr().err
     assert code == EXIT_INPUT_ERROR, err
     return " ".join(err.split())

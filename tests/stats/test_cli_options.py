@@ -7,27 +7,17 @@ values typed. An option not wired, or wired to the wrong parameter, changes one 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from audit.cli import EXIT_OK, main
+from audit.cli import EXIT_OK
 from audit.disclosure import suppress
 from audit.stats.assess import assess
 from audit.stats.result import Assessment
-
-
-def _run(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    """`audit ARGS` in this process, the way the console script runs it."""
-    monkeypatch.setattr(sys, "argv", ["audit", *args])
-    try:
-        main()
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    return EXIT_OK
+from tests.in_process import run_command
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +51,7 @@ def test_every_long_option_reaches_the_assessment(
 ) -> None:
     path, frame = table
     out = tmp_path / "result.json"
-    code = _run(
+    code = run_command(
         ["assess", str(path), "--y-true", "outcome", "--y-pred", "decision",
          "--group", "region", "--group", "sex", "--score", "score", "--weight", "wt",
          "--pos-label", "hired", "--intersections", "2",
@@ -108,7 +98,7 @@ def test_short_options_and_the_other_choices(
 ) -> None:
     path, frame = table
     out = tmp_path / "result.json"
-    code = _run(
+    code = run_command(
         ["assess", str(path), "--y-true", "outcome", "--y-pred", "decision", "-g", "region",
          "-g", "sex", "-i", "2", "--pos-label", "hired", "--reference-rule", "most_advantaged",
          "--correction", "none", "--bootstrap", "multinomial", "--n-boot", "30",
@@ -155,9 +145,9 @@ def test_tracks_and_a_numeric_group_on_the_command_line(
     frame.to_csv(path, index=False)
     out = tmp_path / "result.json"
     base = ["assess", str(path), "--track", "route", "-g", "sex", "-g", "band", "--n-boot", "0"]
-    refused = _run([*base, "--max-numeric-levels", "10", "--json", str(out)], monkeypatch)
+    refused = run_command([*base, "--max-numeric-levels", "10", "--json", str(out)], monkeypatch)
     assert refused != EXIT_OK and not out.exists()
-    code = _run([*base, "--max-numeric-levels", "12", "--json", str(out)], monkeypatch)
+    code = run_command([*base, "--max-numeric-levels", "12", "--json", str(out)], monkeypatch)
     assert code == EXIT_OK
     written = Assessment.from_json(out.read_text("utf-8"))
     assert written.settings.track == "route" and written.settings.max_numeric_levels == 12

@@ -12,7 +12,6 @@ from the printer's output.
 from __future__ import annotations
 
 import io
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -22,12 +21,13 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from audit.cli import EXIT_INPUT_ERROR, EXIT_OK, main
+from audit.cli import EXIT_INPUT_ERROR, EXIT_OK
 from audit.disclosure import suppress
 from audit.errors import AuditInputError
 from audit.stats import cli
 from audit.stats.assess import assess
 from audit.stats.result import Assessment, Disparity, TrackShare
+from tests.in_process import run_command
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -658,16 +658,6 @@ def test_bins_parsing() -> None:
 # the command, in this process
 
 
-def _run(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    """`audit ARGS` in this process, the way the console script runs it."""
-    monkeypatch.setattr(sys, "argv", ["audit", *args])
-    try:
-        main()
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    return EXIT_OK
-
-
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """80 people, regions a and b of 40. Scores in a: 0.2, 0.5, 0.5, 0.8 (10 each); in b:
@@ -689,7 +679,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _assessed(path: Path, tmp_path: Path, options: list[str], mp: pytest.MonkeyPatch) -> Assessment:
     out = tmp_path / "r.json"
-    code = _run(
+    code = run_command(
         ["assess", str(path), "--group", "region", "--n-boot", "0", *options, "--json", str(out)],
         mp,
     )
@@ -749,7 +739,7 @@ def _error(
     args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> str:
     capsys.readouterr()
-    assert _run(args, monkeypatch) == EXIT_INPUT_ERROR
+    assert run_command(args, monkeypatch) == EXIT_INPUT_ERROR
     return capsys.readouterr().err
 
 
@@ -833,7 +823,7 @@ def test_command_prints_on_140_columns_when_not_a_terminal(
     140, not at rich's default 80; the summary, the notes and nothing else follow."""
     assert cli.console().width == 140
     capsys.readouterr()
-    code = _run(
+    code = run_command(
         ["assess", str(scored), "--group", "region", "--y-pred", "d", "--n-boot", "0"], monkeypatch
     )
     assert code == EXIT_OK
