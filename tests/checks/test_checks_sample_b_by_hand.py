@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ import pandas as pd
 import pytest
 
 from audit.checks import flips, proxies, thresholds, training
-from audit.checks.base import Attribute, CannotRun, CheckContext, CheckOutcome, detectable_shift
+from audit.checks.base import Attribute, CannotRun, CheckOutcome, detectable_shift
 from audit.checks.flips import FlipParams
 from audit.checks.matching import MatchingParams
 from audit.checks.proxies import ProxyParams
@@ -32,33 +31,15 @@ from audit.checks.training import Eligibility, TrainingParams, eligible_mask
 from audit.harm_rules import harm_rule_outcomes
 from audit.spec import HarmCheckRule
 from tests.checks.ranking_tables import RANKING_NAMES, matcher_log
+from tests.checks.stub_models import context, stub_model
 
 # Standard normal quantiles, from a printed table: z_0.975, z_0.995 and z_0.8.
 Z975, Z995, Z80 = 1.959964, 2.575829, 0.841621
 
 
-def _ctx(people: pd.DataFrame, model: Any = None, **changes: Any) -> CheckContext:
-    settings: dict[str, Any] = {
-        "people": people,
-        "table": pd.DataFrame(index=people.index),
-        "model": model,
-        "attributes": (),
-        "factors": (),
-        "factor_bins": {},
-    }
-    settings.update(changes)
-    return CheckContext(**settings)
-
-
 def _flat_model() -> Any:
     """A model scoring everyone 1/2 whatever their inputs: nobody's decision ever flips."""
-    return SimpleNamespace(
-        predict_proba=lambda people: np.tile([0.5, 0.5], (len(people), 1)),
-        classes=("0", "1"),
-        task="profiling",
-        identity=SimpleNamespace(uri="flat.skops"),
-        expected_columns=(),
-    )
+    return stub_model(lambda people: np.tile([0.5, 0.5], (len(people), 1)))
 
 
 # --- the detectable shift -----------------------------------------------------------------
@@ -89,7 +70,7 @@ def test_flips_move_everyone_to_the_specs_reference_not_the_largest_group() -> N
     which itself stays. Each record names its variant, and with a proxy both variants are
     reported, the second naming the proxy."""
     people = pd.DataFrame({"g": ["a", "a", "a", "b", "b", "c"], "p": [1, 2, 3, 4, 5, 6]})
-    ctx = _ctx(people, _flat_model(), attributes=(Attribute("g", "c"),))
+    ctx = context(people, _flat_model(), attributes=(Attribute("g", "c"),))
     outcome = flips.run(FlipParams(check="flips", attribute="g", proxies=["p"]), ctx)
     got = [
         (e.details["variant"], e.level, e.reference, e.n, e.n_reference, e.details["proxies"])
@@ -114,7 +95,7 @@ def test_matching_notes_the_people_without_any_recommendation() -> None:
     dropped = set(people["dossier"][:7])
     rankings = rankings[~rankings["dossier"].isin(dropped)]
     rankings = rankings.rename(columns={v: k for k, v in RANKING_NAMES.items()})
-    ctx = _ctx(
+    ctx = context(
         people.assign(person_id=people["dossier"]),
         attributes=(Attribute("psy", "nee"),),
         factors=("opleiding",),
@@ -129,7 +110,7 @@ def test_matching_notes_the_people_without_any_recommendation() -> None:
 
 def test_a_check_reading_rankings_without_any_is_refused_with_what_it_expected() -> None:
     with pytest.raises(CannotRun) as err:
-        ranked_rows(_ctx(pd.DataFrame({"x": [1]})), ["skill_gap"], 5)
+        ranked_rows(context(pd.DataFrame({"x": [1]})), ["skill_gap"], 5)
     assert str(err.value).startswith(
         "expected ranked vacancies per person (the matcher's recommendations); found none. "
     )
@@ -143,7 +124,7 @@ def test_a_group_with_no_other_input_gets_an_empty_reconstruction_record() -> No
     fitted, and the record is a reconstruction AUC with no estimate, on 10 of 20 people."""
     low = [True] * 10 + [False] * 10
     people = pd.DataFrame({"lit": np.where(low, "low", "high"), "cv": np.where(low, 0.0, 1.0)})
-    ctx = _ctx(people, attributes=(Attribute("lit", "high"),), min_group_size=5)
+    ctx = context(people, attributes=(Attribute("lit", "high"),), min_group_size=5)
     params = ProxyParams(check="digital_proxies", features=["cv"], attributes=["lit"])
     (record,) = proxies._reconstruction(params, ctx, proxies._groups(params, ctx), ["lit"])
     assert record.measure == "reconstruction_auc"

@@ -37,38 +37,9 @@ from audit.checks.training import Eligibility, eligible_mask
 from audit.harm_rules import finding_sentence, harm_rule_outcomes
 from audit.spec import HarmCheckRule
 from tests.checks.papers_and_traces import weighted_model
+from tests.checks.stub_models import context, stub_model
 
 LOG3 = math.log(3.0)  # sigmoid(0) = 1/2, sigmoid(log 3) = 3/4, sigmoid(-log 3) = 1/4
-
-
-def _ctx(people: pd.DataFrame, model: Any = None, **changes: Any) -> CheckContext:
-    settings: dict[str, Any] = {
-        "people": people,
-        "table": pd.DataFrame(index=people.index),
-        "model": model,
-        "attributes": (),
-        "factors": (),
-        "factor_bins": {},
-    }
-    settings.update(changes)
-    return CheckContext(**settings)
-
-
-def _stub(proba: Any = None, error: Exception | None = None, task: str = "profiling") -> Any:
-    """A model that returns the given probabilities (or raises), classes "0" and "1"."""
-
-    def predict_proba(people: pd.DataFrame) -> np.ndarray:
-        if error is not None:
-            raise error
-        return np.asarray(proba(people) if callable(proba) else proba, dtype=np.float64)
-
-    return SimpleNamespace(
-        predict_proba=predict_proba,
-        classes=("0", "1"),
-        task=task,
-        identity=SimpleNamespace(uri="stub.skops"),
-        expected_columns=(),
-    )
 
 
 def _record(status: str, high: float | None, **details: Any) -> Evidence:
@@ -126,7 +97,7 @@ def test_people_move_to_the_other_level_the_to_level_or_the_reference() -> None:
 
 def test_a_model_that_fails_on_the_changed_people_is_reported_with_its_first_line() -> None:
     """The error's type and first line, then the fix, capitalised as every message's."""
-    model = _stub(error=ValueError("column 'mh' unknown\ntraceback detail"))
+    model = stub_model(error=ValueError("column 'mh' unknown\ntraceback detail"))
     people = pd.DataFrame({"mh": ["yes", "no"]})
     with pytest.raises(CannotRun) as err:
         flips._outputs(model, people, None, FlipParams(check="flips", attribute="mh"))
@@ -140,7 +111,7 @@ def test_a_banded_decision_is_being_in_an_examined_band() -> None:
     """Bands high >= 0.66 and low < 0.25 around medium: with `examined: [high, low]` the
     decision is true for the scores 0.1 and 0.9, false for 0.5; the score is class 1's."""
     p1 = np.array([0.1, 0.5, 0.9])
-    model = _stub(np.column_stack([1 - p1, p1]))
+    model = stub_model(np.column_stack([1 - p1, p1]))
     rule = SimpleNamespace(
         bands={"high": 0.66, "low": 0.25}, examined=["high", "low"], threshold=None, label=None
     )
@@ -273,7 +244,7 @@ def test_imputing_as_on_file_costs_what_the_diploma_weighs_for_whoever_lacks_it(
     are named in the note, in order."""
     people = _papers()
     model = weighted_model(people, {"diploma": LOG3}, 0.0)
-    ctx = _ctx(people, model, attributes=(Attribute("woon", "huur"),), min_group_size=10)
+    ctx = context(people, model, attributes=(Attribute("woon", "huur"),), min_group_size=10)
     outcome = missing_papers.run(PAPERS, ctx)
     assert outcome.notes[0] == (
         "missing documents imputed as on file; not imputed (no one has them on file): kaart, pas"
@@ -302,7 +273,7 @@ def test_imputing_from_comparable_people_leaves_a_document_most_lack_missing() -
     the diploma, so nobody is given one and nobody's score changes."""
     people = _papers()
     model = weighted_model(people, {"diploma": LOG3}, 0.0)
-    ctx = _ctx(people, model, attributes=(Attribute("woon", "huur"),), min_group_size=10)
+    ctx = context(people, model, attributes=(Attribute("woon", "huur"),), min_group_size=10)
     comparable = PAPERS.model_copy(update={"impute": "comparable"})
     outcome = missing_papers.run(comparable, ctx)
     overall = next(e for e in outcome.evidence if e.measure == "score_loss")
@@ -312,7 +283,7 @@ def test_imputing_from_comparable_people_leaves_a_document_most_lack_missing() -
 
 def test_without_a_model_the_missing_papers_sentence_says_what_is_still_reported() -> None:
     people = _papers()
-    ctx = _ctx(people, None, attributes=(Attribute("woon", "huur"),), min_group_size=10)
+    ctx = context(people, None, attributes=(Attribute("woon", "huur"),), min_group_size=10)
     outcome = missing_papers.run(PAPERS, ctx)
     assert outcome.status == "not_evaluable"
     assert outcome.sentence == (
@@ -328,7 +299,7 @@ def test_a_car_column_of_words_is_refused_with_its_values_and_the_fix() -> None:
     people = pd.DataFrame({"auto": ["ja", "nee", None], "halte": [0.5, 2.0, 1.0]})
     params = MobilityParams(check="mobility", reach_by_transport=True, car="auto", transit="halte")
     with pytest.raises(CannotRun) as err:
-        _reach(params, _ctx(people))
+        _reach(params, context(people))
     assert str(err.value) == (
         "car column 'auto': expected true/false (or 0/1) for having a car; found values such as "
         "['ja', 'nee']. Fix: recode the column to true/false"
@@ -337,7 +308,7 @@ def test_a_car_column_of_words_is_refused_with_its_values_and_the_fix() -> None:
 
 def test_rankings_without_person_ids_are_refused_with_the_fix() -> None:
     with pytest.raises(CannotRun) as err:
-        _people_rows(_ctx(pd.DataFrame({"x": [1]})), pd.DataFrame({"vacancy_id": ["V"]}))
+        _people_rows(context(pd.DataFrame({"x": [1]})), pd.DataFrame({"vacancy_id": ["V"]}))
     assert str(err.value) == (
         "expected a person_id column in both the people and the rankings, to join them; "
         "found none. Fix: name the id column (data.rankings.id_column)"
@@ -362,7 +333,7 @@ def _traces() -> pd.DataFrame:
 
 
 def _proxy_ctx(model: Any = None) -> CheckContext:
-    return _ctx(_traces(), model, attributes=(Attribute("lit", "high"),), min_group_size=5)
+    return context(_traces(), model, attributes=(Attribute("lit", "high"),), min_group_size=5)
 
 
 def test_a_category_trace_predicts_the_group_by_the_groups_share_of_each_value() -> None:
@@ -437,17 +408,17 @@ def test_the_proxies_sentence_without_a_gap_share_or_without_a_model() -> None:
 
 def test_an_unknown_score_class_is_refused_with_the_models_classes() -> None:
     with pytest.raises(CannotRun) as err:
-        score_index(_stub(), "yes")
+        score_index(stub_model(), "yes")
     assert str(err.value) == (
         "score_class 'yes': expected one of the model's classes ['0', '1']; found none by that "
         "name. Fix: spell the class as the model does"
     )
-    assert score_index(_stub(), "0") == 0 and score_index(_stub(), None) == 1
+    assert score_index(stub_model(), "0") == 0 and score_index(stub_model(), None) == 1
 
 
 def test_a_model_failing_without_a_message_is_reported_by_its_type() -> None:
     with pytest.raises(CannotRun) as err:
-        probabilities(_stub(error=RuntimeError()), pd.DataFrame({"x": [1]}))
+        probabilities(stub_model(error=RuntimeError()), pd.DataFrame({"x": [1]}))
     assert str(err.value) == (
         "model 'stub.skops': expected it to score the audited people with changed inputs; "
         "found RuntimeError: . Fix: check the model against the data with "
@@ -460,7 +431,7 @@ def test_rescoring_keeps_each_persons_score_and_label_before_and_after() -> None
     the second person's label changes (0.4 -> 0.7)."""
     people = pd.DataFrame({"x": [0.0, 0.0, 0.0]})
     changed = pd.DataFrame({"x": [1.0, 1.0, 1.0]})
-    model = _stub(
+    model = stub_model(
         lambda p: (
             [[0.8, 0.2], [0.6, 0.4], [0.1, 0.9]]
             if p["x"].iloc[0] == 0
@@ -505,7 +476,7 @@ def test_the_count_of_flagged_cases_is_published_only_from_the_cell_size(
 def _sent(levels: list[str], sent: list[bool]) -> CheckContext:
     tracks = pd.Categorical(np.where(sent, "atelier", "emploi"), categories=["atelier", "emploi"])
     people = pd.DataFrame({"g": levels})
-    return _ctx(
+    return context(
         people,
         None,
         table=pd.DataFrame({"_track": tracks}, index=people.index),
