@@ -188,3 +188,43 @@ def test_a_small_cell_withholds_little_beyond_what_it_needs() -> None:
     assert sizes[(("g",), ("big",))] == 400
     hidden = Attacker(Assessment.from_json(published.to_json()))
     assert not any(hidden.recovers(v) for _, v in secrets(full, hidden))
+
+
+class ProportionAttacker(Attacker):
+    """The attacker above, who also reads every published rate as the homogeneous equation
+    numerator - rate x denominator = 0, when its denominator is withheld too."""
+
+    def __init__(self, published: Assessment) -> None:
+        super().__init__(published)
+        extra = [
+            self.vector((m.attributes, m.levels), rate.numerator)
+            - m.value * self.vector((m.attributes, m.levels), rate.denominator)
+            for m in (*published.metrics, *published.overall)
+            if (rate := RATES.get(m.metric)) is not None and m.value is not None
+        ]
+        self.rows = np.vstack([self.rows, *extra])
+
+
+def _never_selected(group: str, n: int, positives: int, selected: int) -> pd.DataFrame:
+    decision = (np.arange(n) < selected).astype(int)
+    outcome = ((np.arange(n) >= selected) & (np.arange(n) < selected + positives)).astype(int)
+    return pd.DataFrame({"g": group, "y": outcome, "d": decision})
+
+
+@pytest.mark.xfail(strict=True, reason="documented limit: rates over withheld denominators")
+def test_rates_over_withheld_denominators_do_not_give_back_a_small_count() -> None:
+    """Two large groups with 5 and 3 people with the outcome, none of them selected: the TPR of
+    each and of everyone is withheld, and so are both groups' sizes. Each group's published
+    rates fix its proportions, the population's size and its false omission rate (8 / 350) fix
+    how the two mix, and so the sizes (100, 600) and the 5 and 3 follow. `audit.disclosure`
+    documents this limit; protecting against it would withhold most rates (see
+    `audit.linear_disclosure`). The test fails while the limit stands (strict xfail)."""
+    frame = pd.concat([_never_selected("a", 100, 5, 50), _never_selected("b", 600, 3, 300)])
+    full = assess(frame.reset_index(drop=True), y_true="y", y_pred="d", groups=["g"],
+                  reference={}, n_boot=20, seed=1)  # fmt: skip
+    published = Assessment.from_json(suppress(full).to_json())
+    assert all(g.n_rows is None for g in published.groups)  # both sizes are withheld
+    linear = Attacker(published)
+    assert not any(linear.recovers(v) for _, v in secrets(full, linear))  # counts alone: safe
+    attacker = ProportionAttacker(published)
+    assert [what for what, v in secrets(full, attacker) if attacker.recovers(v)] == []
