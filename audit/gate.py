@@ -726,7 +726,7 @@ def _number(x: float) -> str:
     return fixed(x)
 
 
-def sentence(f: Finding, *, alpha: float = 0.05) -> str:
+def sentence(f: Finding, *, alpha: float) -> str:
     """One plain sentence a reader of the report understands without the tables; `alpha` is
     the verdict's (its intervals are 1 - alpha intervals, and the sentence says which)."""
     if f.kind == "harm_check":

@@ -204,7 +204,7 @@ def _flagged(c: Mapping[str, Any], status: str) -> str:
     return str(int(c.get("flagged") or 0))
 
 
-def track_share_markdown(tracks: Sequence[TrackShare], alpha: float = 0.05) -> list[str]:
+def track_share_markdown(tracks: Sequence[TrackShare], alpha: float) -> list[str]:
     """Each attribute's groups by track share (intersections are in assessment.json); `alpha`
     is the assessment's (the shares' intervals are 1 - alpha intervals)."""
     table = track_shares_by_attribute(tracks)

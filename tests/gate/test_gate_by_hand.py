@@ -309,7 +309,7 @@ def test_an_underpowered_finding_without_a_detectable_gap_ends_its_sentence_ther
         decides=False,
         sentence="",
     )
-    assert sentence(finding) == (
+    assert sentence(finding, alpha=0.05) == (
         "selection_rate difference for g=a vs r is 0.010 (95% CI -0.020 to 0.040): not "
         "significant, but the audit could not see the gap asked for."
     )

@@ -131,4 +131,4 @@ WHAT = "selection_rate difference for housing_status=homeless vs stable is -0.10
 )
 def test_each_finding_reads_as_one_plain_sentence(fields: dict[str, object], words: str) -> None:
     finding = Finding(**{**BASE, **fields})  # type: ignore[arg-type]
-    assert sentence(finding) == words
+    assert sentence(finding, alpha=0.05) == words
