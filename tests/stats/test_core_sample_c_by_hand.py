@@ -325,6 +325,22 @@ def test_the_exact_auc_of_an_intersection_is_read_from_the_same_pair_counts() ->
     np.testing.assert_allclose(out[("g",)], [0.625, np.nan, 0.0], rtol=1e-12)
 
 
+def test_the_exact_auc_counts_pairs_across_blocks_of_rows() -> None:
+    """40 distinct scores (3i + 1) / 150, rows shuffled, so that pairs span several blocks of
+    16 rows in score order. a: negatives at the 10 lowest scores, positives at the next 10:
+    every pair ordered, AUC 1. b: positives at the next 10, negatives at the top 10: AUC 0.
+    Everyone: a's and b's positives each beat a's 10 negatives and none of b's: 200 of 400."""
+    rank = np.random.default_rng(7).permutation(40)
+    scores = ((3 * rank + 1) / 150).tolist()
+    y = [int(10 <= k < 30) for k in rank]
+    groups = ["a" if k < 20 else "b" for k in rank]
+    with no_warnings():
+        out = _exact(scores, y, {"g": groups}, None)
+    assert out is not None
+    np.testing.assert_allclose(out[("g",)], [1.0, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(out[()], 0.5, rtol=1e-12)
+
+
 # --- the options of a paired comparison -------------------------------------------------------
 
 PAIRED_FRAME = pd.DataFrame(
