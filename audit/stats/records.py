@@ -124,7 +124,7 @@ class RecordBuilder:
             self._metric_rows(table, name, den_rows, n_eff, reliable)
             self._disparity_rows(table, name, den_rows, n_eff, reliable)
         for named in NAMED_DISPARITIES if self.s.y_true is not None else ():
-            self._named_disparity_rows(table, named, reliable)
+            self._named_disparity_rows(table, named)
 
     def add_overall(self, g: Grouping) -> None:
         """Every metric of the whole population (`g` has one group and no attributes).
@@ -340,15 +340,17 @@ class RecordBuilder:
                     )
                 )
 
-    def _named_disparity_rows(
-        self, t: GroupTable, named: NamedDisparity, reliable: np.ndarray
-    ) -> None:
+    def _named_disparity_rows(self, t: GroupTable, named: NamedDisparity) -> None:
         """aif360's composite disparities (average odds difference and the like).
 
         Their intervals come from the bootstrap; they carry no test, so they stay out of the
         family of corrected tests (their components, the TPR and FPR gaps, are tested already).
+        One is reliable where every component is, in the group and in its reference.
         """
         r = t.ref
+        reliable = np.logical_and.reduce(
+            [self._reliable(t.n_rows, denominator_rows(t.n, c)) for c in named.components]
+        )
         value = named.value(t.values, r)
         low, high = self._named_interval(t, named)
         why = [

@@ -632,11 +632,6 @@ def test_named_disparities_without_replicates_are_means_of_gaps_without_interval
     assert not named["z", "average_odds_difference"].reliable  # z's FPR rests on nobody
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a named disparity's `reliable` is that of the last metric compared "
-    "(balanced_accuracy, or ece with a score), not that of its components",
-)
 @pytest.mark.parametrize("scored", [False, True])
 def test_a_named_disparity_is_reliable_exactly_when_its_component_comparisons_are(
     scored: bool,
