@@ -102,7 +102,9 @@ class Cells:
         position = [self.attributes.index(a) for a in attributes]
         member = np.ones(len(self.index), dtype=bool)
         for p, level in zip(position, levels, strict=True):
-            member &= self._cell_levels[:, p] == level
+            # Python's equality, cell by cell: numpy would make `level` a numpy string, which
+            # drops a trailing NUL ("a\x00" would be given group "a"'s cells).
+            member &= np.fromiter((v == level for v in self._cell_levels[:, p]), bool)
         row = np.zeros((len(self.index), len(ALL)))
         row[np.ix_(member, np.array([ALL.index(c) for c in categories], dtype=np.intp))] = 1.0
         return row.reshape(-1)
