@@ -23,7 +23,6 @@ from rich.console import Console
 
 from audit.cli import EXIT_INPUT_ERROR, EXIT_OK
 from audit.disclosure import suppress
-from audit.spec import SparkSpec
 from audit.stats import cli
 from audit.stats.assess import assess
 from audit.stats.result import Assessment
@@ -362,61 +361,6 @@ def test_json_overwrites_a_file_and_makes_missing_folders(
 # the engine
 
 
-@pytest.fixture
-def on_spark(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """`_assess_on_spark` replaced by the in-memory assessment, recording what it was given."""
-    calls: list[dict[str, Any]] = []
-
-    def fake(data: str, engine: SparkSpec, roles: Any, threshold: Any, settings: Any) -> Any:
-        calls.append(
-            dict(data=data, engine=engine, roles=roles, threshold=threshold, settings=settings)
-        )
-        return cli._assess_in_memory(data, roles, threshold, settings)
-
-    monkeypatch.setattr(cli, "_assess_on_spark", fake)
-    return calls
-
-
-def test_the_spark_options_send_the_same_assessment_to_spark(
-    table: Path,
-    on_spark: list[dict[str, Any]],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """--engine spark, or --spark-master / --spark-conf alone, assess on Spark with the master
-    and settings given (local[*] unless told), the same columns, threshold and settings; no
-    engine option, or --engine numpy, assess in memory."""
-    base = [str(table), "-g", "region", "--score", "score", "--threshold", "0.5", "--n-boot", "0"]
-    assert _run(base, monkeypatch, capsys)[0] == EXIT_OK
-    assert _run([*base, "--engine", "numpy"], monkeypatch, capsys)[0] == EXIT_OK
-    assert on_spark == []
-    code, printed, _ = _run([*base, "--engine", "spark"], monkeypatch, capsys)
-    assert code == EXIT_OK and printed.startswith("80 rows, groups by region")
-    (call,) = on_spark
-    assert call["data"] == str(table) and call["threshold"] == 0.5
-    assert call["engine"] == SparkSpec(master="local[*]", conf={})
-    assert call["roles"] == cli._Roles(None, None, "score", None, None, ["region"], [])
-    assert call["settings"] == dict(
-        pos_label=None, intersections=1, reference={}, reference_rule="largest", n_boot=0,
-        bootstrap="multinomial", seed=0, alpha=0.05, correction="holm", test_margin=0.0,
-        min_group_size=30, factor_bins={}, min_denominator=10, min_cell_size=10, max_levels=50,
-        group_bins={}, max_numeric_levels=20,
-    )  # fmt: skip
-    on_spark.clear()
-    code, _, _ = _run(
-        [*base, "--spark-master", "spark://host:7077", "--spark-conf", "spark.executor.memory=8g"],
-        monkeypatch,
-        capsys,
-    )
-    assert code == EXIT_OK
-    assert on_spark[0]["engine"] == SparkSpec(
-        master="spark://host:7077", conf={"spark.executor.memory": "8g"}
-    )
-    on_spark.clear()
-    assert _run([*base, "--spark-conf", "a.b=c"], monkeypatch, capsys)[0] == EXIT_OK
-    assert on_spark[0]["engine"] == SparkSpec(master="local[*]", conf={"a.b": "c"})
-
-
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -438,7 +382,6 @@ def test_engine_refusals(
     options: list[str],
     message: str,
     table: Path,
-    on_spark: list[dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -449,7 +392,7 @@ def test_engine_refusals(
         monkeypatch,
         capsys,
     )
-    assert (code, printed, on_spark) == (EXIT_INPUT_ERROR, "", [])
+    assert (code, printed) == (EXIT_INPUT_ERROR, "")
     assert _flat(err) == _flat(f"error: {message}")
 
 
