@@ -263,8 +263,11 @@ recheck_tests() {
             tests/stats/test_bad_input.py tests/stats/test_encoding_factors_by_hand.py \
             tests/models/test_decisions_by_hand.py tests/stats/test_tally.py \
             tests/stats/test_core_survivors_by_hand.py ;;
+        # The Spark path of `audit assess` is judged by the real Spark engine (a JVM per
+        # recheck, so only here, never in the selection every mutant runs).
         audit.stats.cli.*) echo tests/stats/test_cli_options.py tests/stats/test_bad_input.py \
-            tests/stats/test_decision_only.py tests/stats/test_cli_output_by_hand.py ;;
+            tests/stats/test_decision_only.py tests/stats/test_cli_output_by_hand.py \
+            tests/stats/test_cli_assess_by_hand.py tests/spark/test_assess_cli.py ;;
         audit.disclosure.* | audit.linear_disclosure.*) echo tests/sinks/test_disclosure.py \
             tests/sinks/test_secondary_suppression.py tests/sinks/test_disclosure_by_hand.py \
             tests/sinks/test_disclosure_more_by_hand.py tests/stats/test_core_survivors_by_hand.py ;;
