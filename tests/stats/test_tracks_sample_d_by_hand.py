@@ -270,7 +270,7 @@ def test_a_share_of_zero_or_one_keeps_the_wilson_interval_when_replicates_are_dr
 def test_resampled_scores_with_empty_bins_raise_no_warning() -> None:
     """Scores only near 0.1 and 0.9: most bins of the coarse grid are empty, their mean score
     undefined (0/0). The audit still runs without a RuntimeWarning and gives AUC and calibration
-    error for both groups, with bootstrap intervals."""
+    error for both groups, with bootstrap intervals that resample each bin with its mean score."""
     n = 40
     frame = pd.DataFrame(
         {
@@ -291,6 +291,11 @@ def test_resampled_scores_with_empty_bins_raise_no_warning() -> None:
     # Perfect ranking: AUC 1; calibration error |0.9 - 1| and |0.1 - 0| weighted = 0.1.
     assert all(m.value == pytest.approx(1.0) for m in aucs)
     assert all(m.value == pytest.approx(0.1) for m in eces)
+    # Every replicate keeps the perfect ranking and each bin's mean score (0.9 with outcome 1,
+    # 0.1 with outcome 0): AUC 1 and calibration error 0.1 in each, so the intervals are points.
+    for m, value in [*((a, 1.0) for a in aucs), *((e, 0.1) for e in eces)]:
+        assert m.ci_method == "bootstrap"
+        assert (m.ci_low, m.ci_high) == (pytest.approx(value), pytest.approx(value))
 
 
 # --- _share_fields: every branch ----------------------------------------------------------------
@@ -430,3 +435,127 @@ def test_p_values_are_corrected_over_the_reliable_comparisons_only() -> None:
     assert small and all(not d.reliable for d in small)
     assert all(d.p_adjusted is None and d.significant is None for d in small)
     assert any(d.p_value is not None for d in small)
+
+
+# --- _grouping_records: one grouping's whole records, by hand ------------------------------------
+
+
+def _newcombe(p1: float, n1: float, p2: float, n2: float) -> tuple[float, float]:
+    l1, u1 = _wilson(p1, n1)
+    l2, u2 = _wilson(p2, n2)
+    d = p1 - p2
+    return d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
+
+
+def _pooled_p(k1: int, n1: int, k2: int, n2: int) -> float:
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return 2 * stats.norm.sf(abs(k1 / n1 - k2 / n2) / se)
+
+
+def test_every_field_of_a_track_only_grouping_matches_a_hand_computation() -> None:
+    """r (the reference, named): 20 people, 10 on x and 10 on y, none on z; b: 10 people, 2 on
+    x, 6 on y, 2 on z. Without replicates every interval is analytic: Wilson for the shares,
+    Newcombe for the gaps, Katz for the ratios (none on z, where r's share is 0, with the
+    reason). b's three tests form the family, corrected by Holm: z's gap (0.2 against 0, pooled
+    rate 2/30, z = 0.2 / 0.0966 = 2.07, p 0.038) is the smallest p-value, times 3 is 0.115: not
+    significant; x's (p 0.114) times 2 is 0.228; y's (p 0.605) stays."""
+    frame = pd.DataFrame(
+        {
+            "g": ["r"] * 20 + ["b"] * 10,
+            "t": ["x"] * 10 + ["y"] * 10 + ["x"] * 2 + ["y"] * 6 + ["z"] * 2,
+        }
+    )
+    result = assess(
+        frame, y_true=None, y_pred=None, groups=["g"], track="t", track_labels=["x", "y", "z"],
+        reference={"g": "r"}, n_boot=0, min_group_size=5, min_denominator=5,
+    )  # fmt: skip
+    assert [(r.levels, r.track) for r in result.tracks] == [
+        (("b",), "x"), (("b",), "y"), (("b",), "z"), (("r",), "x"), (("r",), "y"), (("r",), "z"),
+    ]  # fmt: skip
+    ref_counts = {"x": 10, "y": 10, "z": 0}
+    for track, count in ref_counts.items():
+        r = _share(result, "r", track)
+        low, high = _wilson(count / 20, 20)
+        assert (r.is_reference, r.reference_levels, r.n_rows, r.count) == (True, ("r",), 20, count)
+        assert r.share == pytest.approx(count / 20)
+        assert (r.ci_low, r.ci_high, r.ci_method) == (
+            pytest.approx(low, abs=1e-12), pytest.approx(high), "wilson",
+        )  # fmt: skip
+        assert r.difference is None and r.ratio is None and r.p_value is None
+        assert r.difference_ci_method == r.ratio_ci_method == "none"
+        assert r.p_adjusted is None and r.significant is None and r.detectable is None
+        assert r.reliable and r.undefined_reason is None
+
+    b_counts = {"x": 2, "y": 6, "z": 2}
+    p = {t: _pooled_p(b_counts[t], 10, ref_counts[t], 20) for t in b_counts}
+    order = sorted(p, key=p.get)  # type: ignore[arg-type]
+    holm: dict[str, float] = {}
+    running = 0.0
+    for i, t in enumerate(order):
+        running = max(running, min(1.0, (3 - i) * p[t]))
+        holm[t] = running
+    z_power = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    for track, count in b_counts.items():
+        b = _share(result, "b", track)
+        share, ref = count / 10, ref_counts[track] / 20
+        assert (b.is_reference, b.reference_levels, b.n_rows, b.count) == (False, ("r",), 10, count)
+        assert b.share == pytest.approx(share)
+        low, high = _wilson(share, 10)
+        assert (b.ci_low, b.ci_high, b.ci_method) == (
+            pytest.approx(low),
+            pytest.approx(high),
+            "wilson",
+        )
+        assert b.difference == pytest.approx(share - ref)
+        d_low, d_high = _newcombe(share, 10, ref, 20)
+        assert (b.difference_ci_low, b.difference_ci_high, b.difference_ci_method) == (
+            pytest.approx(d_low), pytest.approx(d_high), "newcombe",
+        )  # fmt: skip
+        assert b.p_value == pytest.approx(p[track])
+        assert b.p_adjusted == pytest.approx(holm[track])
+        assert b.significant is bool(holm[track] < 0.05)
+        # common rate clipped away from 0 by half a person over both groups: 0.5 / 30
+        rate = min(max(ref, 0.5 / 30), 1 - 0.5 / 30)
+        assert b.detectable == pytest.approx(
+            z_power * math.sqrt(rate * (1 - rate) * (1 / 10 + 1 / 20))
+        )
+        assert b.reliable
+    for track in ("x", "y"):
+        b = _share(result, "b", track)
+        k1, k2 = b_counts[track], ref_counts[track]
+        se = math.sqrt(1 / k1 - 1 / 10 + 1 / k2 - 1 / 20)
+        ratio = (k1 / 10) / (k2 / 20)
+        assert b.ratio == pytest.approx(ratio)
+        assert (b.ratio_ci_low, b.ratio_ci_high, b.ratio_ci_method) == (
+            pytest.approx(ratio * math.exp(-Z * se)), pytest.approx(ratio * math.exp(Z * se)), "katz",
+        )  # fmt: skip
+        assert b.undefined_reason is None
+    z = _share(result, "b", "z")
+    assert z.ratio is None and z.ratio_ci_low is None and z.ratio_ci_high is None
+    assert z.ratio_ci_method == "none"
+    assert z.undefined_reason == "the reference group's share is 0: no ratio"
+    assert p["z"] == pytest.approx(0.0384, abs=5e-4)
+    assert holm["z"] == pytest.approx(0.1153, abs=2e-3)
+    assert not z.significant
+
+
+def test_a_comparison_with_a_reference_below_the_minimum_size_is_unreliable_and_uncorrected() -> (
+    None
+):
+    """The named reference r has 4 people, below min_group_size 5; b has 10. b is large enough
+    but its comparisons with r are not: unreliable, a p-value kept, no adjusted one, no
+    verdict. r's own records are unreliable too; b's share keeps its Wilson interval."""
+    frame = pd.DataFrame(
+        {"g": ["r"] * 4 + ["b"] * 10, "t": ["x", "x", "y", "y"] + ["x"] * 3 + ["y"] * 7}
+    )
+    result = assess(
+        frame, y_true=None, y_pred=None, groups=["g"], track="t", reference={"g": "r"},
+        n_boot=0, min_group_size=5, min_denominator=1,
+    )  # fmt: skip
+    for track in ("x", "y"):
+        b, r = _share(result, "b", track), _share(result, "r", track)
+        assert not b.reliable and not r.reliable
+        assert b.p_value is not None and b.p_adjusted is None and b.significant is None
+        assert b.ci_method == "wilson"
+    assert [g.reliable for g in result.groups if g.levels == ("b",)] == [True]
