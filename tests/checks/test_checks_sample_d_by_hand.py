@@ -119,6 +119,44 @@ def test_label_choice_records_every_figure_with_the_detectable_gap_on_the_harmfu
     assert outcome.needs == ("g", "sustainable_12m") and outcome.margin == 0.03
 
 
+def test_a_gap_only_the_sustainable_label_shows_is_a_finding_named_in_the_sentence() -> None:
+    """FPR only. a: 2000 people without sustained work, 400 judged likely; b: 2000, 1000
+    judged likely: a gap of +30 points (se sqrt(.25/2000 + .16/2000)), far beyond the 3-point
+    margin and significant. On the training label both groups have an FPR of 0.2 over 2000
+    people: gap 0, interval +-1.96 * sqrt(.32/2000) = +-2.5 points, within the margin (label
+    status no_finding). So a finding, and the sentence names b's rate against a's."""
+    # (S, L, judged, people): a's labels agree; b's L differs from S for 900 people.
+    counts = {
+        "a": [(0, 0, 1, 400), (0, 0, 0, 1600), (1, 1, 1, 1000), (1, 1, 0, 1000)],
+        "b": [(0, 0, 1, 400), (0, 1, 1, 600), (0, 0, 0, 1000), (1, 0, 0, 600), (1, 1, 1, 400)],
+    }
+    rows = [
+        (g, s, lab, j) for g, cells in counts.items() for s, lab, j, n in cells for _ in range(n)
+    ]
+    frame = pd.DataFrame(rows, columns=["g", "s", "l", "j"])
+    people = pd.DataFrame({"g": frame["g"], "sustainable_12m": frame["s"]})
+    table = pd.DataFrame({"_score": frame["j"] * 0.9, "_outcome": frame["l"]})
+    ctx = context(people, None, table=table, attributes=(Attribute("g", "a"),), min_group_size=2)
+    outcome = label_choice.run(LabelChoiceParams(check="label_choice", measures=["fpr"]), ctx)
+    se, se_label = math.sqrt(0.41 / 2000), math.sqrt(0.32 / 2000)
+    (record,) = outcome.evidence
+    assert (record.status, record.estimate, record.p_adjusted) == (
+        "finding",
+        pytest.approx(0.3),
+        pytest.approx(_p(0.3, se), rel=1e-6),
+    )
+    assert record.details["label_gap"] == pytest.approx(0.0, abs=1e-12)
+    assert record.details["label_status"] == "no_finding"
+    assert record.details["label_ci_high"] == pytest.approx(Z * se_label)
+    assert outcome.status == "finding"
+    assert outcome.sentence == (
+        "Fair on its label '_outcome' but not on 'sustainable_12m': g=b are judged likely to "
+        "find work among people who did not at a rate +30.0% from g=a on 'sustainable_12m' "
+        f"(interval {0.3 - Z * se:+.1%} to {0.3 + Z * se:+.1%}, corrected p = "
+        f"{_p(0.3, se):.2g}), against +0.0% on '_outcome' (within ±3.0%); 1 comparison(s) in all."
+    )
+
+
 def test_label_choice_without_a_score_or_a_decision_says_which_output_is_missing() -> None:
     """predicted: score needs the score column and names the three ways to lack one;
     predicted: decision needs the decision column."""
