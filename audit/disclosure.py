@@ -511,7 +511,10 @@ class _Publication:
                 rate = RATES[m.metric]
                 out.append(model.functional(key, rate.denominator))
                 out.append(model.functional(key, rate.numerator))
-        return out
+        # The population's size is always published, even under the minimum (an audit of 8
+        # people says so): it is no target, though the groups and rates of those 8 are.
+        everyone = model.functional(OVERALL, ALL)
+        return [t for t in out if not np.array_equal(t, everyone)]
 
     # -- the tables ----------------------------------------------------------------------
     def assessment(self) -> Assessment:
@@ -859,8 +862,8 @@ class _Publication:
             new_reason = self._reason_text(r)
             if new_reason != r.reason:
                 changed = replace(changed, reason=new_reason)
-                old = _fallback_note(r, r.reason)
-                notes = [_fallback_note(r, new_reason) if n == old else n for n in notes]
+                old = r.note()
+                notes = [r.note(new_reason) if n == old else n for n in notes]
             out.append(changed)
         return tuple(out), notes
 
@@ -874,13 +877,6 @@ class _Publication:
                 shown = f"fewer than {self.k}" if n < self.k else "too few"
                 text = text.replace(f"has {n} people", f"has {shown} people")
         return text
-
-
-def _fallback_note(r: ReferenceChoice, why: str | None) -> str:
-    # As `audit.stats.assess.assess_counts` writes it.
-    return (
-        f"{r.grouping}: reference {r.label} instead of {GROUP_SEPARATOR.join(r.intended)} ({why})"
-    )
 
 
 def merge_bins(bins: Sequence[ReliabilityBin], minimum: int) -> list[ReliabilityBin]:

@@ -47,7 +47,6 @@ from audit.stats.factors import bin_groups, factor_axes, marginal_in_order, prep
 from audit.stats.grouping import Grouping, groupings, slice_grouping, stack
 from audit.stats.records import CALIBRATION_BINS, RecordBuilder
 from audit.stats.result import (
-    GROUP_SEPARATOR,
     Assessment,
     ConditionalCiMethod,
     ConditionalDisparity,
@@ -469,11 +468,7 @@ def _track_groups(
                     is_reference=levels == choice.levels,
                 )
             )
-    fallbacks = [
-        f"{r.grouping}: reference {r.label} instead of {GROUP_SEPARATOR.join(r.intended)} ({r.reason})"
-        for r in references
-        if r.reason is not None
-    ]
+    fallbacks = [r.note() for r in references if r.reason is not None]
     return groups, references, [*notes, *fallbacks]
 
 
@@ -906,11 +901,7 @@ def assess_counts(
     _score_values(everyone, coarse, _live_exact(counts, (), exact_auc))
     builder.add_overall(everyone)
     result = builder.finish(counts)
-    fallbacks = [
-        f"{r.grouping}: reference {r.label} instead of {GROUP_SEPARATOR.join(r.intended)} ({r.reason})"
-        for r in references
-        if r.reason is not None
-    ]
+    fallbacks = [r.note() for r in references if r.reason is not None]
     return replace(result, references=tuple(references), notes=(*result.notes, *fallbacks))
 
 

@@ -438,6 +438,15 @@ class ReferenceChoice(GroupKey):
     n_rows: int | None
     reason: str | None = None
 
+    def note(self, reason: str | None = None) -> str:
+        """The assessment's note on this choice; `reason` in place of the choice's own (the
+        disclosure control rewrites the sizes in it)."""
+        why = self.reason if reason is None else reason
+        if self.levels == self.intended:  # named, or nothing qualified in its place: it stays
+            return f"{self.grouping}: reference {self.label} kept, though {why}"
+        intended = GROUP_SEPARATOR.join(self.intended)
+        return f"{self.grouping}: reference {self.label} instead of {intended} ({why})"
+
 
 class Settings(BaseModel):
     """The options of an assessment, validated when it starts."""

@@ -367,7 +367,10 @@ def test_a_small_references_size_leaves_the_fallback_note() -> None:
     assert not any("4 people" in n for n in published.notes)
     notes = [n for n in published.notes if n.startswith("g: reference ")]
     assert len(notes) == 1 and "fewer than 10 people" in notes[0]
-    assert "instead of tiny" in notes[0]
+    assert notes[0] == (
+        "g: reference tiny kept, though the reference group has fewer than 10 people, below the "
+        "minimum size"
+    )
 
 
 # --- reliability bins by hand ------------------------------------------------------------------

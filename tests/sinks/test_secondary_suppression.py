@@ -228,3 +228,38 @@ def test_rates_over_withheld_denominators_do_not_give_back_a_small_count() -> No
     assert not any(linear.recovers(v) for _, v in secrets(full, linear))  # counts alone: safe
     attacker = ProportionAttacker(published)
     assert [what for what, v in secrets(full, attacker) if attacker.recovers(v)] == []
+
+
+@pytest.mark.parametrize("groups", [["g"], ["g", "h"]])
+def test_an_audit_of_fewer_people_than_the_minimum_publishes_its_size_and_no_figure(
+    groups: list[str],
+) -> None:
+    """8 people (under the minimum of 10): the publication says 8 people were audited, and
+    withholds every group's size and every rate, the population's included (each rests on
+    fewer than 10 people). It used to stop with a RuntimeError: the population's own rates
+    over everyone had its size as a denominator to protect, which is never withheld."""
+    frame = pd.DataFrame({"g": list("aabbaabb"), "h": list("pqpqpqpq"),
+                          "y": [1, 0, 1, 0, 0, 1, 1, 0], "d": [1, 1, 0, 0, 1, 0, 1, 0]})  # fmt: skip
+    full = assess(frame, y_true="y", y_pred="d", groups=groups, intersections=len(groups),
+                  reference={}, n_boot=20, seed=1)  # fmt: skip
+    published = Assessment.from_json(suppress(full).to_json())
+    assert published.n_rows == 8
+    assert all(g.n_rows is None and g.suppressed for g in published.groups)
+    assert all(m.value is None for m in (*published.metrics, *published.overall))
+    attacker = Attacker(published)
+    everyone = attacker.vector(((), ()), ALL)  # the population's size, published by design
+    hidden = [(w, v) for w, v in secrets(full, attacker) if not np.array_equal(v, everyone)]
+    assert hidden and not any(attacker.recovers(v) for _, v in hidden)
+
+
+def test_a_population_of_forty_keeps_its_own_rates_beside_a_group_of_four() -> None:
+    """The other side: 40 people, one group of 4. The overall rates rest on at least 10
+    people each and give back nothing withheld, so they are published as computed; only the
+    group of 4 and its complement's size (40 - 4) are withheld."""
+    frame = pd.DataFrame({"g": ["a"] * 36 + ["b"] * 4, "y": [1, 0] * 20,
+                          "d": [1, 1, 0, 0] * 10})  # fmt: skip
+    full = assess(frame, y_true="y", y_pred="d", groups=["g"], reference={}, n_boot=20, seed=1)
+    published = suppress(full)
+    overall = {m.metric: m.value for m in published.overall}
+    assert (overall["selection_rate"], overall["base_rate"], overall["tpr"]) == (0.5, 0.5, 0.5)
+    assert [g.n_rows for g in published.groups] == [None, None]

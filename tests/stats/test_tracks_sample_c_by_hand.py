@@ -182,7 +182,7 @@ def test_a_weighted_track_only_audit_has_its_groups_references_and_no_binary_met
         ReferenceChoice(attributes=("g",), levels=("a",), intended=("a",), how="largest",
                         n_rows=2, reason=reason),
     )  # fmt: skip
-    assert result.notes == (f"g: reference a instead of a ({reason})",)
+    assert result.notes == (f"g: reference a kept, though {reason}",)
     assert (result.metrics, result.disparities, result.summaries, result.worst_groups) == (
         (), (), (), (),
     )  # fmt: skip
@@ -245,7 +245,7 @@ def test_most_advantaged_takes_the_largest_group_even_when_it_is_not_reliable() 
         ReferenceChoice(attributes=("g",), levels=("a",), intended=("a",), how="most_advantaged",
                         n_rows=2, reason=reason),
     )  # fmt: skip
-    assert result.notes == (MOST_ADVANTAGED_NOTE, f"g: reference a instead of a ({reason})")
+    assert result.notes == (MOST_ADVANTAGED_NOTE, f"g: reference a kept, though {reason}")
 
 
 def test_a_track_only_audit_keeps_the_track_labels_given_in_their_order() -> None:
