@@ -23,11 +23,9 @@ import pytest
 from scipy import stats
 
 from audit.gate import Finding, RuleOutcome, Verdict, evaluate_policy, sentence
-from audit.spec import PolicySpec
 from audit.stats.assess import assess
 from audit.stats.result import Assessment, Disparity, TrackShare
-
-Z = float(stats.norm.ppf(0.975))  # the audit's alpha is 0.05
+from tests.gate.comparisons import Z, comparison, policy, with_records
 
 
 def _base() -> Assessment:
@@ -57,27 +55,15 @@ def _d(
     why: str | None = None,
 ) -> Disparity:
     """A selection-rate comparison of g=level with r: a Wald interval value -/+ Z se."""
-    if ci is None:
-        ci = (None, None) if se is None or value is None else (value - Z * se, value + Z * se)
-    return replace(
-        TEMPLATE,
-        levels=(level,),
-        kind=kind,  # type: ignore[arg-type]
-        value=value,
-        ci_low=ci[0],
-        ci_high=ci[1],
-        p_value=p_value,
-        reliable=reliable,
-        undefined_reason=why,
-    )
+    return comparison(TEMPLATE, level, value, se, kind=kind, ci=ci, reliable=reliable,
+                      p_value=p_value, detectable=TEMPLATE.detectable, why=why)  # fmt: skip
 
 
 def _with(*records: Disparity) -> Assessment:
-    return replace(BASE, disparities=records)
+    return with_records(BASE, *records)
 
 
-def _policy(*rules: dict[str, object], margin: float = 0.0) -> PolicySpec:
-    return PolicySpec.model_validate({"rules": list(rules), "regression_margin": margin})
+_policy = policy
 
 
 RANGE = {"id": "sr", "metric": "selection_rate", "kind": "ratio", "min": 0.8, "max": 1.25}

@@ -37,12 +37,12 @@ from audit.gate import (
     _Detectable,
     evaluate_policy,
 )
-from audit.spec import PolicySpec, SignificanceRule, ThresholdRule
+from audit.spec import SignificanceRule, ThresholdRule
 from audit.stats.assess import assess
 from audit.stats.paired import PairedChange
 from audit.stats.result import Assessment, Disparity, TrackShare
+from tests.gate.comparisons import Z, comparison, policy, with_records
 
-Z = float(stats.norm.ppf(0.975))  # the audit's alpha is 0.05
 ONE_SIDED = Z + float(stats.norm.ppf(0.8))  # 80% power, one bound
 TWO_SIDED = Z + float(stats.norm.ppf(0.9))  # 80% power, both bounds at once
 
@@ -71,28 +71,15 @@ def _d(
     detectable: float | None = None,
 ) -> Disparity:
     """A selection-rate comparison of g=level with r: a Wald interval value -/+ Z se."""
-    if ci is None:
-        ci = (None, None) if se is None or value is None else (value - Z * se, value + Z * se)
-    return replace(
-        TEMPLATE,
-        levels=(level,),
-        kind=kind,  # type: ignore[arg-type]
-        value=value,
-        ci_low=ci[0],
-        ci_high=ci[1],
-        reliable=reliable,
-        p_value=p_value,
-        detectable=detectable,
-        undefined_reason=None,
-    )
+    return comparison(TEMPLATE, level, value, se, kind=kind, ci=ci, reliable=reliable,
+                      p_value=p_value, detectable=detectable)  # fmt: skip
 
 
 def _with(*records: Disparity) -> Assessment:
-    return replace(BASE, disparities=records)
+    return with_records(BASE, *records)
 
 
-def _policy(*rules: dict[str, object], margin: float = 0.0) -> PolicySpec:
-    return PolicySpec.model_validate({"rules": list(rules), "regression_margin": margin})
+_policy = policy
 
 
 def _assert_same(actual: object, expected: object) -> None:

@@ -16,16 +16,12 @@ errors: the audit must compute NaN there silently.
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from audit.errors import AuditInputError
 from audit.metrics.conditional import delta_standard_error
 from audit.metrics.disparities import four_fifths
 from audit.metrics.significance import minimum_detectable_difference
@@ -35,23 +31,10 @@ from audit.stats.encoding import Tally, encode_arrays, encode_binary, encode_tab
 from audit.stats.exact_auc import exact_auc
 from audit.stats.paired import paired_disparities
 from audit.stats.result import Disparity
+from tests.stats.strict import input_error, no_warnings
 
 # z_{1 - alpha/2} + z_{power} at alpha = 0.05 and power = 0.8, from the normal quantiles.
 Z_MDE = float(stats.norm.ppf(0.975) + stats.norm.ppf(0.8))
-
-
-@contextmanager
-def no_warnings() -> Iterator[None]:
-    """Any warning inside is an error: undefined values must come out as NaN, silently."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
-
-
-def _error(call: Callable[[], object]) -> AuditInputError:
-    with pytest.raises(AuditInputError) as err:
-        call()
-    return err.value
 
 
 # --- the memory estimate ------------------------------------------------------------------------
@@ -89,7 +72,7 @@ def test_an_audit_exactly_at_its_memory_limit_passes_and_one_byte_over_is_refuse
     GiB, the joint cells and their levels, the replicates and the fix."""
     data = encode_arrays([0, 1, 0, 1], [0, 1, 1, 0], {"g": ["a", "a", "b", "b"]})
     check_table_size(data, n_boot=1, limit=928)
-    err = _error(lambda: check_table_size(data, n_boot=1, limit=927))
+    err = input_error(lambda: check_table_size(data, n_boot=1, limit=927))
     assert str(err) == (
         "group columns: expected count tables and bootstrap replicates within 0.0 GiB of "
         "memory; found about 0.0 GiB for 2 joint cells (2 levels), 1 replicates.\nHint: audit "
@@ -105,7 +88,7 @@ def test_a_two_class_text_outcome_without_a_positive_label_is_refused_with_its_c
     """'no'/'yes' is neither 0/1 nor True/False: guessing the positive class could flip every
     rate, so the audit asks for it, naming the two classes it found (sorted)."""
     values = pd.Series(["yes", "no", "yes"], name="hired")
-    err = _error(lambda: encode_binary(values, "outcome"))
+    err = input_error(lambda: encode_binary(values, "outcome"))
     assert str(err) == (
         "outcome column 'hired': expected two classes coded 0/1 or True/False; found 2 "
         "distinct value(s): no, yes.\nHint: recode the column to 0/1, or name the positive "
@@ -118,12 +101,12 @@ def test_a_column_of_three_classes_is_refused_and_so_is_a_score_given_as_decisio
     """Three classes need binarising; a decision column of values strictly inside [0, 1] is a
     score, and the fix says how to threshold it."""
     classes = pd.Series(["a", "b", "c", "a"], name="o")
-    assert str(_error(lambda: encode_binary(classes, "outcome"))) == (
+    assert str(input_error(lambda: encode_binary(classes, "outcome"))) == (
         "outcome column 'o': expected two classes coded 0/1 or True/False; found 3 distinct "
         "value(s): a, b, c.\nHint: binarise the column first, e.g. one class against the rest"
     )
     scores = pd.Series([0.25, 0.5, 0.75], name="s")
-    assert str(_error(lambda: encode_binary(scores, "decision"))) == (
+    assert str(input_error(lambda: encode_binary(scores, "decision"))) == (
         "decision column 's': expected decisions coded 0/1 or True/False; found scores: 3 "
         "distinct values between 0.25 and 0.75, e.g. 0.25, 0.5, 0.75.\nHint: decide on the "
         "score with a threshold: `audit assess --score s --threshold 0.5` (decision = score "
@@ -161,17 +144,17 @@ def test_a_missing_or_unknown_value_in_a_binary_column_is_refused_with_the_fact(
     """A missing label cannot be assessed; a positive label that is no value of the column
     names the values there are."""
     missing = pd.Series(["a", None, "b"], name="o")
-    assert str(_error(lambda: encode_binary(missing, "outcome", "a"))) == (
+    assert str(input_error(lambda: encode_binary(missing, "outcome", "a"))) == (
         "outcome column 'o': expected a value in every row; found 1 missing value(s).\nHint: "
         "drop or impute those rows before the audit; a missing label cannot be assessed"
     )
     text = pd.Series(["a", "b"], name="o")
-    assert str(_error(lambda: encode_binary(text, "outcome", "z"))) == (
+    assert str(input_error(lambda: encode_binary(text, "outcome", "z"))) == (
         "outcome column 'o': expected the positive label 'z' among its values; found the "
         "values a, b.\nHint: check the positive label's spelling"
     )
     flags = pd.Series([True, False], name="f")
-    assert str(_error(lambda: encode_binary(flags, "decision", "yes"))) == (
+    assert str(input_error(lambda: encode_binary(flags, "decision", "yes"))) == (
         "decision column 'f': expected the positive label 'yes' among its values; found the "
         "values True, False.\nHint: check the positive label's spelling"
     )
@@ -194,7 +177,7 @@ def test_a_missing_column_is_named_with_its_role_and_the_columns_there_are(
     input is wrong (the outcome, the decision...) and lists the columns of the table."""
     frame = pd.DataFrame({"y": [0, 1], "d": [1, 0], "g": ["a", "b"]})
     options: dict[str, object] = {"y_true": "y", "y_pred": "d", "groups": ["g"], **option}
-    err = _error(lambda: encode_table(frame, **options))  # type: ignore[arg-type]
+    err = input_error(lambda: encode_table(frame, **options))  # type: ignore[arg-type]
     name = next(iter(option.values()))
     name = name[0] if isinstance(name, list) else name
     assert str(err) == (
@@ -253,11 +236,11 @@ def test_an_aggregated_table_carries_its_multiplicities_and_sums() -> None:
 def test_a_table_without_groups_or_with_a_group_named_twice_is_refused() -> None:
     """At least one attribute is needed to compare groups, and each is named once."""
     frame = pd.DataFrame({"y": [0, 1], "d": [1, 0], "g": ["a", "b"]})
-    assert str(_error(lambda: encode_table(frame, y_true="y", y_pred="d", groups=[]))) == (
+    assert str(input_error(lambda: encode_table(frame, y_true="y", y_pred="d", groups=[]))) == (
         "group columns: expected at least one sensitive attribute to compare groups by; found "
         "none.\nHint: name one or more group columns (--group COL)"
     )
-    twice = _error(lambda: encode_table(frame, y_true="y", y_pred="d", groups=["g", "g"]))
+    twice = input_error(lambda: encode_table(frame, y_true="y", y_pred="d", groups=["g", "g"]))
     assert str(twice) == (
         "group columns: expected each attribute named once; found ['g', 'g'].\nHint: remove "
         "the repeated name"
@@ -363,7 +346,7 @@ def _paired(**options: object) -> object:
 def test_a_score_metric_or_an_unknown_kind_cannot_be_paired(metric: str, kind: str) -> None:
     """Only the metrics of the decisions can be paired from decisions, as a difference or a
     ratio: the message lists them all and says to compare score metrics unpaired."""
-    err = _error(lambda: _paired(metrics=[("selection_rate", "difference"), (metric, kind)]))
+    err = input_error(lambda: _paired(metrics=[("selection_rate", "difference"), (metric, kind)]))
     assert str(err) == (
         f"paired comparison {metric} {kind}: expected a metric of the decisions "
         "(selection_rate, base_rate, tpr, fpr, fnr, tnr, ppv, npv, fdr, for, accuracy, "
@@ -378,7 +361,7 @@ def test_the_order_of_intersections_runs_from_one_to_the_number_of_attributes() 
     number of attributes. Order 1 with no replicates and groups of one person is accepted
     (n_boot = 0 and min_group_size = 1 are the smallest valid options)."""
     for order in (0, 2):
-        assert str(_error(lambda order=order: _paired(intersections=order))) == (
+        assert str(input_error(lambda order=order: _paired(intersections=order))) == (
             "option intersections: expected an order from 1 to the number of attributes (1); "
             f"found {order}.\nHint: pass a valid intersections"
         )
@@ -386,11 +369,11 @@ def test_the_order_of_intersections_runs_from_one_to_the_number_of_attributes() 
     assert result is not None
     for options in ({"n_boot": -1}, {"min_group_size": 0}):
         n_boot, size = options.get("n_boot", 0), options.get("min_group_size", 30)
-        assert str(_error(lambda options=options: _paired(**options))) == (
+        assert str(input_error(lambda options=options: _paired(**options))) == (
             "bootstrap options: expected n_boot >= 0 and min_group_size >= 1; found "
             f"n_boot={n_boot}, min_group_size={size}.\nHint: pass valid options"
         )
-    assert str(_error(lambda: _paired(baseline="nope"))) == (
+    assert str(input_error(lambda: _paired(baseline="nope"))) == (
         "baseline decision column 'nope': expected a column of the data; found no such column "
         "(columns are: y, c, b, g).\nHint: score the baseline model on the same people and add "
         "its decisions as a column"

@@ -15,16 +15,12 @@ expected figure and message comes from a definition or a docstring, not from the
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from audit.errors import AuditInputError
 from audit.metrics.scores import cross_auc
 from audit.stats import exact_auc as exact_module
 from audit.stats.bootstrap import resample
@@ -38,22 +34,9 @@ from audit.stats.paired import (
     paired_disparities,
     regression_changes,
 )
+from tests.stats.strict import input_error, no_warnings
 
 NAN = float("nan")
-
-
-@contextmanager
-def no_warnings() -> Iterator[None]:
-    """Any warning inside is an error: undefined values must come out as NaN, silently."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
-
-
-def _error(call: Callable[[], object]) -> AuditInputError:
-    with pytest.raises(AuditInputError) as err:
-        call()
-    return err.value
 
 
 # --- encode_binary: a coded column and a positive label it does not hold ------------------------
@@ -75,7 +58,7 @@ def test_a_positive_label_a_coded_column_does_not_hold_is_named_in_the_message(
     """A 0/1 or True/False column (as text, boolean or numbers) with pos_label "yes": refused,
     and the message names the label asked for and the values there are (text spelled as read,
     stripped and in lower case, sorted)."""
-    err = _error(lambda: encode_binary(values, "outcome", "yes"))
+    err = input_error(lambda: encode_binary(values, "outcome", "yes"))
     assert str(err) == (
         "outcome column 'y': expected the positive label 'yes' among its values; "
         f"found the values {shown}.\nHint: check the positive label's spelling"
@@ -127,7 +110,7 @@ def test_boolean_and_numeric_codings_take_the_positive_label_they_name() -> None
 def test_a_score_outside_the_unit_interval_is_refused(bad: float) -> None:
     """A score is a probability: one value above 1 (even by a hair, even below 2) or below 0
     is refused, the message counting it and showing it."""
-    err = _error(lambda: encode_score(pd.Series([0.2, bad, 0.7], name="s")))
+    err = input_error(lambda: encode_score(pd.Series([0.2, bad, 0.7], name="s")))
     assert str(err) == (
         "score column 's': expected probabilities in [0, 1] in every row; found 1 value(s) "
         f"outside [0, 1] or missing, e.g. {[bad]}.\nHint: pass calibrated probabilities (not "
@@ -139,7 +122,7 @@ def test_the_score_message_counts_every_bad_row_and_shows_the_first_three() -> N
     """Four bad rows (above 1, below 0, missing, text): all four counted, the first three shown
     as they were in the column."""
     column = pd.Series([0.5, 3.0, -1.0, None, "high"], name="p", dtype=object)
-    err = _error(lambda: encode_score(column))
+    err = input_error(lambda: encode_score(column))
     assert err.found == "4 value(s) outside [0, 1] or missing, e.g. [3.0, -1.0, None]"
 
 
@@ -303,7 +286,7 @@ def test_a_reference_in_an_empty_intersection_is_refused_naming_the_live_groups(
     """(b, x) has nobody: it is not a group, so it cannot be the reference; the message lists
     the intersections there are, joined with ×."""
     references = {**REFERENCES, ("g", "h"): ("b", "x")}
-    err = _error(lambda: _paired(references=references, n_boot=0))
+    err = input_error(lambda: _paired(references=references, n_boot=0))
     assert str(err) == (
         "reference group 'b × x' of g × h: expected one of the groups present in the data; "
         "found no such group (groups are: a × x, a × y, b × y).\n"
@@ -314,7 +297,7 @@ def test_a_reference_in_an_empty_intersection_is_refused_naming_the_live_groups(
 def test_a_grouping_without_a_reference_is_refused_listing_those_given() -> None:
     """The intersection has no reference: the message lists the groupings that have one."""
     references = {("h",): ("x",), ("g",): ("a",)}  # listed sorted, whatever their order
-    err = _error(lambda: _paired(references=references, n_boot=0))
+    err = input_error(lambda: _paired(references=references, n_boot=0))
     assert str(err) == (
         "reference of g × h: expected a reference group for every grouping compared; "
         "found references for ['g', 'h'].\n"
@@ -332,7 +315,7 @@ def test_a_missing_reference_among_many_groups_lists_the_first_twenty() -> None:
         "y_true": "y", "candidate": "c", "baseline": "b", "groups": ["g"], "n_boot": 0,
         "references": {("g",): ("zz",)}, "metrics": [("selection_rate", "difference")],
     }  # fmt: skip
-    err = _error(lambda: paired_disparities(table, **options))  # type: ignore[arg-type]
+    err = input_error(lambda: paired_disparities(table, **options))  # type: ignore[arg-type]
     assert err.found == f"no such group (groups are: {', '.join(names[:20])})"
 
 
