@@ -119,3 +119,37 @@ def test_an_estimate_midway_between_the_bounds_names_the_upper_bound() -> None:
         ("inconclusive", None),
     ]
     assert outcome.status == "inconclusive"
+
+
+def test_a_significance_rule_asking_for_a_gap_the_data_cannot_see_is_underpowered() -> None:
+    """detectable_gap 0.05, both groups far from significant (p = 0.5, Holm 2 * 0.5 = 1). a: SE
+    0.02, detectable 2.80 * 0.02 = 0.056 > 0.05: inconclusive, UNDERPOWERED, not deciding. b:
+    SE 0.01, detectable 0.028 <= 0.05: passes with no finding. The rule, with no description
+    of its own, is described from its metric, and is inconclusive."""
+    rule = {"id": "sig", "no_significant_disparity": ["selection_rate"], "detectable_gap": 0.05}
+    a = _d("a", 0.01, 0.02, p_value=0.5)
+    b = _d("b", 0.01, 0.01, p_value=0.5)
+    (outcome,) = evaluate_policy(policy(rule), _with(a, b)).rules
+    _assert_same(
+        outcome.groups,
+        (
+            _group(a, status="inconclusive", detectable=ONE_SIDED * 0.02, can_pass=None,
+                   p_confirmatory=1.0),
+            _group(b, status="pass", detectable=ONE_SIDED * 0.01, can_pass=None,
+                   p_confirmatory=1.0),
+        ),
+    )  # fmt: skip
+    expected = _finding(
+        a, code="UNDERPOWERED", rule_id="sig", bound=None, p_adjusted=1.0,
+        detectable=ONE_SIDED * 0.02, position=None, p_value=0.5, family=2, can_pass=None,
+        decides=False,
+        sentence="selection_rate difference for g=a vs r is 0.010 (95% CI -0.029 to 0.049): not "
+        "significant, but the audit could not see the gap asked for; at this size the audit "
+        "detects gaps of 0.056 or more.",
+    )  # fmt: skip
+    _assert_same(outcome.findings, (expected,))
+    assert (outcome.status, outcome.evaluated, outcome.description) == (
+        "inconclusive",
+        2,
+        "no significant disparity in selection_rate",
+    )
