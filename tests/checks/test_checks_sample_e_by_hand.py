@@ -10,7 +10,7 @@ parameter descriptions, on tables small enough to count by hand.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ import pytest
 from scipy.stats import norm
 
 from audit.checks import flips, matching, missing_papers, mobility, thresholds
-from audit.checks.base import Attribute, Evidence
+from audit.checks.base import Attribute, CannotRun, Evidence
 from audit.checks.flips import FlipParams
 from audit.checks.known_truth import TRIALS, run_trial
 from audit.checks.known_truth import context as trial_context
@@ -317,6 +317,36 @@ def test_mobility_without_a_group_large_enough_says_so_with_its_figures() -> Non
     assert outcome.reason == "no group large enough to compare"
     assert outcome.sentence == "Mobility could not be assessed: no group large enough."
     assert (outcome.margin, outcome.needs, outcome.notes) == (2.0, ("g",), ())
+
+
+def test_mobility_notes_the_unranked_refuses_missing_distances_and_names_its_columns() -> None:
+    """A fifth person without any recommendation is noted (1 audited person not compared);
+    with the per-person reach the check also needs the car and transit columns; a missing
+    distance is refused with the count of missing ones and the fix."""
+    people = pd.DataFrame(
+        {"person_id": ["p0", "p1", "p2", "p3", "p4"], "g": ["a", "a", "b", "b", "b"],
+         "has_car": [True, False, False, True, False],
+         "distance_public_transport_km": [0.5, 0.5, 2.0, 2.0, 0.1]}
+    )  # fmt: skip
+    rankings = pd.DataFrame(
+        {"person_id": ["p0", "p1", "p2", "p3"], "rank": 1, "distance_km": [4.0, 6.0, 8.0, 9.0]}
+    )
+    ctx = context(people, attributes=(Attribute("g", "a"),), rankings=rankings)
+    by_transport = MobilityParams(check="mobility", reach_by_transport=True)
+    outcome = mobility.run(by_transport, ctx)
+    assert outcome.notes == ("1 audited people have no recommendation and are not compared",)
+    assert outcome.needs == ("g", "has_car", "distance_public_transport_km")
+    # reach 30 (car), 10 (stop within 1 km), 5 (no car, stop 2 km), 30: only p2's 8 km beyond
+    # (with one reach of 10 km for all, nobody would be)
+    share = next(e for e in outcome.evidence if e.measure == "share_beyond_reach")
+    assert (share.details["group_mean"], share.details["reference_mean"]) == (0.5, 0.0)
+    gaps = rankings.assign(distance_km=[4.0, math.nan, 8.0, 9.0])
+    with pytest.raises(CannotRun) as err:
+        mobility.run(by_transport, replace(ctx, rankings=gaps))
+    assert str(err.value) == (
+        "expected a distance in km for every recommendation; found 1 missing. Fix: complete "
+        "distance_km"
+    )
 
 
 # --- thresholds: the cuts in the sentence -------------------------------------------------
