@@ -84,13 +84,19 @@ class Cells:
     attributes: tuple[str, ...]
     levels: Mapping[str, Sequence[str]]
     index: dict[tuple[str, ...], int] = field(init=False)
-    _cell_levels: np.ndarray = field(init=False, repr=False)
+    _member: dict[tuple[int, str], np.ndarray] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         crossed = list(itertools.product(*(self.levels[a] for a in self.attributes)))
         self.index = {cell: i for i, cell in enumerate(crossed)}
-        # Each cell's level of each attribute, as strings: a group's cells by one comparison.
-        self._cell_levels = np.array(crossed, dtype=object).reshape(len(crossed), -1)
+        # The cells of each (attribute position, level), once: every functional reads them.
+        # Python's equality, cell by cell: numpy would make a level a numpy string, which drops
+        # a trailing NUL ("a\x00" would be given group "a"'s cells).
+        self._member = {
+            (p, level): np.fromiter((cell[p] == level for cell in crossed), bool, len(crossed))
+            for p, a in enumerate(self.attributes)
+            for level in self.levels[a]
+        }
 
     @property
     def size(self) -> int:
@@ -102,9 +108,7 @@ class Cells:
         position = [self.attributes.index(a) for a in attributes]
         member = np.ones(len(self.index), dtype=bool)
         for p, level in zip(position, levels, strict=True):
-            # Python's equality, cell by cell: numpy would make `level` a numpy string, which
-            # drops a trailing NUL ("a\x00" would be given group "a"'s cells).
-            member &= np.fromiter((v == level for v in self._cell_levels[:, p]), bool)
+            member &= self._member[(p, level)]
         row = np.zeros((len(self.index), len(ALL)))
         row[np.ix_(member, np.array([ALL.index(c) for c in categories], dtype=np.intp))] = 1.0
         return row.reshape(-1)
