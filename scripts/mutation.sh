@@ -175,7 +175,10 @@ codes = {
     for meta in Path("mutants/audit").rglob("*.py.meta")
     for name, code in json.loads(meta.read_text())["exit_code_by_key"].items()
 }
-if all(code is None for code in codes.values()):  # nothing run yet: the patterns themselves
+sampling = bool(int(os.environ["MUTATION_SAMPLE"]) or os.environ["MUTATION_SAMPLE_OF"])
+if all(code is None for code in codes.values()) and not sampling:
+    # nothing run yet, the whole scope wanted: the patterns themselves (20 000 names would
+    # not fit on a command line); a sample is drawn below even on a fresh copy
     print("\n".join(sys.argv[1:]))
 else:
     pending = [
