@@ -38,6 +38,7 @@ from audit.harm_rules import finding_sentence, harm_rule_outcomes
 from audit.spec import HarmCheckRule
 from tests.checks.papers_and_traces import weighted_model
 from tests.checks.stub_models import context, stub_model
+from tests.formulas import wilson
 
 LOG3 = math.log(3.0)  # sigmoid(0) = 1/2, sigmoid(log 3) = 3/4, sigmoid(-log 3) = 1/4
 
@@ -168,18 +169,11 @@ def test_a_label_gap_is_read_as_a_number_and_anything_else_as_undefined() -> Non
 # --- a rate against its reference ---------------------------------------------------------
 
 
-def _wilson(events: int, n: int, z: float) -> tuple[float, float]:
-    p = events / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return centre - half, centre + half
-
-
 def test_a_rate_gap_has_newcombes_interval_and_none_without_people_on_either_side() -> None:
     """6 of 10 against 2 of 10: the difference 0.4 with Newcombe's hybrid interval built from
     the two Wilson intervals (z = 1.959964); an empty group or reference has no interval."""
     z = 1.959963984540054
-    (l1, u1), (l2, u2) = _wilson(6, 10, z), _wilson(2, 10, z)
+    (l1, u1), (l2, u2) = wilson(6 / 10, 10, z), wilson(2 / 10, 10, z)
     expected = (
         0.4 - math.sqrt((0.6 - l1) ** 2 + (u2 - 0.2) ** 2),
         0.4 + math.sqrt((u1 - 0.6) ** 2 + (0.2 - l2) ** 2),

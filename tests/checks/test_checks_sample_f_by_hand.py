@@ -32,6 +32,7 @@ from audit.gate import Finding
 from audit.harm_rules import finding_sentence, harm_rule_outcomes
 from audit.spec import DecisionSpec, HarmCheckRule
 from tests.checks.stub_models import context, stub_model
+from tests.formulas import wilson
 
 Z = norm.ppf(0.975)  # the two-sided 95% quantile
 FIX = ". Fix: check the model against the data (audit model check)"
@@ -381,13 +382,6 @@ def test_a_ratio_against_a_mean_of_zero_or_without_a_shared_stratum_has_no_estim
 # --- thresholds: one record ---------------------------------------------------------------
 
 
-def _wilson(k: int, n: int) -> tuple[float, float]:
-    p = k / n
-    centre = (p + Z**2 / (2 * n)) / (1 + Z**2 / n)
-    half = Z / (1 + Z**2 / n) * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2))
-    return centre - half, centre + half
-
-
 def test_a_thresholds_record_holds_every_figure_and_both_sizes() -> None:
     """6 of 10 of the group wrongly judged high chance against 2 of 10 of the reference: a
     difference of 0.4 with Newcombe's interval from the two Wilson intervals; the pooled null
@@ -398,7 +392,7 @@ def test_a_thresholds_record_holds_every_figure_and_both_sizes() -> None:
     ctx = context(pd.DataFrame({"g": ["a"]}))
     gap = RateGap(events=6, n=10, reference_events=2, n_reference=10)
     c = thresholds._Comparison("g", "b", "a", 0.66, "wrongly_high_chance", gap, 14, 16)
-    (l1, u1), (l0, u0) = _wilson(6, 10), _wilson(2, 10)
+    (l1, u1), (l0, u0) = wilson(6 / 10, 10), wilson(2 / 10, 10)
     low = 0.4 - math.sqrt((0.6 - l1) ** 2 + (u0 - 0.2) ** 2)
     high = 0.4 + math.sqrt((u1 - 0.6) ** 2 + (0.2 - l0) ** 2)
     detectable = (norm.ppf(1 - 0.05 / 6) + norm.ppf(0.8)) * math.sqrt(0.24 * 0.2)

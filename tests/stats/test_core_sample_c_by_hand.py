@@ -31,6 +31,7 @@ from audit.stats.encoding import Tally, encode_arrays, encode_binary, encode_tab
 from audit.stats.exact_auc import exact_auc
 from audit.stats.paired import paired_disparities
 from audit.stats.result import Disparity
+from tests.formulas import wilson
 from tests.stats.strict import input_error, no_warnings
 
 # z_{1 - alpha/2} + z_{power} at alpha = 0.05 and power = 0.8, from the normal quantiles.
@@ -536,12 +537,6 @@ def _records(frame: pd.DataFrame, **options: object) -> list[Disparity]:
     return list(assess(frame, **{**settings, **options}).disparities)  # type: ignore[arg-type]
 
 
-def _wilson(p: float, n: float) -> tuple[float, float]:
-    """The Wilson score interval, from its textbook formula."""
-    centre, half = p + Z95**2 / (2 * n), Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2))
-    return (centre - half) / (1 + Z95**2 / n), (centre + half) / (1 + Z95**2 / n)
-
-
 def test_a_rate_disparity_without_replicates_has_score_intervals_a_test_and_a_power() -> None:
     """a selects 3 of 10, r 12 of 20. Difference -0.3 with Newcombe's interval from both Wilson
     intervals; pooled two-proportion test (pooled rate 15/30, z = 0.3 / sqrt(0.25 x (1/10 +
@@ -552,7 +547,7 @@ def test_a_rate_disparity_without_replicates_has_score_intervals_a_test_and_a_po
     assert [(d.levels, d.kind) for d in records] == [
         (("a",), "difference"), (("z",), "difference"), (("a",), "ratio"), (("z",), "ratio"),
     ]  # fmt: skip
-    (l1, u1), (l2, u2) = _wilson(0.3, 10), _wilson(0.6, 20)
+    (l1, u1), (l2, u2) = wilson(0.3, 10), wilson(0.6, 20)
     diff, ratio = records[0], records[2]
     p_value = 2 * stats.norm.sf(0.3 / math.sqrt(0.25 * (1 / 10 + 1 / 20)))
     expected_diff = {

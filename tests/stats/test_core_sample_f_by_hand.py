@@ -11,7 +11,6 @@ expected figure comes from a definition, not from the code's output.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 
 from audit.stats.assess import assess
 from audit.stats.result import Assessment, ConditionalDisparity
+from tests.formulas import wilson
 from tests.stats.strict import input_error, no_warnings
 
 Z95 = 1.959963984540054  # the standard normal's 0.975 quantile
@@ -325,14 +325,6 @@ def test_conditional_reliability_skips_strata_where_the_reference_lacks_the_deno
 # --- weighted groups: the Kish effective size --------------------------------------------------
 
 
-def _wilson(p: float, n: float) -> tuple[float, float]:
-    """Wilson's score interval, written out from its definition."""
-    denom = 1 + Z95**2 / n
-    centre = (p + Z95**2 / (2 * n)) / denom
-    half = Z95 / denom * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2))
-    return centre - half, centre + half
-
-
 def test_a_weighted_groups_wilson_interval_uses_its_kish_effective_size() -> None:
     """Group a: 20 rows of weight 1 (10 selected) and 20 of weight 3 (5 selected): selection
     rate (10 + 15) / 80 = 0.3125 on an effective size (80)² / (20 + 20 · 9) = 32, not 80.
@@ -355,13 +347,13 @@ def test_a_weighted_groups_wilson_interval_uses_its_kish_effective_size() -> Non
         m = result.metric("selection_rate", ("g",), levels)
         assert m.value == p
         assert m.ci_method == "wilson"
-        assert (m.ci_low, m.ci_high) == pytest.approx(_wilson(p, n_eff), rel=1e-12)
+        assert (m.ci_low, m.ci_high) == pytest.approx(wilson(p, n_eff), rel=1e-12)
     sizes = {g.levels: (g.n_rows, g.weight) for g in result.groups}
     assert sizes[("a",)] == (40, 80.0) and sizes[("b",)] == (40, 40.0)
     assert sizes[("a", "x")] == (20, 60.0) and sizes[("a", "y")] == (20, 20.0)
     m = result.metric("selection_rate", ("g", "h"), ("a", "x"))
     assert m.value == 0.25
-    assert (m.ci_low, m.ci_high) == pytest.approx(_wilson(0.25, 20.0), rel=1e-12)
+    assert (m.ci_low, m.ci_high) == pytest.approx(wilson(0.25, 20.0), rel=1e-12)
 
 
 def test_a_weighted_groups_auc_weighs_its_pairs() -> None:

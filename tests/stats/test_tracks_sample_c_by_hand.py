@@ -19,13 +19,11 @@ code's output.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 import audit.stats.tracks as tracks_module
 from audit.errors import AuditInputError
@@ -33,6 +31,7 @@ from audit.stats.assess import assess
 from audit.stats.encoding import EncodedAttribute, Tally
 from audit.stats.result import Assessment, Group, ReferenceChoice
 from audit.stats.tracks import MAX_TRACK_CELLS, count_tracks
+from tests.formulas import wilson
 
 MOST_ADVANTAGED_NOTE = (
     "reference_rule most_advantaged needs a binary decision: with tracks only, each "
@@ -258,13 +257,6 @@ def test_a_track_only_audit_keeps_the_track_labels_given_in_their_order() -> Non
     assert zero == {("a",): (0, 0.0), ("b",): (0, 0.0)}
 
 
-def _wilson(p: float, n: float) -> tuple[float, float]:
-    z = float(stats.norm.ppf(0.975))
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return centre - half, centre + half
-
-
 def test_a_weighted_aggregate_uses_its_sums_of_squared_weights_for_the_effective_size() -> None:
     """Group a: x with weights 1 and 3, y with 2 and 2, so Σw = 8, Σw² = 18 and the Kish size
     is 64/18; its share of x is 4/8 with the Wilson interval on 64/18 people. Aggregated, the
@@ -284,7 +276,7 @@ def test_a_weighted_aggregate_uses_its_sums_of_squared_weights_for_the_effective
         }
     )  # fmt: skip
     tally = Tally(rows="n", weight_sq="wsq")
-    expected = _wilson(0.5, 64 / 18)
+    expected = wilson(0.5, 64 / 18)
     for result in (_tracks(people, weight="w"), _tracks(table, weight="w", tally=tally)):
         (a_x,) = [t for t in result.tracks if t.levels == ("a",) and t.track == "x"]
         assert (a_x.share, a_x.ci_method) == (0.5, "wilson")

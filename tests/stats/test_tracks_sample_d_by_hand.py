@@ -38,6 +38,7 @@ from audit.stats.assess import _check_factor_names, _encode_track, _share_fields
 from audit.stats.encoding import EncodedAttribute
 from audit.stats.result import Assessment, Disparity, TrackShare
 from audit.stats.tracks import count_tracks
+from tests.formulas import wilson
 
 Z = stats.norm.ppf(0.975)
 
@@ -230,12 +231,6 @@ def test_a_group_column_left_with_one_level_is_refused() -> None:
 # --- _grouping_records: edge shares keep the Wilson interval ---------------------------------------
 
 
-def _wilson(p: float, n: float) -> tuple[float, float]:
-    centre = (p + Z**2 / (2 * n)) / (1 + Z**2 / n)
-    half = Z / (1 + Z**2 / n) * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2))
-    return centre - half, centre + half
-
-
 def _share(result: Assessment, level: str, track: str) -> TrackShare:
     return next(r for r in result.tracks if r.levels == (level,) and r.track == track)
 
@@ -259,7 +254,7 @@ def test_a_share_of_zero_or_one_keeps_the_wilson_interval_when_replicates_are_dr
     assert one.ci_high == pytest.approx(1.0)
     assert zero.ci_low == pytest.approx(0.0, abs=1e-12)
     assert zero.ci_high == pytest.approx(Z**2 / (10 + Z**2))
-    assert _wilson(0.0, 10)[1] == pytest.approx(zero.ci_high)
+    assert wilson(0.0, 10)[1] == pytest.approx(zero.ci_high)
     assert (one.difference_ci_method, zero.difference_ci_method) == ("newcombe", "newcombe")
     assert (one.difference, zero.difference) == (pytest.approx(0.5), pytest.approx(-0.5))
 
@@ -441,8 +436,8 @@ def test_p_values_are_corrected_over_the_reliable_comparisons_only() -> None:
 
 
 def _newcombe(p1: float, n1: float, p2: float, n2: float) -> tuple[float, float]:
-    l1, u1 = _wilson(p1, n1)
-    l2, u2 = _wilson(p2, n2)
+    l1, u1 = wilson(p1, n1)
+    l2, u2 = wilson(p2, n2)
     d = p1 - p2
     return d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
 
@@ -476,7 +471,7 @@ def test_every_field_of_a_track_only_grouping_matches_a_hand_computation() -> No
     ref_counts = {"x": 10, "y": 10, "z": 0}
     for track, count in ref_counts.items():
         r = _share(result, "r", track)
-        low, high = _wilson(count / 20, 20)
+        low, high = wilson(count / 20, 20)
         assert (r.is_reference, r.reference_levels, r.n_rows, r.count) == (True, ("r",), 20, count)
         assert r.share == pytest.approx(count / 20)
         assert (r.ci_low, r.ci_high, r.ci_method) == (
@@ -501,7 +496,7 @@ def test_every_field_of_a_track_only_grouping_matches_a_hand_computation() -> No
         share, ref = count / 10, ref_counts[track] / 20
         assert (b.is_reference, b.reference_levels, b.n_rows, b.count) == (False, ("r",), 10, count)
         assert b.share == pytest.approx(share)
-        low, high = _wilson(share, 10)
+        low, high = wilson(share, 10)
         assert (b.ci_low, b.ci_high, b.ci_method) == (
             pytest.approx(low),
             pytest.approx(high),

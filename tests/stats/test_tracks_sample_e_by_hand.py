@@ -33,6 +33,7 @@ from audit.stats.records import denominator_rows
 from audit.stats.result import WithinStratum
 from audit.stats.tracks import TrackCounts, _corrected, track_records
 from audit.stats.within_strata import _metric_records
+from tests.formulas import wilson
 
 Z95 = NormalDist().inv_cdf(0.975)
 
@@ -186,25 +187,17 @@ _STRATA = np.array(
 _RELIABLE = np.array([[True, True], [True, False], [False, False]])
 
 
-def _wilson_by_hand(p: float, n: float) -> tuple[float, float]:
-    """Wilson's score interval at 95%, written out from its definition."""
-    z = Z95
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return centre - half, centre + half
-
-
 def _newcombe_by_hand(p1: float, n1: float, p2: float, n2: float) -> tuple[float, float]:
     """Newcombe's method 10 for p1 - p2, from the two Wilson intervals."""
-    (l1, u1), (l2, u2) = _wilson_by_hand(p1, n1), _wilson_by_hand(p2, n2)
+    (l1, u1), (l2, u2) = wilson(p1, n1), wilson(p2, n2)
     return p1 - p2 - np.hypot(p1 - l1, u2 - p2), p1 - p2 + np.hypot(u1 - p1, p2 - l2)
 
 
 def _expected_tpr_records() -> list[dict[str, object]]:
-    low_a, low_b = _wilson_by_hand(0.75, 4), _wilson_by_hand(0.5, 2)
+    low_a, low_b = wilson(0.75, 4), wilson(0.5, 2)
     d_b = _newcombe_by_hand(0.5, 2, 0.75, 4)
     d_c = _newcombe_by_hand(1.0, 2, 0.75, 4)
-    high_b = _wilson_by_hand(0.5, 2)
+    high_b = wilson(0.5, 2)
     common = dict(
         attributes=("g",),
         reference_levels=("a",),
@@ -225,7 +218,7 @@ def _expected_tpr_records() -> list[dict[str, object]]:
          "difference": -0.25, "difference_ci_low": d_b[0], "difference_ci_high": d_b[1],
          "reliable": True},
         {**common, "levels": ("c",), "factor_level": "low", "value": 1.0,
-         "undefined_reason": None, "ci_low": _wilson_by_hand(1.0, 2)[0], "ci_high": 1.0,
+         "undefined_reason": None, "ci_low": wilson(1.0, 2)[0], "ci_high": 1.0,
          "n_rows": 2, "denominator_rows": 2, "reference_n_rows": 6, "is_reference": False,
          "difference": 0.25, "difference_ci_low": d_c[0], "difference_ci_high": d_c[1],
          "reliable": False},

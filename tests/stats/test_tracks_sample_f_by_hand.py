@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.metrics.normal import ndtr, ndtri
+from audit.metrics.normal import ndtr
 from audit.metrics.significance import wald_test
 from audit.stats.assess import assess
 from audit.stats.bootstrap import BootstrapKind, resample
 from audit.stats.counts import GroupCounts
 from audit.stats.simulate import simulate_decisions
+from tests.formulas import wilson
 from tests.stats.strict import no_warnings
 
 # --- wald_test -----------------------------------------------------------------------------------
@@ -131,13 +132,6 @@ def _track_audit(sizes: dict[str, tuple[int, int]], reference: str) -> dict[str,
     return {r.levels[0]: asdict(r) for r in result.tracks if r.track == "x"}
 
 
-def _wilson(p: float, n: int, level: float = 0.95) -> tuple[float, float]:
-    z = float(ndtri(1 - (1 - level) / 2))
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
 def test_a_small_group_against_a_large_reference_gets_analytic_intervals() -> None:
     """b has 29 rows (< min_group_size 30), 12 on track x: its share 12/29 has a Wilson interval,
     and its difference and ratio to the large reference r (40 of 100 on x) the Newcombe and
@@ -149,7 +143,7 @@ def test_a_small_group_against_a_large_reference_gets_analytic_intervals() -> No
     assert (b["ci_method"], b["difference_ci_method"], b["ratio_ci_method"]) == (
         "wilson", "newcombe", "katz",
     )  # fmt: skip
-    assert (b["ci_low"], b["ci_high"]) == pytest.approx(_wilson(12 / 29, 29), rel=1e-9)
+    assert (b["ci_low"], b["ci_high"]) == pytest.approx(wilson(12 / 29, 29), rel=1e-9)
     assert b["difference"] == pytest.approx(12 / 29 - 0.4)
     assert b["ratio"] == pytest.approx(12 / 29 / 0.4)
     assert b["difference_ci_low"] < b["difference"] < b["difference_ci_high"]
@@ -172,7 +166,7 @@ def test_a_large_group_against_a_small_reference_gets_analytic_comparison_interv
     assert c["difference"] == pytest.approx(0.5 - 12 / 29)
     assert c["ratio"] == pytest.approx(0.5 * 29 / 12)
     assert r["ci_method"] == "wilson"
-    assert (r["ci_low"], r["ci_high"]) == pytest.approx(_wilson(12 / 29, 29), rel=1e-9)
+    assert (r["ci_low"], r["ci_high"]) == pytest.approx(wilson(12 / 29, 29), rel=1e-9)
     assert r["difference_ci_method"] == "none" and r["difference"] is None
 
 

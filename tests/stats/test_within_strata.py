@@ -16,6 +16,7 @@ from fairlearn.metrics import (
 
 from audit.stats.assess import assess
 from audit.stats.result import Assessment, WithinStratum
+from tests.formulas import wilson
 
 Z95 = NormalDist().inv_cdf(0.975)
 FAIRLEARN = {
@@ -109,13 +110,6 @@ def test_matches_fairlearn_control_features(weight):
     assert any(w.value is None for w in result.within_strata)  # y has no outcome in the east
 
 
-def _wilson(k: float, n: float) -> tuple[float, float]:
-    p = k / n
-    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
-    half = Z95 / (1 + Z95**2 / n) * np.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2))
-    return centre - half, centre + half
-
-
 def test_intervals_sizes_and_flags_by_hand():
     frame = table(3000, 2)
     result = run(frame, min_group_size=250)
@@ -130,9 +124,9 @@ def test_intervals_sizes_and_flags_by_hand():
     k2, n2 = ref["d"][ref["y"] == 1].sum(), (ref["y"] == 1).sum()
     p1, p2 = k1 / n1, k2 / n2
     assert record.value == pytest.approx(p1, abs=1e-12)
-    assert (record.ci_low, record.ci_high) == pytest.approx(_wilson(k1, n1), abs=1e-12)
+    assert (record.ci_low, record.ci_high) == pytest.approx(wilson(k1 / n1, n1), abs=1e-12)
     assert record.difference == pytest.approx(p1 - p2, abs=1e-12)
-    (l1, u1), (l2, u2) = _wilson(k1, n1), _wilson(k2, n2)  # Newcombe's method 10
+    (l1, u1), (l2, u2) = wilson(k1 / n1, n1), wilson(k2 / n2, n2)  # Newcombe's method 10
     assert record.difference_ci_low == pytest.approx(
         p1 - p2 - np.hypot(p1 - l1, u2 - p2), abs=1e-12
     )
